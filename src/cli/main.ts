@@ -1,0 +1,163 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Diagnostic, formatDiagnostic } from '../kc/diagnostics.js';
+import { SchedulePolicy } from '../machine/chooser.js';
+import { eventJson, formatEvent } from '../machine/trace.js';
+import { ScenarioOverrides, loadScenarioFile } from '../scenario/build.js';
+import { runScenario } from '../scenario/run.js';
+
+const USAGE = `usage: smplab <command> [options]
+
+commands:
+  run FILE.smp [options]     run a scenario, print its event log and a verdict per expectation
+      --seed N               random schedule with this seed
+      --schedule S           round-robin | random | 0,1,1,2,... (a list of CPUs to step)
+      --max-steps N          step budget (default: the scenario's, or 1000000)
+      --patch NAME           apply this patch instead of the scenario's (repeatable)
+      --ipi-latency N|A..B   IPI delivery latency in steps
+      --json                 one JSON object per line: events, then a summary
+      --quiet                verdicts only
+  check FILE...              check scenarios and models; print file:line:col: error: message
+  --help, --version
+
+exit status: 0 every expectation holds; 1 one fails; 2 bad input`;
+
+class UsageError extends Error {}
+
+function version(): string {
+  for (const up of ['..', join('..', '..')]) {
+    try {
+      return JSON.parse(readFileSync(join(__dirname, up, 'package.json'), 'utf8')).version;
+    } catch {
+      // try the next place
+    }
+  }
+  return 'unknown';
+}
+
+function parseRunArgs(args: string[]): { file: string; overrides: ScenarioOverrides; json: boolean; quiet: boolean } {
+  const overrides: ScenarioOverrides = {};
+  let file: string | undefined;
+  let json = false;
+  let quiet = false;
+  let seed: number | undefined;
+  let schedule: string | undefined;
+  const value = (i: number, flag: string) => {
+    if (i >= args.length) throw new UsageError(`${flag} needs a value`);
+    return args[i];
+  };
+  const int = (s: string, flag: string) => {
+    if (!/^\d+$/.test(s)) throw new UsageError(`${flag} takes a whole number, not '${s}'`);
+    return Number(s);
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    switch (a) {
+      case '--seed': seed = int(value(++i, a), a); break;
+      case '--schedule': schedule = value(++i, a); break;
+      case '--max-steps': overrides.maxSteps = int(value(++i, a), a); break;
+      case '--patch': (overrides.patches ??= []).push(value(++i, a)); break;
+      case '--ipi-latency': {
+        const m = /^(\d+)(?:\.\.(\d+))?$/.exec(value(++i, a));
+        if (!m || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) throw new UsageError('--ipi-latency takes N or A..B');
+        overrides.ipiLatency = { min: Number(m[1]), max: Number(m[2] ?? m[1]) };
+        break;
+      }
+      case '--json': json = true; break;
+      case '--quiet': quiet = true; break;
+      default:
+        if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
+        if (file) throw new UsageError(`run takes one scenario file, got ${file} and ${a}`);
+        file = a;
+    }
+  }
+  if (!file) throw new UsageError('run needs a scenario file');
+  let policy: SchedulePolicy | undefined;
+  if (schedule === 'round-robin') policy = { kind: 'round-robin' };
+  else if (schedule === 'random') policy = { kind: 'random', seed: seed ?? 1 };
+  else if (schedule !== undefined) {
+    if (!/^\d+(,\d+)*$/.test(schedule)) throw new UsageError(`--schedule takes round-robin, random or a list like 0,1,1,2, not '${schedule}'`);
+    policy = { kind: 'list', cpus: schedule.split(',').map(Number) };
+  } else if (seed !== undefined) policy = { kind: 'random', seed };
+  overrides.schedule = policy;
+  return { file, overrides, json, quiet };
+}
+
+function printDiagnostics(diags: readonly Diagnostic[]): void {
+  for (const d of diags) process.stderr.write(formatDiagnostic(d) + '\n');
+}
+
+function cmdRun(args: string[]): number {
+  const { file, overrides, json, quiet } = parseRunArgs(args);
+  const { prepared, diagnostics } = loadScenarioFile(file, overrides);
+  printDiagnostics(diagnostics);
+  if (!prepared) return 2;
+  const m = prepared.machine;
+  const out = (s: string) => process.stdout.write(s + '\n');
+  const onEvent = quiet ? undefined : json
+    ? (e: Parameters<typeof formatEvent>[1]) => out(JSON.stringify(eventJson(m, e)))
+    : (e: Parameters<typeof formatEvent>[1]) => out(formatEvent(m, e));
+  const result = runScenario(prepared, { onEvent });
+  const policy = prepared.schedule;
+  const how = policy.kind === 'random' ? `random seed ${policy.seed}` : policy.kind === 'list' ? `schedule ${policy.cpus.join(',')}` : 'round-robin';
+  if (json) {
+    out(JSON.stringify({ summary: { steps: result.steps, stop: result.stop, schedule: policy, ok: result.ok, verdicts: result.verdicts } }));
+  } else {
+    out(`-- ${result.steps} steps, ${how}; run ${result.stop.kind === 'done' ? 'completed' : `stopped: ${result.stop.kind}${'message' in result.stop ? ` (${result.stop.message})` : ''}`}`);
+    if (result.stop.kind === 'fault' && result.stop.at) out(`   at ${result.stop.at.file}:${result.stop.at.start.line}:${result.stop.at.start.col} on CPU${result.stop.cpu}`);
+    for (const v of result.verdicts) out(`${v.ok ? 'PASS' : 'FAIL'}  ${v.text}  (${v.detail})`);
+  }
+  return result.ok ? 0 : 1;
+}
+
+function cmdCheck(files: string[]): number {
+  if (!files.length) throw new UsageError('check needs at least one file');
+  let errors = 0;
+  for (const file of files) {
+    const { diagnostics } = loadScenarioFile(file);
+    printDiagnostics(diagnostics);
+    errors += diagnostics.filter((d) => d.severity === 'error').length;
+    if (!diagnostics.length) process.stdout.write(`${file}: ok\n`);
+  }
+  return errors ? 2 : 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        process.stdout.write(USAGE + '\n');
+        return cmd === undefined ? 2 : 0;
+      case '--version':
+      case '-V':
+        process.stdout.write(`smplab ${version()}\n`);
+        return 0;
+      case 'run':
+        return cmdRun(rest);
+      case 'check':
+        return cmdCheck(rest);
+      default:
+        throw new UsageError(`unknown command '${cmd}'`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`smplab: ${e.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  }, (e) => {
+    process.stderr.write(`smplab: internal error: ${(e as Error).stack ?? e}\n`);
+    process.exitCode = 2;
+  });
+}

@@ -1,0 +1,59 @@
+/** Where the machine keeps its own state in memory, after the model's globals. */
+
+/** Per-CPU registers: one block of CPU_REGS cells per CPU. */
+export const CPU_REGS = 12;
+export const R_IRQS_ON = 0;
+export const R_PREEMPT = 1;
+export const R_CURRENT = 2;
+export const R_NEED_RESCHED = 3;
+export const R_IPI_PENDING = 4;
+/** clock value at which an in-flight IPI becomes pending, or -1 */
+export const R_IPI_ARRIVAL = 5;
+/** bit i: device interrupt i is pending at this CPU */
+export const R_DEV_PENDING = 6;
+export const R_SOFTIRQ_PENDING = 7;
+export const R_DEAD = 8;
+/** 0 running, 1 waiting in a spin or lock, 2 halted in idle */
+export const R_BLOCKED = 9;
+
+/** Task blocks: TASK_HEADER cells, then the task's stack. */
+export const TASK_HEADER = 8;
+export const T_STATE = 0;
+export const T_CPU = 1;
+export const T_PRIO = 2;
+/** frame pointer of the task's innermost frame, 0 once it has exited */
+export const T_FP = 3;
+export const T_NAME = 4;
+export const T_PID = 5;
+/** the task's preempt_count while it is switched out */
+export const T_PREEMPT = 6;
+export const STACK_CELLS = 384;
+export const TASK_CELLS = TASK_HEADER + STACK_CELLS;
+
+export const TASK_RUNNING = 0;
+export const TASK_INTERRUPTIBLE = 1;
+export const TASK_UNINTERRUPTIBLE = 2;
+export const TASK_DEAD = 64;
+
+export const PRIO_IDLE = 0;
+export const PRIO_NORMAL = 1;
+export const PRIO_STOP = 2;
+
+/** Frame kinds, in the frame's KIND cell (low byte); the rest carries saved state. */
+export const K_CALL = 0;
+export const K_TASK = 1;
+export const K_HARDIRQ = 2;
+export const K_SOFTIRQ = 3;
+
+/** preempt_count() layout, as in include/linux/preempt_mask.h */
+export const PREEMPT_MASK = 0xff;
+export const SOFTIRQ_OFFSET = 0x100;
+export const SOFTIRQ_MASK = 0xff00;
+export const HARDIRQ_OFFSET = 0x10000;
+export const HARDIRQ_MASK = 0xf0000;
+
+/** Device interrupt table: per interrupt, the clock at which it fires (or -1) and whether it has fired. */
+export const IRQ_CELLS = 2;
+export const I_FIRE_AT = 0;
+export const I_FIRED = 1;
+export const MAX_DEVICE_IRQS = 30;

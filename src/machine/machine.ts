@@ -1,0 +1,1003 @@
+import { SourceRange } from '../kc/diagnostics.js';
+import { CompiledFunction, Instr, Program } from '../kc/program.js';
+import {
+  CallSite, FRAME_FUNC, FRAME_HEADER, FRAME_KIND, FRAME_PC, FRAME_RET_DEST, FRAME_SAVED_FP, Runtime,
+} from '../kc/runtime.js';
+import { FUNCTION_TAG, TAG_MASK, isFunctionValue, isStringValue } from '../kc/types.js';
+import { Chooser, RoundRobin } from './chooser.js';
+import { EventKind, FieldValue, MachineEvent } from './events.js';
+import {
+  CPU_REGS, HARDIRQ_MASK, HARDIRQ_OFFSET, IRQ_CELLS, I_FIRED, I_FIRE_AT, K_CALL, K_HARDIRQ, K_SOFTIRQ, K_TASK,
+  MAX_DEVICE_IRQS, PRIO_IDLE, PRIO_NORMAL, R_BLOCKED, R_CURRENT, R_DEAD, R_DEV_PENDING, R_IPI_ARRIVAL,
+  R_IPI_PENDING, R_IRQS_ON, R_NEED_RESCHED, R_PREEMPT, R_SOFTIRQ_PENDING, SOFTIRQ_MASK, TASK_CELLS, TASK_DEAD,
+  TASK_HEADER, TASK_RUNNING, T_CPU, T_FP, T_NAME, T_PID, T_PREEMPT, T_PRIO, T_STATE,
+} from './layout.js';
+
+/** A fault in the model: a NULL dereference, a stack overflow, a BUG. Stops the machine. */
+export class MachineFault extends Error {
+  constructor(message: string, readonly cpu: number, readonly at?: SourceRange) {
+    super(message);
+  }
+}
+
+export interface DeviceIrq {
+  name: string;
+  cpu: number;
+  handler: CompiledFunction;
+  args: number[];
+  /** when it fires: at a clock value, uniformly in a range (a choice), or after an event */
+  when:
+    | { kind: 'at'; step: number }
+    | { kind: 'any'; from: number; to: number }
+    | { kind: 'after'; event: EventKind; condition?: (e: MachineEvent) => boolean };
+}
+
+export interface IpiLatency {
+  min: number;
+  max: number;
+}
+
+export type StopReason =
+  | { kind: 'done' }
+  | { kind: 'deadlock'; message: string }
+  | { kind: 'budget'; message: string }
+  | { kind: 'fault'; message: string; cpu: number; at?: SourceRange }
+  | { kind: 'paused' }
+  | { kind: 'frozen'; message: string };
+
+export interface Snapshot {
+  mem: Int32Array;
+  steps: number;
+  clock: number;
+  chooser: number[];
+  spin: { armed: number; changed: number; fp: number; site: CallSite | null; reads: number[]; watch: number[] }[];
+  choices: number;
+  events: number;
+}
+
+export type EventListener = (e: MachineEvent) => void;
+
+const NO_ARRIVAL = 0x7fffffff;
+
+/**
+ * The simulated SMP machine. All of its state that matters lives in one
+ * Int32Array (model globals, CPU registers, tasks and their stacks, the heap),
+ * so a snapshot is one copy and a restored machine runs on identically.
+ */
+export class Machine implements Runtime {
+  readonly program: Program;
+  readonly nrCpus: number;
+  mem: Int32Array;
+  fp = 0;
+  cpu = 0;
+  /** steps executed since the scenario started */
+  steps = 0;
+  /** time: advances one per step, and jumps ahead when every CPU waits for an IPI in flight */
+  clock = 0;
+  chooser: Chooser;
+  ipiLatency: IpiLatency = { min: 0, max: 0 };
+  stopReason: StopReason | undefined;
+  /** every choice made, when recording (for replay and time travel) */
+  readonly choiceLog: number[] = [];
+  recordChoices = false;
+  /** events emitted so far (a count; the events themselves go to listeners) */
+  eventCount = 0;
+  quiet = false;
+
+  readonly regBase: number;
+  readonly irqBase: number;
+  readonly taskBase: number;
+  readonly maxTasks: number;
+  readonly heapBase: number;
+  readonly heapEnd: number;
+  readonly heapPtrAddr: number;
+  readonly taskCountAddr: number;
+
+  private readonly functions: CompiledFunction[];
+  private readonly listeners: EventListener[] = [];
+  readonly deviceIrqs: DeviceIrq[] = [];
+  private nextIrqFire = NO_ARRIVAL;
+  private nextArrival = NO_ARRIVAL;
+
+  /** CPUs that may step now, in CPU order */
+  private readonly runList: Int32Array;
+  private runCount = 0;
+  readonly frozen: Uint8Array;
+  private watchCount: Int32Array;
+  private readonly spinArmed: Uint8Array;
+  private readonly spinChanged: Uint8Array;
+  private readonly spinFp: Int32Array;
+  private readonly spinSite: (CallSite | null)[];
+  private readonly spinReads: number[][];
+  private readonly watching: number[][];
+  /** address, value pairs loaded while the stepping CPU is inside an armed spin */
+  private reads: number[] | null = null;
+  private switchPending = false;
+  private currentInstr: Instr | undefined;
+  /** tasks of each CPU, in creation order */
+  private tasksOfCpu: number[][];
+  private readonly addrCallSingleQueue: number;
+  private readonly csdLayout: { size: number; func: number; info: number; llist: number } | undefined;
+
+  constructor(program: Program) {
+    this.program = program;
+    this.nrCpus = program.nrCpus;
+    this.functions = program.functions;
+    const n = this.nrCpus;
+    this.regBase = program.globalsEnd;
+    this.irqBase = this.regBase + n * CPU_REGS;
+    this.heapPtrAddr = this.irqBase + MAX_DEVICE_IRQS * IRQ_CELLS;
+    this.taskCountAddr = this.heapPtrAddr + 1;
+    this.taskBase = this.taskCountAddr + 1;
+    this.maxTasks = n * 4 + 32;
+    this.heapBase = this.taskBase + this.maxTasks * TASK_CELLS;
+    this.heapEnd = this.heapBase + 8192 + n * 64;
+    this.mem = new Int32Array(this.heapEnd);
+    this.watchCount = new Int32Array(this.heapEnd);
+    this.mem[this.heapPtrAddr] = this.heapBase;
+    for (let i = 0; i < program.initialData.length; i += 2) this.mem[program.initialData[i]] = program.initialData[i + 1];
+    this.runList = new Int32Array(n);
+    this.frozen = new Uint8Array(n);
+    this.spinArmed = new Uint8Array(n);
+    this.spinChanged = new Uint8Array(n);
+    this.spinFp = new Int32Array(n);
+    this.spinSite = new Array(n).fill(null);
+    this.spinReads = Array.from({ length: n }, () => []);
+    this.watching = Array.from({ length: n }, () => []);
+    this.tasksOfCpu = Array.from({ length: n }, () => []);
+    this.chooser = new RoundRobin();
+    this.addrCallSingleQueue = program.globals.get('call_single_queue')?.addr ?? 0;
+    const csd = program.structs.get('call_single_data');
+    if (csd?.complete && csd.byName.has('func') && csd.byName.has('llist')) {
+      this.csdLayout = { size: csd.size, func: csd.byName.get('func')!.offset, info: csd.byName.get('info')?.offset ?? 0, llist: csd.byName.get('llist')!.offset };
+    }
+    for (let c = 0; c < n; c++) {
+      this.mem[this.reg(c, R_IPI_ARRIVAL)] = -1;
+      this.mem[this.reg(c, R_IRQS_ON)] = 1;
+    }
+    for (let i = 0; i < MAX_DEVICE_IRQS; i++) this.mem[this.irqBase + i * IRQ_CELLS + I_FIRE_AT] = -1;
+  }
+
+  // ---- registers and tasks
+
+  reg(cpu: number, r: number): number {
+    return this.regBase + cpu * CPU_REGS + r;
+  }
+
+  regValue(cpu: number, r: number): number {
+    return this.mem[this.regBase + cpu * CPU_REGS + r];
+  }
+
+  currentTask(cpu: number): number {
+    return this.mem[this.regBase + cpu * CPU_REGS + R_CURRENT];
+  }
+
+  tasks(cpu: number): readonly number[] {
+    return this.tasksOfCpu[cpu];
+  }
+
+  allTasks(): number[] {
+    const n = this.mem[this.taskCountAddr];
+    return Array.from({ length: n }, (_, i) => this.taskBase + i * TASK_CELLS);
+  }
+
+  taskName(task: number): string {
+    const v = this.mem[task + T_NAME];
+    return isStringValue(v) ? this.program.strings[v & 0xffffff] : `task@${task}`;
+  }
+
+  function(id: number): CompiledFunction {
+    return this.functions[id];
+  }
+
+  /** Creates a task on a CPU whose bottom frame calls `fn(args)`. */
+  createTask(cpu: number, fn: CompiledFunction, args: readonly number[], name: string, prio: number, runnable: boolean): number {
+    const count = this.mem[this.taskCountAddr];
+    if (count >= this.maxTasks) this.fault(`too many tasks (the machine holds ${this.maxTasks})`);
+    const task = this.taskBase + count * TASK_CELLS;
+    this.mem[this.taskCountAddr] = count + 1;
+    const m = this.mem;
+    m[task + T_STATE] = runnable ? TASK_RUNNING : 1;
+    m[task + T_CPU] = cpu;
+    m[task + T_PRIO] = prio;
+    m[task + T_NAME] = this.internString(name);
+    m[task + T_PID] = count + 1;
+    const fp = task + TASK_HEADER;
+    this.writeFrame(fp, fn, args, 0, K_TASK, 0);
+    m[task + T_FP] = fp;
+    this.tasksOfCpu[cpu].push(task);
+    return task;
+  }
+
+  /** A new runnable task on a CPU, which leaves idle for it at its next step. */
+  spawn(cpu: number, fn: CompiledFunction, name: string): number {
+    const t = this.createTask(cpu, fn, [], name, PRIO_NORMAL, true);
+    this.mem[this.reg(cpu, R_NEED_RESCHED)] = 1;
+    this.unblock(cpu);
+    return t;
+  }
+
+  internString(s: string): number {
+    let id = this.program.strings.indexOf(s);
+    if (id < 0) {
+      id = this.program.strings.length;
+      this.program.strings.push(s);
+    }
+    return 0x50000000 | id;
+  }
+
+  private writeFrame(fp: number, fn: CompiledFunction, args: readonly number[], savedFp: number, kind: number, retDest: number): void {
+    const m = this.mem;
+    m[fp + FRAME_FUNC] = fn.id;
+    m[fp + FRAME_PC] = 0;
+    m[fp + FRAME_SAVED_FP] = savedFp;
+    m[fp + FRAME_RET_DEST] = retDest;
+    m[fp + FRAME_KIND] = kind;
+    for (let i = 0; i < args.length; i++) m[fp + FRAME_HEADER + i] = args[i];
+  }
+
+  private stackLimit(task: number): number {
+    return task + TASK_CELLS;
+  }
+
+  /** Allocates zeroed heap memory (kzalloc, scenario objects). */
+  alloc(cells: number): number {
+    const p = this.mem[this.heapPtrAddr];
+    if (p + cells > this.heapEnd) this.fault(`out of memory: the heap holds ${this.heapEnd - this.heapBase} cells`);
+    this.mem[this.heapPtrAddr] = p + cells;
+    return p;
+  }
+
+  // ---- Runtime: what compiled code calls
+
+  load(addr: number): number {
+    if (addr <= 0 || addr >= this.heapEnd) this.badAddress(addr, 'read');
+    const v = this.mem[addr];
+    const r = this.reads;
+    if (r !== null) r.push(addr, v);
+    return v;
+  }
+
+  store(addr: number, value: number): void {
+    if (addr <= 0 || addr >= this.heapEnd) this.badAddress(addr, 'write');
+    const m = this.mem;
+    if (m[addr] === value) return;
+    m[addr] = value;
+    this.spinChanged[this.cpu] = 1;
+    if (this.watchCount[addr] !== 0) this.wakeWatchers(addr);
+  }
+
+  private badAddress(addr: number, what: string): never {
+    if (addr === 0) this.fault(`NULL pointer ${what === 'read' ? 'dereference' : 'write'}`);
+    if ((addr & TAG_MASK) === FUNCTION_TAG) this.fault(`${what} through a function pointer`);
+    this.fault(`${what} of address ${addr}, outside the machine's memory`);
+  }
+
+  enter(fnValue: number, newFp: number, args: readonly number[], retDest: number, _site: CallSite): void {
+    if (!isFunctionValue(fnValue)) this.fault(fnValue === 0 ? 'call through a NULL function pointer' : `call through a bad function pointer (${fnValue})`);
+    const fn = this.functions[fnValue & 0xffffff];
+    if (!fn) this.fault(`call through a bad function pointer (${fnValue})`);
+    if (args.length !== fn.params.length && !(fn.params.length === 0)) {
+      this.fault(`${fn.name}() takes ${fn.params.length} arguments but was called with ${args.length}`);
+    }
+    const task = this.currentTask(this.cpu);
+    if (newFp + fn.frameSize > this.stackLimit(task)) this.fault(`stack overflow calling ${fn.name}() (a task has ${TASK_CELLS - TASK_HEADER} cells of stack)`);
+    this.writeFrame(newFp, fn, args, this.fp, K_CALL, retDest);
+    this.mem[task + T_FP] = newFp;
+  }
+
+  leave(value: number): void {
+    const m = this.mem;
+    const fp = this.fp;
+    const c = this.cpu;
+    const task = this.currentTask(c);
+    const kind = m[fp + FRAME_KIND];
+    const savedFp = m[fp + FRAME_SAVED_FP];
+    const retDest = m[fp + FRAME_RET_DEST];
+    m[task + T_FP] = savedFp;
+    switch (kind & 0xff) {
+      case K_CALL: {
+        const caller = this.functions[m[savedFp + FRAME_FUNC]];
+        const callPc = m[savedFp + FRAME_PC];
+        m[savedFp + FRAME_PC] = (caller.code[callPc] as Instr & { next: number }).next;
+        if (retDest) this.store(retDest, value);
+        return;
+      }
+      case K_TASK:
+        this.store(task + T_STATE, TASK_DEAD);
+        this.emit('task-exit', { task: this.taskName(task) });
+        this.switchPending = true;
+        return;
+      case K_HARDIRQ:
+        return this.exitHardirq(c, kind, savedFp);
+      case K_SOFTIRQ:
+        this.store(this.reg(c, R_IRQS_ON), (kind >> 8) & 1);
+        return;
+    }
+  }
+
+  fault(message: string): never {
+    throw new MachineFault(message, this.cpu, this.currentInstr?.range);
+  }
+
+  // ---- events
+
+  onEvent(listener: EventListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  emit(kind: EventKind, fields: Record<string, FieldValue>, at?: SourceRange, func?: string): void {
+    if (this.quiet) return;
+    this.eventCount++;
+    const e: MachineEvent = { step: this.steps, cpu: this.cpu, kind, fields, at: at ?? this.currentInstr?.range, func: func ?? this.currentFunctionName() };
+    for (const l of this.listeners) l(e);
+    for (let i = 0; i < this.deviceIrqs.length; i++) {
+      const w = this.deviceIrqs[i].when;
+      if (w.kind === 'after' && w.event === kind && !this.mem[this.irqBase + i * IRQ_CELLS + I_FIRED] && this.mem[this.irqBase + i * IRQ_CELLS + I_FIRE_AT] < 0) {
+        if (!w.condition || w.condition(e)) this.scheduleIrq(i, this.clock);
+      }
+    }
+  }
+
+  private currentFunctionName(): string | undefined {
+    const task = this.currentTask(this.cpu);
+    const fp = task ? this.mem[task + T_FP] : 0;
+    return fp ? this.functions[this.mem[fp + FRAME_FUNC]]?.name : undefined;
+  }
+
+  /** The name of a function value, or a hex address, as %pS prints it. */
+  symbol(v: number): string {
+    if (isFunctionValue(v)) return this.functions[v & 0xffffff]?.name ?? `0x${(v >>> 0).toString(16)}`;
+    if (isStringValue(v)) return this.program.strings[v & 0xffffff] ?? '?';
+    return `0x${(v >>> 0).toString(16)}`;
+  }
+
+  // ---- CPUs: masks, blocking, the run list
+
+  mask(name: 'online' | 'active' | 'possible'): number {
+    return this.program.globals.get(`__cpu_${name}_mask`)!.addr;
+  }
+
+  testMaskBit(maskAddr: number, cpu: number): boolean {
+    return ((this.mem[maskAddr + (cpu >> 5)] >>> (cpu & 31)) & 1) === 1;
+  }
+
+  isOnline(cpu: number): boolean {
+    return this.testMaskBit(this.mask('online'), cpu);
+  }
+
+  isDead(cpu: number): boolean {
+    return this.mem[this.reg(cpu, R_DEAD)] !== 0;
+  }
+
+  isBlocked(cpu: number): boolean {
+    return this.mem[this.reg(cpu, R_BLOCKED)] !== 0;
+  }
+
+  /** What a waiting CPU waits for: the addresses whose change wakes it. */
+  watchedBy(cpu: number): readonly number[] {
+    return this.watching[cpu];
+  }
+
+  runnable(): Int32Array {
+    return this.runList.subarray(0, this.runCount);
+  }
+
+  private canRun(c: number): boolean {
+    return !this.mem[this.reg(c, R_DEAD)] && !this.mem[this.reg(c, R_BLOCKED)] && !this.frozen[c];
+  }
+
+  /** Puts CPU c in or out of the run list, keeping CPU order. */
+  private updateRunnable(c: number): void {
+    const list = this.runList;
+    let i = 0;
+    while (i < this.runCount && list[i] < c) i++;
+    const present = i < this.runCount && list[i] === c;
+    const want = this.canRun(c);
+    if (want && !present) {
+      list.copyWithin(i + 1, i, this.runCount);
+      list[i] = c;
+      this.runCount++;
+    } else if (!want && present) {
+      list.copyWithin(i, i + 1, this.runCount);
+      this.runCount--;
+    }
+  }
+
+  private rebuildRunList(): void {
+    this.runCount = 0;
+    for (let c = 0; c < this.nrCpus; c++) if (this.canRun(c)) this.runList[this.runCount++] = c;
+  }
+
+  setFrozen(c: number, frozen: boolean): void {
+    this.frozen[c] = frozen ? 1 : 0;
+    this.updateRunnable(c);
+  }
+
+  /** Blocks the current CPU until one of `addrs` changes (or an interrupt or wakeup comes). */
+  blockOn(addrs: readonly number[], halted = false): void {
+    const c = this.cpu;
+    const list = this.watching[c];
+    for (const a of addrs) {
+      if (list.includes(a)) continue;
+      list.push(a);
+      this.watchCount[a]++;
+    }
+    this.mem[this.reg(c, R_BLOCKED)] = halted ? 2 : 1;
+    this.spinArmed[c] = 0;
+    this.updateRunnable(c);
+  }
+
+  unblock(c: number): void {
+    if (!this.mem[this.reg(c, R_BLOCKED)]) return;
+    for (const a of this.watching[c]) this.watchCount[a]--;
+    this.watching[c] = [];
+    this.mem[this.reg(c, R_BLOCKED)] = 0;
+    this.spinArmed[c] = 0;
+    this.updateRunnable(c);
+  }
+
+  private wakeWatchers(addr: number): void {
+    for (let c = 0; c < this.nrCpus; c++) {
+      if (this.watching[c].includes(addr)) this.unblock(c);
+    }
+  }
+
+  /**
+   * cpu_relax(): a loop iteration that wrote nothing since the last cpu_relax()
+   * at the same place will do the same again until something it read changes,
+   * so the CPU waits for exactly that.
+   */
+  relax(site: CallSite): void {
+    const c = this.cpu;
+    if (this.spinArmed[c] && !this.spinChanged[c] && this.spinFp[c] === this.fp && this.spinSite[c] === site && this.readsStillHold(c)) {
+      const reads = this.spinReads[c];
+      const addrs: number[] = [];
+      for (let i = 0; i < reads.length; i += 2) addrs.push(reads[i]);
+      this.blockOn(addrs);
+      return;
+    }
+    this.spinArmed[c] = 1;
+    this.spinChanged[c] = 0;
+    this.spinFp[c] = this.fp;
+    this.spinSite[c] = site;
+    this.spinReads[c] = [];
+    this.reads = this.spinReads[c];
+  }
+
+  /** Nobody changed what this CPU read during its last spin iteration. */
+  private readsStillHold(c: number): boolean {
+    const reads = this.spinReads[c];
+    for (let i = 0; i < reads.length; i += 2) if (this.mem[reads[i]] !== reads[i + 1]) return false;
+    return true;
+  }
+
+  /** idle: enable interrupts and halt until one comes or there is work. */
+  halt(): void {
+    const c = this.cpu;
+    this.store(this.reg(c, R_IRQS_ON), 1);
+    if (this.mem[this.reg(c, R_NEED_RESCHED)] || this.interruptPending(c)) return;
+    this.blockOn([this.reg(c, R_NEED_RESCHED)], true);
+  }
+
+  private interruptPending(c: number): boolean {
+    return (this.mem[this.reg(c, R_IPI_PENDING)] | this.mem[this.reg(c, R_DEV_PENDING)]) !== 0;
+  }
+
+  /** An interrupt became pending at c: a waiting CPU with interrupts on wakes to take it. */
+  private kick(c: number): void {
+    if (this.mem[this.reg(c, R_IRQS_ON)] && this.isBlocked(c)) this.unblock(c);
+  }
+
+  // ---- interrupts
+
+  /** arch_send_call_function_single_ipi: the IPI is in flight for the latency, then pending. */
+  sendIpi(target: number, site?: CallSite): void {
+    const latency = this.ipiLatency.max > this.ipiLatency.min
+      ? this.ipiLatency.min + this.choose(this.ipiLatency.max - this.ipiLatency.min + 1)
+      : this.ipiLatency.min;
+    this.emit('ipi-send', { target, latency, callsite: site?.functionName ?? '' }, site?.range);
+    if (this.isDead(target)) {
+      this.emit('ipi-dropped', { target }, site?.range);
+      return;
+    }
+    if (latency === 0) return this.ipiArrives(target);
+    const r = this.reg(target, R_IPI_ARRIVAL);
+    const at = this.clock + latency;
+    if (this.mem[r] < 0 || this.mem[r] > at) this.store(r, at);
+    if (at < this.nextArrival) this.nextArrival = at;
+  }
+
+  private ipiArrives(target: number): void {
+    if (this.isDead(target)) {
+      this.emit('ipi-dropped', { target });
+      return;
+    }
+    this.store(this.reg(target, R_IPI_PENDING), 1);
+    this.kick(target);
+  }
+
+  private deliverArrivals(): void {
+    let next = NO_ARRIVAL;
+    for (let c = 0; c < this.nrCpus; c++) {
+      const r = this.reg(c, R_IPI_ARRIVAL);
+      const at = this.mem[r];
+      if (at < 0) continue;
+      if (at <= this.clock) {
+        this.store(r, -1);
+        this.ipiArrives(c);
+      } else if (at < next) next = at;
+    }
+    this.nextArrival = next;
+  }
+
+  addDeviceIrq(irq: DeviceIrq): void {
+    if (this.deviceIrqs.length >= MAX_DEVICE_IRQS) throw new Error(`at most ${MAX_DEVICE_IRQS} device interrupts`);
+    this.deviceIrqs.push(irq);
+  }
+
+  private scheduleIrq(i: number, at: number): void {
+    this.store(this.irqBase + i * IRQ_CELLS + I_FIRE_AT, at);
+    if (at < this.nextIrqFire) this.nextIrqFire = at;
+  }
+
+  private fireDueIrqs(): void {
+    let next = NO_ARRIVAL;
+    for (let i = 0; i < this.deviceIrqs.length; i++) {
+      const base = this.irqBase + i * IRQ_CELLS;
+      const at = this.mem[base + I_FIRE_AT];
+      if (at < 0 || this.mem[base + I_FIRED]) continue;
+      if (at <= this.clock) this.raiseDeviceIrq(i);
+      else if (at < next) next = at;
+    }
+    this.nextIrqFire = next;
+  }
+
+  private raiseDeviceIrq(i: number): void {
+    const irq = this.deviceIrqs[i];
+    this.store(this.irqBase + i * IRQ_CELLS + I_FIRED, 1);
+    const r = this.reg(irq.cpu, R_DEV_PENDING);
+    this.store(r, this.mem[r] | (1 << i));
+    this.kick(irq.cpu);
+  }
+
+  /** Interrupt entry (the arch layer's irq_enter): push the handler in an interrupt frame over what runs. */
+  private takeInterrupt(c: number): void {
+    const m = this.mem;
+    const task = this.currentTask(c);
+    const top = m[task + T_FP];
+    const newFp = top + this.functions[m[top + FRAME_FUNC]].frameSize;
+    let handler: CompiledFunction;
+    let args: readonly number[] = [];
+    let irqNo: number;
+    const devPending = m[this.reg(c, R_DEV_PENDING)];
+    if (m[this.reg(c, R_IPI_PENDING)]) {
+      this.store(this.reg(c, R_IPI_PENDING), 0);
+      const h = this.program.functionsByName.get('generic_smp_call_function_single_interrupt');
+      if (!h?.decl.body) this.fault('the model has no generic_smp_call_function_single_interrupt() to handle a call-function IPI');
+      handler = h;
+      irqNo = 0;
+    } else {
+      const i = 31 - Math.clz32(devPending & -devPending);
+      this.store(this.reg(c, R_DEV_PENDING), devPending & ~(1 << i));
+      const irq = this.deviceIrqs[i];
+      handler = irq.handler;
+      args = irq.args;
+      irqNo = i + 1;
+    }
+    if (newFp + handler.frameSize > this.stackLimit(task)) this.fault(`stack overflow entering ${handler.name}()`);
+    this.writeFrame(newFp, handler, args, top, K_HARDIRQ | (1 << 8) | (irqNo << 16), 0);
+    m[task + T_FP] = newFp;
+    this.store(this.reg(c, R_IRQS_ON), 0);
+    this.store(this.reg(c, R_PREEMPT), m[this.reg(c, R_PREEMPT)] + HARDIRQ_OFFSET);
+    this.spinArmed[c] = 0;
+    const at = handler.code[0]?.range;
+    if (irqNo === 0) {
+      this.emit('ipi-receive', { online: this.isOnline(c) ? 1 : 0, queued: this.queuedCallbacks(c).length }, at, handler.name);
+    } else {
+      this.emit('irq-entry', { irq: irqNo, name: this.deviceIrqs[irqNo - 1].name }, at, handler.name);
+    }
+  }
+
+  /** Interrupt exit (irq_exit): leave hardirq context, run pending softirqs, then restore the interrupt flag. */
+  private exitHardirq(c: number, kind: number, interruptedFp: number): void {
+    const irqNo = kind >>> 16;
+    if (irqNo > 0) this.emit('irq-exit', { irq: irqNo, name: this.deviceIrqs[irqNo - 1]?.name ?? '' });
+    const pc = this.reg(c, R_PREEMPT);
+    this.store(pc, this.mem[pc] - HARDIRQ_OFFSET);
+    const inInterrupt = (this.mem[pc] & (HARDIRQ_MASK | SOFTIRQ_MASK)) !== 0;
+    const doSoftirq = this.program.functionsByName.get('__do_softirq');
+    if (!inInterrupt && this.mem[this.reg(c, R_SOFTIRQ_PENDING)] && doSoftirq?.decl.body) {
+      const task = this.currentTask(c);
+      const newFp = interruptedFp + this.functions[this.mem[interruptedFp + FRAME_FUNC]].frameSize;
+      if (newFp + doSoftirq.frameSize > this.stackLimit(task)) this.fault('stack overflow entering __do_softirq()');
+      this.writeFrame(newFp, doSoftirq, [], interruptedFp, K_SOFTIRQ | (kind & 0x100), 0);
+      this.mem[task + T_FP] = newFp;
+      return;
+    }
+    this.store(this.reg(c, R_IRQS_ON), (kind >> 8) & 1);
+  }
+
+  /** The csds on a CPU's call_single_queue, oldest last (llist order). */
+  queuedCallbacks(c: number): { csd: number; func: number; info: number }[] {
+    const out: { csd: number; func: number; info: number }[] = [];
+    const layout = this.csdLayout;
+    if (!this.addrCallSingleQueue || !layout) return out;
+    let node = this.mem[this.addrCallSingleQueue + c];
+    for (let guard = 0; node > 0 && node < this.heapEnd && guard < 10000; guard++) {
+      const csd = node - layout.llist;
+      out.push({ csd, func: this.mem[csd + layout.func], info: this.mem[csd + layout.info] });
+      node = this.mem[node];
+    }
+    return out;
+  }
+
+  /** hlt_play_dead: the CPU halts with interrupts off for good. Whatever is still queued for it is lost. */
+  die(): void {
+    const c = this.cpu;
+    this.store(this.reg(c, R_DEAD), 1);
+    this.emit('cpu-dead', { target: c });
+    for (const w of this.queuedCallbacks(c)) {
+      this.emit('lost-work', { target: c, func: w.func, csd: w.csd });
+    }
+    if (this.mem[this.reg(c, R_IPI_PENDING)] || this.mem[this.reg(c, R_IPI_ARRIVAL)] >= 0) {
+      this.emit('ipi-dropped', { target: c });
+    }
+    this.updateRunnable(c);
+  }
+
+  // ---- tasks and scheduling
+
+  /** wake_up_process: make a task runnable; a higher-priority task preempts at the next chance. */
+  wakeUp(task: number): number {
+    const m = this.mem;
+    if (m[task + T_STATE] === TASK_RUNNING || m[task + T_STATE] === TASK_DEAD) return 0;
+    this.store(task + T_STATE, TASK_RUNNING);
+    const c = m[task + T_CPU];
+    const cur = this.currentTask(c);
+    if (m[task + T_PRIO] > m[cur + T_PRIO] || m[cur + T_STATE] !== TASK_RUNNING) {
+      this.store(this.reg(c, R_NEED_RESCHED), 1);
+      if (this.isBlocked(c)) this.unblock(c);
+    }
+    return 1;
+  }
+
+  /** schedule(): switch away after this step if the current task is not runnable or should yield. */
+  requestSchedule(): void {
+    this.switchPending = true;
+  }
+
+  private pickNextTask(c: number): number {
+    let best = 0;
+    let bestPrio = -1;
+    for (const t of this.tasksOfCpu[c]) {
+      if (this.mem[t + T_STATE] !== TASK_RUNNING) continue;
+      const p = this.mem[t + T_PRIO];
+      if (p > bestPrio) {
+        best = t;
+        bestPrio = p;
+      }
+    }
+    return best;
+  }
+
+  private switchTask(c: number): void {
+    const prev = this.currentTask(c);
+    const next = this.pickNextTask(c);
+    this.store(this.reg(c, R_NEED_RESCHED), 0);
+    if (!next) this.fault(`CPU${c} has no runnable task (not even idle)`);
+    if (next === prev) return;
+    // preempt_count belongs to the task while it is switched out
+    this.store(prev + T_PREEMPT, this.mem[this.reg(c, R_PREEMPT)]);
+    this.store(this.reg(c, R_PREEMPT), this.mem[next + T_PREEMPT]);
+    this.store(this.reg(c, R_CURRENT), next);
+    this.spinArmed[c] = 0;
+    this.emit('sched-switch', { prev: this.taskName(prev), next: this.taskName(next) });
+  }
+
+  // ---- stepping
+
+  choose(n: number): number {
+    const v = this.chooser.pick(n);
+    if (this.recordChoices) this.choiceLog.push(v);
+    return v;
+  }
+
+  /** The instruction CPU c executes next, or undefined if it has no frame. */
+  nextInstr(c: number): { fn: CompiledFunction; pc: number; fp: number } | undefined {
+    const task = this.currentTask(c);
+    const fp = task ? this.mem[task + T_FP] : 0;
+    if (!fp) return undefined;
+    return { fn: this.functions[this.mem[fp + FRAME_FUNC]], pc: this.mem[fp + FRAME_PC], fp };
+  }
+
+  /**
+   * One step of CPU c: take a pending interrupt, or switch to a woken
+   * higher-priority task, or execute one statement.
+   */
+  stepCpu(c: number): void {
+    this.steps++;
+    this.clock++;
+    if (this.clock >= this.nextArrival) this.deliverArrivals();
+    if (this.clock >= this.nextIrqFire) this.fireDueIrqs();
+    this.cpu = c;
+    const m = this.mem;
+    const r = this.regBase + c * CPU_REGS;
+    try {
+      if (m[r + R_IRQS_ON] && (m[r + R_IPI_PENDING] | m[r + R_DEV_PENDING])) {
+        this.currentInstr = undefined;
+        this.takeInterrupt(c);
+        return;
+      }
+      if (m[r + R_NEED_RESCHED] && m[r + R_PREEMPT] === 0 && m[r + R_IRQS_ON]) {
+        this.currentInstr = undefined;
+        this.switchTask(c);
+        return;
+      }
+      const task = m[r + R_CURRENT];
+      const fp = m[task + T_FP];
+      if (fp === 0) {
+        this.switchTask(c);
+        return;
+      }
+      this.fp = fp;
+      const ins = this.functions[m[fp + FRAME_FUNC]].code[m[fp + FRAME_PC]];
+      this.currentInstr = ins;
+      this.reads = this.spinArmed[c] ? this.spinReads[c] : null;
+      const next = ins.exec(this);
+      this.reads = null;
+      if (next >= 0) m[fp + FRAME_PC] = next;
+      if (this.switchPending) {
+        this.switchPending = false;
+        this.switchTask(c);
+      }
+    } catch (e) {
+      this.reads = null;
+      this.switchPending = false;
+      if (e instanceof MachineFault) {
+        this.stopReason = { kind: 'fault', message: e.message, cpu: e.cpu, at: e.at };
+        return;
+      }
+      throw e;
+    }
+  }
+
+  /** Picks the next CPU to step, advancing time past idle gaps. Undefined when nothing can ever step again. */
+  pickCpu(): number | undefined {
+    while (this.runCount === 0) {
+      if (!this.advanceIdleTime()) return undefined;
+    }
+    const c = this.chooser.pickCpu(this.runList, this.runCount);
+    if (this.recordChoices) this.choiceLog.push(c);
+    return c;
+  }
+
+  /** Nothing can step: let time pass to the next IPI arrival or device interrupt. */
+  private advanceIdleTime(): boolean {
+    const next = Math.min(this.nextArrival, this.nextIrqFire);
+    if (next !== NO_ARRIVAL) {
+      this.clock = Math.max(this.clock, next);
+      if (this.clock >= this.nextArrival) this.deliverArrivals();
+      if (this.clock >= this.nextIrqFire) this.fireDueIrqs();
+      return true;
+    }
+    // an interrupt that may come "at any step" and has not come yet comes now
+    for (let i = 0; i < this.deviceIrqs.length; i++) {
+      const base = this.irqBase + i * IRQ_CELLS;
+      if (!this.mem[base + I_FIRED] && this.deviceIrqs[i].when.kind !== 'after' && !this.isDead(this.deviceIrqs[i].cpu)) {
+        this.raiseDeviceIrq(i);
+        if (this.runCount) return true;
+      }
+    }
+    return false;
+  }
+
+  /** Runs until the machine stops by itself, `maxSteps` is reached, or `shouldStop` says so after a step. */
+  run(maxSteps: number, shouldStop?: () => boolean): StopReason {
+    this.stopReason = undefined;
+    const limit = this.steps + maxSteps;
+    while (this.steps < limit) {
+      const c = this.pickCpu();
+      if (c === undefined) return (this.stopReason = this.endReason());
+      this.stepCpu(c);
+      if (this.stopReason) return this.stopReason;
+      if (shouldStop && shouldStop()) return (this.stopReason = { kind: 'paused' });
+    }
+    return (this.stopReason = { kind: 'budget', message: `step budget of ${maxSteps} steps used up; ${this.describeCpus()}` });
+  }
+
+  /** Why nothing can step: all work done, CPUs frozen, or CPUs waiting on each other. */
+  endReason(): StopReason {
+    const frozen = Array.from(this.frozen).some((f, c) => f && !this.isDead(c) && !this.isBlocked(c));
+    if (frozen) return { kind: 'frozen', message: 'only frozen CPUs can step' };
+    const stuck = this.stuckTasks();
+    if (stuck.length) return { kind: 'deadlock', message: `no CPU can make progress: ${stuck.join('; ')}` };
+    return { kind: 'done' };
+  }
+
+  /** Tasks other than idle and kernel threads that never finished, with what their CPU waits for. */
+  private stuckTasks(): string[] {
+    const out: string[] = [];
+    for (let c = 0; c < this.nrCpus; c++) {
+      if (this.isDead(c)) continue;
+      const task = this.currentTask(c);
+      if (this.mem[task + T_PRIO] === PRIO_IDLE) continue;
+      if (this.mem[task + T_STATE] !== TASK_RUNNING) continue;
+      out.push(`CPU${c} ${this.describeCpu(c)}`);
+    }
+    return out;
+  }
+
+  describeCpu(c: number): string {
+    const at = this.nextInstr(c);
+    const where = at ? `${at.fn.name}() at ${shortFile(at.fn.file)}:${at.fn.code[at.pc]?.range.start.line}` : 'no code';
+    const waits = this.watching[c].length ? ` waiting for ${this.describeAddresses(this.watching[c])} to change` : this.isBlocked(c) ? ' spinning with nothing that can change' : '';
+    return `in ${where}${waits}`;
+  }
+
+  describeCpus(): string {
+    const parts: string[] = [];
+    for (let c = 0; c < this.nrCpus; c++) {
+      if (this.isDead(c) || this.mem[this.currentTask(c) + T_PRIO] === PRIO_IDLE) continue;
+      parts.push(`CPU${c} ${this.describeCpu(c)}`);
+    }
+    return parts.length ? parts.join('; ') : 'all CPUs idle';
+  }
+
+  /** Names for memory cells: `msdata->state`-like when the cell is a global, a local or a register. */
+  describeAddresses(addrs: readonly number[]): string {
+    return addrs.slice(0, 3).map((a) => this.nameOf(a)).join(', ') + (addrs.length > 3 ? ` and ${addrs.length - 3} more` : '');
+  }
+
+  nameOf(addr: number): string {
+    for (const g of this.program.globals.values()) {
+      const size = (g.type.k === 'struct' ? g.type.size : g.type.k === 'array' ? 0 : 1) || 1;
+      const total = g.perCpu ? size * this.nrCpus : g.type.k === 'array' ? g.type.len * ((g.type.of as { size?: number }).size ?? 1) : size;
+      if (addr >= g.addr && addr < g.addr + Math.max(total, 1)) {
+        const cpu = g.perCpu ? Math.floor((addr - g.addr) / size) : -1;
+        const inner = g.perCpu ? (addr - g.addr) % size : addr - g.addr;
+        const field = g.type.k === 'struct' ? g.type.fields.find((f) => inner >= f.offset && inner < f.offset + 1) : undefined;
+        const base = g.perCpu ? `per_cpu(${g.name}, ${cpu})` : g.name;
+        return field ? `${base}.${field.name}` : base;
+      }
+    }
+    for (let c = 0; c < this.nrCpus; c++) {
+      const r = addr - (this.regBase + c * CPU_REGS);
+      if (r >= 0 && r < CPU_REGS) return `CPU${c} ${['irqs', 'preempt_count', 'current', 'need_resched', 'IPI pending', 'IPI arrival', 'device irq pending', 'softirq pending', 'dead', 'blocked'][r] ?? 'register'}`;
+    }
+    const owner = this.locateStackCell(addr);
+    if (owner) return owner;
+    return `memory at ${addr}`;
+  }
+
+  private locateStackCell(addr: number): string | undefined {
+    if (addr < this.taskBase || addr >= this.heapBase) return undefined;
+    const task = this.taskBase + Math.floor((addr - this.taskBase) / TASK_CELLS) * TASK_CELLS;
+    for (let fp = this.mem[task + T_FP]; fp; fp = this.mem[fp + FRAME_SAVED_FP]) {
+      const fn = this.functions[this.mem[fp + FRAME_FUNC]];
+      if (addr >= fp && addr < fp + fn.frameSize) {
+        const off = addr - fp;
+        const v = fn.locals.find((l) => off >= l.offset && off < l.offset + ((l.type.k === 'struct' ? l.type.size : 1) || 1));
+        if (!v) return `${fn.name}() frame`;
+        if (v.type.k === 'struct') {
+          const f = v.type.fields.find((x) => off - v.offset >= x.offset && off - v.offset < x.offset + 1);
+          return `${v.name}.${f?.name ?? '?'} in ${fn.name}()`;
+        }
+        return `${v.name} in ${fn.name}()`;
+      }
+      if (fp <= task) break;
+    }
+    return undefined;
+  }
+
+  // ---- boot, snapshot, restore
+
+  /**
+   * Boots: every CPU possible, online and active, each with its idle task,
+   * then the model's initcalls run on CPU 0 until the machine settles.
+   */
+  boot(maxSteps = 200000): StopReason {
+    const idle = this.program.functionsByName.get('cpu_idle_loop');
+    if (!idle?.decl.body) throw new MachineFault('the model has no cpu_idle_loop() for the idle tasks', 0);
+    for (const name of ['possible', 'online', 'active'] as const) {
+      const mask = this.mask(name);
+      for (let c = 0; c < this.nrCpus; c++) this.mem[mask + (c >> 5)] |= 1 << (c & 31);
+    }
+    const cpumaskOf = this.program.globals.get('__cpumask_of');
+    if (cpumaskOf) {
+      const words = Math.ceil(this.nrCpus / 32);
+      for (let c = 0; c < this.nrCpus; c++) this.mem[cpumaskOf.addr + c * words + (c >> 5)] = 1 << (c & 31);
+    }
+    for (let c = 0; c < this.nrCpus; c++) {
+      // the idle task runs with preemption disabled, as cpu_startup_entry() does
+      const t = this.createTask(c, idle, [], `swapper/${c}`, PRIO_IDLE, true);
+      this.mem[this.reg(c, R_CURRENT)] = t;
+      this.mem[this.reg(c, R_PREEMPT)] = 1;
+    }
+    for (const init of this.program.initcalls) this.createTask(0, init, [], `init:${init.name}`, PRIO_NORMAL, true);
+    this.mem[this.reg(0, R_NEED_RESCHED)] = 1;
+    this.rebuildRunList();
+    this.quiet = true;
+    const stop = this.run(maxSteps);
+    this.quiet = false;
+    this.steps = 0;
+    this.clock = 0;
+    this.eventCount = 0;
+    this.choiceLog.length = 0;
+    return stop;
+  }
+
+  /** Arms the scenario's device interrupts; call once after adding them, before running. */
+  startDeviceIrqs(): void {
+    for (let i = 0; i < this.deviceIrqs.length; i++) {
+      const w = this.deviceIrqs[i].when;
+      if (w.kind === 'at') this.scheduleIrq(i, w.step);
+      else if (w.kind === 'any') this.scheduleIrq(i, w.from + this.choose(w.to - w.from + 1));
+    }
+  }
+
+  snapshot(): Snapshot {
+    return {
+      mem: this.mem.slice(),
+      steps: this.steps,
+      clock: this.clock,
+      chooser: this.chooser.save(),
+      spin: Array.from({ length: this.nrCpus }, (_, c) => ({
+        armed: this.spinArmed[c], changed: this.spinChanged[c], fp: this.spinFp[c], site: this.spinSite[c],
+        reads: this.spinReads[c].slice(), watch: this.watching[c].slice(),
+      })),
+      choices: this.choiceLog.length,
+      events: this.eventCount,
+    };
+  }
+
+  restore(s: Snapshot): void {
+    if (s.mem.length !== this.mem.length) throw new Error('snapshot of a different machine');
+    this.mem.set(s.mem);
+    this.steps = s.steps;
+    this.clock = s.clock;
+    this.chooser.load(s.chooser);
+    this.watchCount.fill(0);
+    for (let c = 0; c < this.nrCpus; c++) {
+      const sp = s.spin[c];
+      this.spinArmed[c] = sp.armed;
+      this.spinChanged[c] = sp.changed;
+      this.spinFp[c] = sp.fp;
+      this.spinSite[c] = sp.site;
+      this.spinReads[c] = sp.reads.slice();
+      this.watching[c] = sp.watch.slice();
+      for (const a of sp.watch) this.watchCount[a]++;
+    }
+    this.choiceLog.length = Math.min(this.choiceLog.length, s.choices);
+    this.eventCount = s.events;
+    this.stopReason = undefined;
+    this.rebuildDerived();
+  }
+
+  /** Recomputes what is derived from memory: task lists, the run list, the next timed events. */
+  private rebuildDerived(): void {
+    this.tasksOfCpu = Array.from({ length: this.nrCpus }, () => []);
+    for (const t of this.allTasks()) this.tasksOfCpu[this.mem[t + T_CPU]].push(t);
+    this.rebuildRunList();
+    this.nextArrival = NO_ARRIVAL;
+    for (let c = 0; c < this.nrCpus; c++) {
+      const at = this.mem[this.reg(c, R_IPI_ARRIVAL)];
+      if (at >= 0 && at < this.nextArrival) this.nextArrival = at;
+    }
+    this.nextIrqFire = NO_ARRIVAL;
+    for (let i = 0; i < this.deviceIrqs.length; i++) {
+      const base = this.irqBase + i * IRQ_CELLS;
+      const at = this.mem[base + I_FIRE_AT];
+      if (at >= 0 && !this.mem[base + I_FIRED] && at < this.nextIrqFire) this.nextIrqFire = at;
+    }
+  }
+}
+
+export function shortFile(file: string): string {
+  const parts = file.split(/[\\/]/);
+  return parts.slice(-2).join('/');
+}
