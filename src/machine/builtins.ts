@@ -3,7 +3,7 @@ import { isStringValue } from '../kc/types.js';
 import { formatPrintk } from './format.js';
 import {
   HARDIRQ_MASK, PRIO_NORMAL, PRIO_STOP, R_CURRENT, R_IRQS_ON, R_NEED_RESCHED, R_PREEMPT, R_SOFTIRQ_PENDING,
-  SOFTIRQ_MASK, SOFTIRQ_OFFSET, TASK_RUNNING, T_PRIO, T_STATE,
+  SOFTIRQ_MASK, SOFTIRQ_OFFSET, T_ON_RQ, T_PRIO, T_STATE,
 } from './layout.js';
 import type { Machine } from './machine.js';
 
@@ -410,7 +410,7 @@ export function machineBuiltins(): Builtins {
       if (c < 0 || c >= m.nrCpus) m.fault(`idle_cpu(${c}): no such CPU`);
       const cur = m.load(m.reg(c, R_CURRENT));
       if (m.load(cur + T_PRIO) !== 0) return 0;
-      for (const t of m.tasks(c)) if (t !== cur && m.load(t + T_STATE) === TASK_RUNNING) return 0;
+      for (const t of m.tasks(c)) if (t !== cur && m.load(t + T_ON_RQ)) return 0;
       return 1;
     }),
     kthread_create_on_cpu: fn(4, 'struct task_struct *', (m, _s, f, data, cpu, name) => {

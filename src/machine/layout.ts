@@ -27,6 +27,8 @@ export const T_NAME = 4;
 export const T_PID = 5;
 /** the task's preempt_count while it is switched out */
 export const T_PREEMPT = 6;
+/** 1 while the task is on its CPU's run queue: runnable, or preempted before it could sleep */
+export const T_ON_RQ = 7;
 export const STACK_CELLS = 384;
 export const TASK_CELLS = TASK_HEADER + STACK_CELLS;
 

@@ -10,7 +10,7 @@ import {
   CPU_REGS, HARDIRQ_MASK, HARDIRQ_OFFSET, IRQ_CELLS, I_FIRED, I_FIRE_AT, K_CALL, K_HARDIRQ, K_SOFTIRQ, K_TASK,
   MAX_DEVICE_IRQS, PRIO_IDLE, PRIO_NORMAL, R_BLOCKED, R_CURRENT, R_DEAD, R_DEV_PENDING, R_IPI_ARRIVAL,
   R_IPI_PENDING, R_IRQS_ON, R_NEED_RESCHED, R_PREEMPT, R_SOFTIRQ_PENDING, SOFTIRQ_MASK, TASK_CELLS, TASK_DEAD,
-  TASK_HEADER, TASK_RUNNING, T_CPU, T_FP, T_NAME, T_PID, T_PREEMPT, T_PRIO, T_STATE,
+  TASK_HEADER, TASK_RUNNING, T_CPU, T_FP, T_NAME, T_ON_RQ, T_PID, T_PREEMPT, T_PRIO, T_STATE,
 } from './layout.js';
 
 /** A fault in the model: a NULL dereference, a stack overflow, a BUG. Stops the machine. */
@@ -198,6 +198,7 @@ export class Machine implements Runtime {
     this.mem[this.taskCountAddr] = count + 1;
     const m = this.mem;
     m[task + T_STATE] = runnable ? TASK_RUNNING : 1;
+    m[task + T_ON_RQ] = runnable ? 1 : 0;
     m[task + T_CPU] = cpu;
     m[task + T_PRIO] = prio;
     m[task + T_NAME] = this.internString(name);
@@ -305,6 +306,7 @@ export class Machine implements Runtime {
       }
       case K_TASK:
         this.store(task + T_STATE, TASK_DEAD);
+        this.store(task + T_ON_RQ, 0);
         this.emit('task-exit', { task: this.taskName(task) });
         this.switchPending = true;
         return;
@@ -657,9 +659,12 @@ export class Machine implements Runtime {
     const m = this.mem;
     if (m[task + T_STATE] === TASK_RUNNING || m[task + T_STATE] === TASK_DEAD) return 0;
     this.store(task + T_STATE, TASK_RUNNING);
+    // preempted before it could sleep: it never left the run queue
+    if (m[task + T_ON_RQ]) return 1;
+    this.store(task + T_ON_RQ, 1);
     const c = m[task + T_CPU];
     const cur = this.currentTask(c);
-    if (m[task + T_PRIO] > m[cur + T_PRIO] || m[cur + T_STATE] !== TASK_RUNNING) {
+    if (m[task + T_PRIO] > m[cur + T_PRIO] || !m[cur + T_ON_RQ]) {
       this.store(this.reg(c, R_NEED_RESCHED), 1);
       if (this.isBlocked(c)) this.unblock(c);
     }
@@ -675,7 +680,7 @@ export class Machine implements Runtime {
     let best = 0;
     let bestPrio = -1;
     for (const t of this.tasksOfCpu[c]) {
-      if (this.mem[t + T_STATE] !== TASK_RUNNING) continue;
+      if (!this.mem[t + T_ON_RQ]) continue;
       const p = this.mem[t + T_PRIO];
       if (p > bestPrio) {
         best = t;
@@ -753,6 +758,9 @@ export class Machine implements Runtime {
       if (next >= 0) m[fp + FRAME_PC] = next;
       if (this.switchPending) {
         this.switchPending = false;
+        // schedule() in a state other than TASK_RUNNING puts the task to sleep
+        const cur = m[r + R_CURRENT];
+        if (m[cur + T_STATE] !== TASK_RUNNING) this.store(cur + T_ON_RQ, 0);
         this.switchTask(c);
       }
     } catch (e) {
@@ -826,7 +834,7 @@ export class Machine implements Runtime {
       if (this.isDead(c)) continue;
       const task = this.currentTask(c);
       if (this.mem[task + T_PRIO] === PRIO_IDLE) continue;
-      if (this.mem[task + T_STATE] !== TASK_RUNNING) continue;
+      if (!this.mem[task + T_ON_RQ]) continue;
       out.push(`CPU${c} ${this.describeCpu(c)}`);
     }
     return out;

@@ -51,7 +51,8 @@ export function loadScenarioFile(file: string, overrides: ScenarioOverrides = {}
 /** Parses, loads the model and patches, compiles, boots and sets up the scenario's tasks. */
 export function prepareScenario(file: string, text: string, overrides: ScenarioOverrides = {}): { prepared?: PreparedScenario; diagnostics: Diagnostic[] } {
   const { scenario, diagnostics } = parseScenario(file, text);
-  if (diagnostics.some((d) => d.severity === 'error') || !scenario.kernel || !scenario.cpus) return { diagnostics };
+  // go on past line errors, so one check reports problems in the calls too
+  if (!scenario.kernel || !scenario.cpus) return { diagnostics };
   const dir = dirname(file);
   const patchNames = overrides.patches
     ? overrides.patches.map((name) => ({ name, range: scenario.kernel!.range }))
@@ -63,7 +64,7 @@ export function prepareScenario(file: string, text: string, overrides: ScenarioO
     else patches.push({ name: p.name, path, at: p.range });
   }
   const model = loadModel(resolveModelDir(scenario.kernel.name, dir), patches, scenario.kernel.range, diagnostics);
-  if (!model || diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
+  if (!model) return { diagnostics };
 
   const generated = scenarioSource(scenario);
   const compiled = compileProgram([...modelSources(model), { file, text: generated.text }], { nrCpus: scenario.cpus.n, builtins: machineBuiltins() });

@@ -93,7 +93,10 @@ export function parseScenario(file: string, text: string): { scenario: Scenario;
     const rest = (from: Word): Snippet => ({ text: body.slice(from.col - 1).trim(), line, col: from.col });
     const cpuNumber = (w: Word | undefined): number | undefined => {
       const n = int(w, 'a CPU number');
-      if (n !== undefined && s.cpus && n >= s.cpus.n) err(wordRange(w!), `CPU ${n} does not exist: the scenario has ${s.cpus.n} CPUs (0 to ${s.cpus.n - 1})`);
+      if (n !== undefined && s.cpus && n >= s.cpus.n) {
+        err(wordRange(w!), `CPU ${n} does not exist: the scenario has ${s.cpus.n} CPUs (0 to ${s.cpus.n - 1})`);
+        return undefined;
+      }
       return n;
     };
     const [kw] = words;

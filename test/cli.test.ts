@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { smplab } from './helpers.js';
+
+test('the race example warns about the IPI on offline CPU 1 and names the callback', () => {
+  const r = smplab('run', 'examples/ipi-offline-race.smp');
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout, /IPI on offline CPU 1/);
+  assert.match(r.stdout, /IPI callback trigger_softirq\+0x0 sent to offline CPU/);
+  assert.match(r.stdout, /\[001\] ipi:ipi_entry: online=0 queued=1/);
+  assert.match(r.stdout, /^FAIL  expect no warning/m);
+  assert.match(r.stdout, /^PASS  expect cpu 1 dead/m);
+});
+
+test('the fixed example runs every callback and exits 0', () => {
+  const r = smplab('run', 'examples/ipi-offline-fixed.smp');
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.doesNotMatch(r.stdout, /WARNING|offline CPU/);
+  assert.match(r.stdout, /csd:csd_function_entry: func=trigger_softirq/);
+  assert.match(r.stdout, /block:block_rq_complete/);
+  assert.equal((r.stdout.match(/^PASS/gm) ?? []).length, 4);
+});
+
+test('patch 2 alone with IPI latency: the warning fires or the callback is lost', () => {
+  const r = smplab('run', 'examples/patch2-only-latency.smp');
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /lost_work: target=1 func=trigger_softirq|WARNING: CPU: 1/);
+});
+
+test('the smp_call_function_many example runs do_nothing on every other CPU', () => {
+  const r = smplab('run', 'examples/call-function-many.smp');
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /csd:csd_function_entry: func=do_nothing/);
+});
+
+test('--patch replaces the scenario patches: the race example with the series is clean', () => {
+  const r = smplab('run', 'examples/ipi-offline-race.smp', '--quiet', '--patch', 'ipi-offline-v6/0001', '--patch', 'ipi-offline-v6/0003');
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+});
+
+test('--json prints one event per line and a summary', () => {
+  const r = smplab('run', 'examples/ipi-offline-race.smp', '--json');
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const warn = lines.find((l) => l.event === 'warn');
+  assert.equal(warn.fields.message, 'IPI on offline CPU 1');
+  assert.equal(warn.cpu, 1);
+  assert.match(warn.at.file, /smp\.kc$/);
+  assert.equal(lines[lines.length - 1].summary.ok, false);
+});
+
+test('--seed and --schedule change the run; a bad option is exit 2 with usage', () => {
+  const a = smplab('run', 'examples/ipi-offline-race.smp', '--seed', '1', '--quiet');
+  assert.match(a.stdout, /random seed 1/);
+  const b = smplab('run', 'examples/ipi-offline-race.smp', '--schedule', '0,1,2,2,1', '--quiet');
+  assert.match(b.stdout, /schedule 0,1,2,2,1/);
+  const c = smplab('run', 'examples/ipi-offline-race.smp', '--seed', 'x');
+  assert.equal(c.code, 2);
+  assert.match(c.stderr, /--seed takes a whole number, not 'x'/);
+  assert.match(c.stderr, /usage: smplab/);
+});
+
+test('--max-steps ends a long run with a clear message', () => {
+  const r = smplab('run', 'examples/ipi-offline-race.smp', '--max-steps', '100', '--quiet');
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /stopped: budget \(step budget of 100 steps used up; CPU\d in .*\)/);
+});
+
+test('check prints file:line:col diagnostics and exits 2', () => {
+  const ok = smplab('check', 'examples/ipi-offline-race.smp', 'examples/ipi-offline-fixed.smp');
+  assert.equal(ok.code, 0, ok.stderr);
+  const bad = smplab('check', 'test/fixtures/broken.smp');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^test\/fixtures\/broken\.smp:5:12: error: 'cpu_dwn' is not declared$/m);
+  assert.match(bad.stderr, /^test\/fixtures\/broken\.smp:6:1: error: unknown statement 'cpuz'/m);
+  const missing = smplab('check', 'no/such.smp');
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /no\/such\.smp:1:1: error: cannot read no\/such\.smp: ENOENT/);
+});
+
+test('--help and --version', () => {
+  assert.match(smplab('--help').stdout, /smplab run FILE\.smp|run FILE\.smp/);
+  assert.match(smplab('--version').stdout, /^smplab \d+\.\d+\.\d+/);
+});
