@@ -60,7 +60,7 @@ export interface Page {
   waitForFunction(expression: string, arg?: unknown, options?: { timeout?: number; polling?: number | 'raf' }): Promise<unknown>;
   waitForTimeout(ms: number): Promise<void>;
   evaluate(expression: string): Promise<any>;
-  screenshot(options: { path: string; fullPage?: boolean }): Promise<unknown>;
+  screenshot(options: { path: string; fullPage?: boolean; timeout?: number }): Promise<unknown>;
   on(event: string, listener: (arg: any) => void): unknown;
   context(): BrowserContext;
   isClosed(): boolean;
@@ -276,8 +276,11 @@ const DEFAULT_SETTINGS = {
   'chat.disableAIFeatures': true,
   'git.enabled': false,
   'git.openRepositoryInParentFolders': 'never',
+  // The run folders live in <repo>/.e2e and may link back to the repo (extensionDir): keep them out of sight.
+  'files.exclude': { '**/.git': true, '**/.DS_Store': true, '**/.e2e': true },
   'files.watcherExclude': { '**/.e2e/**': true, '**/node_modules/**': true, '**/.git/**': true },
-  'search.exclude': { '**/.e2e': true },
+  'search.exclude': { '**/.e2e': true, '**/node_modules': true },
+  'search.followSymlinks': false,
   'window.restoreWindows': 'none',
   'debug.toolBarLocation': 'floating',
   'workbench.secondarySideBar.defaultVisibility': 'hidden',
@@ -503,7 +506,22 @@ async function closeContext(ctx: BrowserContext): Promise<void> {
   }
   const dir = contextProfile.get(ctx);
   contextProfile.delete(ctx);
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  if (!dir) return;
+  // Chromium's helpers (crashpad handlers are re-parented to init) outlive the browser for a
+  // moment: wait for every process naming this profile to go, then kill what is left.
+  const left = () => safeReaddir('/proc').filter((e) => /^\d+$/.test(e) && procStat(Number(e))?.state !== 'Z' && cmdlineHas(Number(e), dir)).map(Number);
+  const deadline = Date.now() + 5000;
+  while (left().length && Date.now() < deadline) await sleep(100);
+  signal(left(), 'SIGKILL');
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+function cmdlineHas(pid: number, text: string): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
+  } catch {
+    return false;
+  }
 }
 
 /** Console lines the page logged (all of them, noise included), for diagnostics. */
@@ -635,7 +653,11 @@ export async function openFile(page: Page, relPath: string, timeoutMs = 20_000):
   const widget = await openQuickInput(page, 'Control+P', 'openFile');
   await page.keyboard.insertText(relPath);
   const row = widget.locator('.quick-input-list .monaco-list-row', { hasText: base }).first();
-  await step(page, 'openFile', `Quick Open to list "${relPath}"`, () => row.waitFor({ state: 'visible', timeout: timeoutMs }));
+  await step(page, 'openFile', `Quick Open to list "${relPath}"`, () =>
+    row.waitFor({ state: 'visible', timeout: timeoutMs }).catch(async (e) => {
+      await page.keyboard.press('Escape');
+      throw e;
+    }));
   await page.keyboard.press('Enter');
   await step(page, 'openFile', `the editor tab of "${base}" to become active`, () =>
     page.locator('.tabs-container .tab.active', { hasText: base }).waitFor({ state: 'visible', timeout: timeoutMs }));
@@ -705,6 +727,7 @@ export async function pressF5UntilDebugging(page: Page, options: F5Options = {})
       if (await picker.isVisible()) {
         if (!options.debuggerLabel) {
           const shown = (await picker.locator('.monaco-list-row').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+          await page.keyboard.press('Escape');
           throw new Error(`pressF5UntilDebugging: VS Code asks to pick a debugger (${JSON.stringify(shown)}); pass debuggerLabel or add a launch.json`);
         }
         await picker.locator('.monaco-list-row', { hasText: options.debuggerLabel }).first().click();
@@ -727,7 +750,8 @@ export async function showRunAndDebug(page: Page, timeoutMs = 15_000): Promise<v
   if (!(await cs.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false))) {
     await runCommand(page, 'View: Show Run and Debug');
   }
-  await step(page, 'showRunAndDebug', 'the Call Stack view to show', () => cs.waitFor({ state: 'visible', timeout: timeoutMs }));
+  await step(page, 'showRunAndDebug', 'the Call Stack view to show (VS Code shows it while debugging or when the folder has a launch configuration)', () =>
+    cs.waitFor({ state: 'visible', timeout: timeoutMs }));
 }
 
 /**
@@ -735,7 +759,7 @@ export async function showRunAndDebug(page: Page, timeoutMs = 15_000): Promise<v
  * first waits until, for every pattern, some row matches it.
  */
 export async function callStackRows(page: Page, waitFor: RegExp[] = [], timeoutMs = 30_000): Promise<string[]> {
-  await showRunAndDebug(page);
+  await showRunAndDebug(page, timeoutMs);
   const rows = page.locator('.debug-call-stack .monaco-list-row');
   const read = async () => (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
   const deadline = Date.now() + timeoutMs;
@@ -756,7 +780,7 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const dir = path.join(repoRoot(), 'test-output', 'e2e');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${name.replace(/[^\w.-]+/g, '_').replace(/\.png$/, '')}.png`);
-  await page.screenshot({ path: file });
+  await step(page, 'screenshot', `a screenshot to be written to ${file}`, () => page.screenshot({ path: file, timeout: 30_000 }));
   return file;
 }
 
