@@ -6,6 +6,7 @@ import { SchedulePolicy } from '../machine/chooser.js';
 import { eventJson, formatEvent } from '../machine/trace.js';
 import { ScenarioOverrides, loadScenarioFile } from '../scenario/build.js';
 import { runScenario } from '../scenario/run.js';
+import { serveFromCli } from '../debug/main.js';
 
 const USAGE = `usage: smplab <command> [options]
 
@@ -19,6 +20,7 @@ commands:
       --json                 one JSON object per line: events, then a summary
       --quiet                verdicts only
   check FILE...              check scenarios and models; print file:line:col: error: message
+  dap [--port N]             serve the Debug Adapter Protocol on stdio (or on 127.0.0.1:N)
   --help, --version
 
 exit status: 0 every expectation holds; 1 one fails; 2 bad input`;
@@ -141,6 +143,8 @@ export async function main(argv: string[]): Promise<number> {
         return cmdRun(rest);
       case 'check':
         return cmdCheck(rest);
+      case 'dap':
+        return serveFromCli(rest);
       default:
         throw new UsageError(`unknown command '${cmd}'`);
     }

@@ -47,6 +47,7 @@ export type StopReason =
 
 export interface Snapshot {
   mem: Int32Array;
+  frozen: Uint8Array;
   steps: number;
   clock: number;
   chooser: number[];
@@ -56,6 +57,15 @@ export interface Snapshot {
 }
 
 export type EventListener = (e: MachineEvent) => void;
+
+export interface FrameInfo {
+  fp: number;
+  fn: CompiledFunction;
+  /** for the innermost frame, the step it executes next; for callers, their call step */
+  pc: number;
+  kind: 'call' | 'task' | 'hardirq' | 'softirq';
+  instr: Instr | undefined;
+}
 
 const NO_ARRIVAL = 0x7fffffff;
 
@@ -263,10 +273,16 @@ export class Machine implements Runtime {
     if (addr <= 0 || addr >= this.heapEnd) this.badAddress(addr, 'write');
     const m = this.mem;
     if (m[addr] === value) return;
+    const old = m[addr];
     m[addr] = value;
     this.spinChanged[this.cpu] = 1;
     if (this.watchCount[addr] !== 0) this.wakeWatchers(addr);
+    if (this.writeWatch !== null && this.writeWatch.has(addr)) this.onWatchedWrite(addr, old, m[addr]);
   }
+
+  /** Data breakpoints: addresses whose change calls onWatchedWrite (null when there are none). */
+  writeWatch: Set<number> | null = null;
+  onWatchedWrite: (addr: number, old: number, value: number) => void = () => {};
 
   private badAddress(addr: number, what: string): never {
     if (addr === 0) this.fault(`NULL pointer ${what === 'read' ? 'dereference' : 'write'}`);
@@ -902,6 +918,38 @@ export class Machine implements Runtime {
     return undefined;
   }
 
+  // ---- views for debuggers
+
+  /** CPU c's context stack, innermost frame first: interrupt frames over task frames. */
+  frames(c: number): FrameInfo[] {
+    const out: FrameInfo[] = [];
+    const task = this.currentTask(c);
+    if (!task) return out;
+    for (let fp = this.mem[task + T_FP], guard = 0; fp && guard < 1000; fp = this.mem[fp + FRAME_SAVED_FP], guard++) {
+      const fn = this.functions[this.mem[fp + FRAME_FUNC]];
+      const pc = this.mem[fp + FRAME_PC];
+      const k = this.mem[fp + FRAME_KIND] & 0xff;
+      const kind = k === K_HARDIRQ ? 'hardirq' : k === K_SOFTIRQ ? 'softirq' : k === K_TASK ? 'task' : 'call';
+      out.push({ fp, fn, pc, kind, instr: fn.code[pc] });
+    }
+    return out;
+  }
+
+  /** Runs `f` as if CPU c were executing frame fp (for watches and conditions); faults become errors. */
+  inFrame<T>(c: number, fp: number, f: () => T): T {
+    const saved = [this.cpu, this.fp] as const;
+    const reads = this.reads;
+    this.cpu = c;
+    this.fp = fp;
+    this.reads = null;
+    try {
+      return f();
+    } finally {
+      [this.cpu, this.fp] = saved;
+      this.reads = reads;
+    }
+  }
+
   // ---- boot, snapshot, restore
 
   /**
@@ -948,9 +996,16 @@ export class Machine implements Runtime {
     }
   }
 
-  snapshot(): Snapshot {
+  /** A copy of the machine's state. Pass an old snapshot of this machine to reuse its memory. */
+  snapshot(reuse?: Snapshot): Snapshot {
+    let mem: Int32Array;
+    if (reuse && reuse.mem.length === this.mem.length) {
+      reuse.mem.set(this.mem);
+      mem = reuse.mem;
+    } else mem = this.mem.slice();
     return {
-      mem: this.mem.slice(),
+      mem,
+      frozen: this.frozen.slice(),
       steps: this.steps,
       clock: this.clock,
       chooser: this.chooser.save(),
@@ -966,6 +1021,7 @@ export class Machine implements Runtime {
   restore(s: Snapshot): void {
     if (s.mem.length !== this.mem.length) throw new Error('snapshot of a different machine');
     this.mem.set(s.mem);
+    this.frozen.set(s.frozen);
     this.steps = s.steps;
     this.clock = s.clock;
     this.chooser.load(s.chooser);

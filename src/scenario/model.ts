@@ -14,8 +14,8 @@ export interface ModelFile {
   text: string;
   /** names of the patches that changed it, in order */
   patches: string[];
-  /** the patches' hunks, for mapping lines between original and patched text */
-  hunks: StructuredPatch['hunks'];
+  /** each applied patch's hunks, in order, for mapping lines between original and patched text */
+  changes: { patch: string; hunks: StructuredPatch['hunks'] }[];
 }
 
 export interface LoadedModel {
@@ -88,7 +88,7 @@ export function loadModel(dir: string, patches: { name: string; path: string; at
   const files: ModelFile[] = names.map((n) => {
     const path = join(dir, n);
     const text = readFileSync(path, 'utf8');
-    return { path, original: text, text, patches: [], hunks: [] };
+    return { path, original: text, text, patches: [], changes: [] };
   });
   for (const p of patches) applyOnePatch(p, files, diagnostics);
   return { dir, files, patches: patches.map(({ name, path }) => ({ name, path })) };
@@ -126,7 +126,7 @@ function applyOnePatch(p: { name: string; path: string; at: SourceRange }, files
     }
     file.text = text;
     file.patches.push(p.name);
-    file.hunks.push(...d.hunks);
+    file.changes.push({ patch: p.name, hunks: d.hunks });
   }
 }
 
@@ -136,4 +136,41 @@ function stripPrefix(name: string): string {
 
 export function modelSources(model: LoadedModel): KcSource[] {
   return model.files.map((f) => ({ file: f.path, text: f.text }));
+}
+
+/**
+ * Where a line of the shipped file ended up in the patched text, or why it has
+ * no place there (a patch removed or rewrote it).
+ */
+export function patchedLine(file: ModelFile, line: number): { line: number } | { removedBy: string } {
+  let current = line;
+  for (const change of file.changes) {
+    let delta = 0;
+    let mapped: number | undefined;
+    for (const h of change.hunks) {
+      if (current < h.oldStart) break;
+      if (current >= h.oldStart + h.oldLines) {
+        delta += h.newLines - h.oldLines;
+        continue;
+      }
+      let oldLine = h.oldStart;
+      let newLine = h.newStart;
+      for (const l of h.lines) {
+        const tag = l[0];
+        if (tag === '\\') continue;
+        if (tag === ' ' || tag === '-') {
+          if (oldLine === current) {
+            if (tag === '-') return { removedBy: change.patch };
+            mapped = newLine;
+            break;
+          }
+          oldLine++;
+          if (tag === ' ') newLine++;
+        } else if (tag === '+') newLine++;
+      }
+      break;
+    }
+    current = mapped ?? current + delta;
+  }
+  return { line: current };
 }
