@@ -241,3 +241,30 @@ function lineOf(file: string, text: string): number | undefined {
   return i >= 0 ? i + 1 : undefined;
 }
 void STOP_KC;
+
+describe('smplab dap --port', () => {
+  test('serves DAP on 127.0.0.1 and answers a launch', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'dap', '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let err = '';
+        child.stderr!.on('data', (d: Buffer) => {
+          err += d.toString();
+          const m = /listening on 127\.0\.0\.1:(\d+)/.exec(err);
+          if (m) resolve(Number(m[1]));
+        });
+        child.on('exit', (code) => reject(new Error(`dap exited ${code}: ${err}`)));
+      });
+      const client = new DebugClient('node', '', 'smplab');
+      await client.start(port);
+      await client.initializeRequest();
+      await client.launch({ scenario: RACE, stopOnEntry: true } as DebugProtocol.LaunchRequestArguments);
+      await Promise.all([client.configurationDoneRequest(), client.waitForEvent('stopped')]);
+      assert.equal((await client.threadsRequest()).body.threads.length, 3);
+      await client.stop();
+    } finally {
+      child.kill();
+    }
+  });
+});

@@ -6,7 +6,7 @@ import { SchedulePolicy } from '../machine/chooser.js';
 import { eventJson, formatEvent } from '../machine/trace.js';
 import { ScenarioOverrides, loadScenarioFile } from '../scenario/build.js';
 import { runScenario } from '../scenario/run.js';
-import { serveFromCli } from '../debug/main.js';
+import { serveFromCli } from '../debug/serve.js';
 
 const USAGE = `usage: smplab <command> [options]
 
