@@ -90,6 +90,7 @@ export class SmpLabSession extends DebugSession {
   private readonly queuedAtIpi = new Map<number, string[]>();
   private readonly patchedSources = new Map<number, ModelFile>();
   private readonly patchedRefs = new Map<string, number>();
+  private readonly sources = new Map<string, DebugProtocol.Source>();
 
   constructor() {
     super();
@@ -156,6 +157,7 @@ export class SmpLabSession extends DebugSession {
 
   private begin(prepared: PreparedScenario): void {
     this.prepared = prepared;
+    this.sources.clear();
     const m = startRun(prepared);
     this.m = m;
     this.timeline = new Timeline(m);
@@ -295,6 +297,15 @@ export class SmpLabSession extends DebugSession {
 
   /** The Source for a compiled file: the file itself, or the patched text when patches changed it. */
   private sourceFor(file: string): DebugProtocol.Source {
+    let s = this.sources.get(file);
+    if (!s) {
+      s = this.makeSource(file);
+      this.sources.set(file, s);
+    }
+    return s;
+  }
+
+  private makeSource(file: string): DebugProtocol.Source {
     const mf = this.prepared?.model.files.find((f) => f.path === file);
     if (!mf || !mf.patches.length) return new Source(basename(file), file);
     let ref = this.patchedRefs.get(file);
