@@ -268,3 +268,87 @@ describe('smplab dap --port', () => {
     }
   });
 });
+
+describe('function breakpoints, log points, setVariable, completions, restart', () => {
+  before(() => {
+    dc = new DebugClient('node', ADAPTER, 'smplab');
+    return dc.start();
+  });
+  after(() => dc.stop());
+
+  test('a function breakpoint with a hit count stops on the second call', async () => {
+    await launch(RACE, {}, []);
+    const r = await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'ack_state', hitCondition: '2' }, { name: 'no_such_fn' }] });
+    assert.equal(r.body.breakpoints[0].verified, true);
+    assert.equal(r.body.breakpoints[1].verified, false);
+    assert.match(r.body.breakpoints[1].message ?? '', /no function 'no_such_fn'/);
+    const e = await continueToStop();
+    assert.equal(e.body.reason, 'breakpoint');
+    assert.deepEqual(e.body.hitBreakpointIds, [r.body.breakpoints[0].id]);
+    assert.match((await frames(e.body.threadId!))[0], /^ack_state@/);
+    await dc.setFunctionBreakpointsRequest({ breakpoints: [] });
+  });
+
+  test('stepOut returns to the caller on the same CPU', async () => {
+    const e = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+    void e;
+    const t = (await dc.threadsRequest()).body.threads;
+    let cpuThread = 0;
+    for (const th of t) if ((await frames(th.id))[0].startsWith('ack_state@')) cpuThread = th.id;
+    assert.ok(cpuThread);
+    const before = await frames(cpuThread);
+    await Promise.all([dc.stepOutRequest({ threadId: cpuThread }), stopped()]);
+    const after = await frames(cpuThread);
+    assert.equal(after.length, before.length - 1);
+    assert.match(after[0], /^multi_cpu_stop@/);
+  });
+
+  test('a log point prints with {expr} and does not stop', async () => {
+    const line = lineOf(STOP_KC, 'curstate = msdata->state;')!;
+    const r = await dc.setBreakpointsRequest({ source: { path: STOP_KC }, breakpoints: [{ line, logMessage: 'CPU{smp_processor_id()} sees state {msdata->state}' }] });
+    assert.equal(r.body.breakpoints[0].verified, true);
+    const out = dc.waitForEvent('output', 20000) as Promise<DebugProtocol.OutputEvent>;
+    const logged = await (async () => {
+      const [, o] = await Promise.all([dc.continueRequest({ threadId: 1 }), (async () => {
+        for (;;) {
+          const ev = (await dc.waitForEvent('output', 20000)) as DebugProtocol.OutputEvent;
+          if (/sees state/.test(ev.body.output)) return ev;
+        }
+      })()]);
+      return o;
+    })();
+    void out;
+    assert.match(logged.body.output, /^CPU\d sees state MULTI_STOP_[A-Z_]+ \(\d\)\n$/);
+    await stopped();
+    await dc.setBreakpointsRequest({ source: { path: STOP_KC }, breakpoints: [] });
+  });
+
+  test('breakpointLocations lists the lines with statements', async () => {
+    const line = lineOf(STOP_KC, 'curstate = msdata->state;')!;
+    const r = await dc.send('breakpointLocations', { source: { path: STOP_KC }, line: line - 3, endLine: line + 3 }) as DebugProtocol.BreakpointLocationsResponse;
+    assert.ok(r.body.breakpoints.some((b) => b.line === line));
+    assert.ok(r.body.breakpoints.every((b) => b.line >= line - 3 && b.line <= line + 3));
+  });
+
+  test('setVariable changes memory, and completions offer model names', async () => {
+    const f = await dc.stackTraceRequest({ threadId: 2 });
+    const scopes = await dc.scopesRequest({ frameId: f.body.stackFrames[0].id });
+    const machine = scopes.body.scopes.find((s) => s.name === 'Machine')!;
+    const vars = await dc.variablesRequest({ variablesReference: machine.variablesReference });
+    const globals = vars.body.variables.find((v) => v.name === 'globals')!;
+    const g = await dc.variablesRequest({ variablesReference: globals.variablesReference });
+    assert.ok(g.body.variables.some((v) => v.name === 'cpu_chain'));
+    const set = await dc.setVariableRequest({ variablesReference: globals.variablesReference, name: 'cpu_hotplug_disabled', value: '1' });
+    assert.equal(set.body.value, '1');
+    assert.equal((await dc.evaluateRequest({ expression: 'cpu_hotplug_disabled' })).body.result, '1');
+    const c = await dc.completionsRequest({ text: 'generic_exe', column: 12 });
+    assert.ok(c.body.targets.some((t) => t.label === 'generic_exec_single'));
+  });
+
+  test('restart starts the scenario over', async () => {
+    await dc.send('restart', {});
+    await stopped();
+    const t = await dc.threadsRequest();
+    assert.match(t.body.threads[1].name, /^CPU1 · online/);
+  });
+});
