@@ -129,11 +129,25 @@ describe('more breakpoints', () => {
     assert.match(e.body.description ?? '', /ipi:ipi_send_cpu on CPU0: target=1/);
   });
 
-  test('a stop-machine-state breakpoint on DISABLE_IRQ for CPU 1', async () => {
-    await dc.setExceptionBreakpointsRequest({ filters: [], filterOptions: [{ filterId: 'stop-machine-state', condition: 'state == MULTI_STOP_EXIT && cpu == 1' }] });
+  test('a stop-machine-state breakpoint on DISABLE_IRQ for CPU 0', async () => {
+    // CPU 0 sent the IPI from its disk interrupt before it noticed DISABLE_IRQ
+    await dc.setExceptionBreakpointsRequest({ filters: [], filterOptions: [{ filterId: 'stop-machine-state', condition: 'state == MULTI_STOP_DISABLE_IRQ && cpu == 0' }] });
     const e = await continueToStop();
-    assert.equal(e.body.threadId, 2);
-    assert.match(e.body.description ?? '', /state=MULTI_STOP_EXIT/);
+    assert.equal(e.body.threadId, 1);
+    assert.match(e.body.description ?? '', /stop_machine:multi_stop_state on CPU0: state=MULTI_STOP_DISABLE_IRQ active=0/);
+    assert.match((await dc.threadsRequest()).body.threads[0].name, /^CPU0 · online · irqs on · MULTI_STOP_DISABLE_IRQ/);
+  });
+
+  test('stepping a CPU that waits on the others ends and says what it waits for', async () => {
+    // CPU 0 has acked DISABLE_IRQ; it now spins until the last CPU acks
+    const outputs: string[] = [];
+    const listener = (e: DebugProtocol.OutputEvent) => outputs.push(e.body.output);
+    dc.on('output', listener);
+    for (let i = 0; i < 30 && !outputs.some((o) => /cannot get further/.test(o)); i++) {
+      await Promise.all([dc.nextRequest({ threadId: 1 }), stopped()]);
+    }
+    dc.removeListener('output', listener);
+    assert.ok(outputs.some((o) => /^CPU0 cannot get further on its own: it is in multi_cpu_stop\(\) at .* waiting for .*state.* to change/.test(o)), outputs.join(''));
   });
 
   test('a line breakpoint with a condition, and a bad condition reported on the breakpoint', async () => {
@@ -159,6 +173,19 @@ describe('more breakpoints', () => {
     const src = await dc.sourceRequest({ sourceReference: top.source!.sourceReference!, source: top.source });
     assert.match(src.body.content.split('\n')[top.line - 1], /llist_add\(&csd->llist/);
     await dc.setBreakpointsRequest({ source: { path: SMP_KC }, breakpoints: [] });
+  });
+
+  test('a breakpoint on a scenario line stops where the task starts', async () => {
+    const r = await dc.setBreakpointsRequest({ source: { path: RACE }, breakpoints: [{ line: lineOf(RACE, 'cpu 2 runs cpu_down(1)')! }] });
+    assert.equal(r.body.breakpoints[0].verified, true);
+    await Promise.all([dc.send('restart', {}), stopped()]);
+    const e = await continueToStop();
+    assert.equal(e.body.reason, 'breakpoint');
+    assert.equal(e.body.threadId, 3);
+    const top = (await dc.stackTraceRequest({ threadId: 3 })).body.stackFrames[0];
+    assert.equal(top.name, 'cpu 2 runs cpu_down(1)');
+    assert.equal(top.source?.path, RACE);
+    await dc.setBreakpointsRequest({ source: { path: RACE }, breakpoints: [] });
   });
 });
 
@@ -346,8 +373,7 @@ describe('function breakpoints, log points, setVariable, completions, restart', 
   });
 
   test('restart starts the scenario over', async () => {
-    await dc.send('restart', {});
-    await stopped();
+    await Promise.all([dc.send('restart', {}), stopped()]);
     const t = await dc.threadsRequest();
     assert.match(t.body.threads[1].name, /^CPU1 · online/);
   });

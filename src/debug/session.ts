@@ -871,12 +871,13 @@ export class SmpLabSession extends DebugSession {
           ? now.length < depth0 || (now.length === depth0 && top?.fp === fp0 && line !== line0)
           : now.length < depth0;
       if (stop && (done || stop.reason === 'breakpoint')) return this.stopNow(stop);
-      if (done || m.isDead(cpu)) return this.stopNow({ reason: 'step', threadId });
-      if (m.isBlocked(cpu)) {
+      if (m.isBlocked(cpu) && !m.isDead(cpu)) {
+        // it spins on a location only another CPU can change: going round the loop again gets nowhere
         const waits = m.describeCpu(cpu);
         this.sendEvent(new OutputEvent(`CPU${cpu} cannot get further on its own: it is ${waits}. Continue, or step the CPUs it waits for.\n`, 'console'));
         return this.stopNow({ reason: 'step', threadId, description: `CPU${cpu} waits` });
       }
+      if (done || m.isDead(cpu)) return this.stopNow({ reason: 'step', threadId });
     }
     this.sendEvent(new OutputEvent(`CPU${cpu} took ${STEP_LIMIT} steps without finishing the step; stopped.\n`, 'console'));
     this.stopNow({ reason: 'step', threadId });

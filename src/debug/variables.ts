@@ -97,7 +97,7 @@ export class VariableView {
       case 'cpu':
         return this.cpu(ref.cpu);
       case 'queue':
-        return this.queue(ref.cpu);
+        return this.queue(ref.cpu, start, count);
       case 'percpu':
         return this.perCpu(ref.cpu);
       case 'machine':
@@ -164,10 +164,13 @@ export class VariableView {
     return rows;
   }
 
-  queue(c: number): DebugProtocol.Variable[] {
+  /** The queued csds in the order they will run, `count` of them from `start` (all when count is 0). */
+  queue(c: number, start = 0, count = 0): DebugProtocol.Variable[] {
     const m = this.m;
     const csd = m.program.structs.get('call_single_data');
-    return m.queuedCallbacks(c).reverse().map((e, i) => {
+    const all = m.queuedCallbacks(c).reverse();
+    return all.slice(start, count ? start + count : undefined).map((e, k) => {
+      const i = start + k;
       const row = csd ? this.row(`[${i}]`, e.csd, csd, `(*(struct call_single_data *)${e.csd})`) : { name: `[${i}]`, value: '', variablesReference: 0 };
       return { ...row, value: `func=${m.symbol(e.func)} info=0x${(e.info >>> 0).toString(16)}` };
     });
