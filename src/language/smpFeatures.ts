@@ -6,7 +6,7 @@ import {
 } from 'vscode-languageserver';
 import { EVENT_KINDS, EventKind, isEventKind } from '../machine/events.js';
 import { builtinCatalog, resolveModelDir, resolvePatch } from '../scenario/model.js';
-import { SCENARIO_KEYWORDS, parseScenario } from '../scenario/scenario.js';
+import { SCENARIO_KEYWORDS, parseScenario, splitWords as scenarioWords, stripComment } from '../scenario/scenario.js';
 import { lineOf, toRange, wordAt } from './convert.js';
 import { functionItem, resolveName, symbolItem, targetLocation, targetMarkdown } from './kcFeatures.js';
 import { KcAnalysis, PRELUDE_FILE, formatDecl } from './kcIndex.js';
@@ -40,22 +40,8 @@ interface Word {
   end: number;
 }
 
-function stripComment(line: string): string {
-  let inString = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (c === '"' && line[i - 1] !== '\\') inString = !inString;
-    if (c === '#' && !inString) return line.slice(0, i);
-  }
-  return line;
-}
-
 function splitWords(body: string): Word[] {
-  const out: Word[] = [];
-  const re = /\S+/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(body))) out.push({ text: m[0], start: m.index, end: m.index + m[0].length });
-  return out;
+  return scenarioWords(body).map((w) => ({ text: w.text, start: w.col - 1, end: w.col - 1 + w.text.length }));
 }
 
 /** The ':' that ends an irq line's header (as the scenario parser finds it). */

@@ -46,7 +46,7 @@ export const MAX_CPUS = 256;
 
 export const SCENARIO_KEYWORDS = ['kernel', 'patch', 'cpus', 'ipi-latency', 'struct', 'cpu', 'irq', 'schedule', 'max-steps', 'expect'];
 
-interface Word {
+export interface Word {
   text: string;
   col: number;
 }
@@ -284,7 +284,8 @@ function findTopLevelColon(body: string): number {
   return -1;
 }
 
-function stripComment(line: string): string {
+/** A scenario line without its `#` comment. */
+export function stripComment(line: string): string {
   let inString = false;
   for (let i = 0; i < line.length; i++) {
     const c = line[i];
@@ -294,7 +295,8 @@ function stripComment(line: string): string {
   return line;
 }
 
-function splitWords(body: string): Word[] {
+/** The words of a scenario line, with 1-based columns. */
+export function splitWords(body: string): Word[] {
   const out: Word[] = [];
   const re = /\S+/g;
   let m: RegExpExecArray | null;
