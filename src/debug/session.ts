@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import {
-  Breakpoint, DebugSession, InitializedEvent, OutputEvent, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
+  Breakpoint, ContinuedEvent, DebugSession, InitializedEvent, OutputEvent, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
 } from '@vscode/debugadapter';
 import { DebugProtocol } from '@vscode/debugprotocol';
 import { formatDiagnostic } from '../kc/diagnostics.js';
@@ -853,6 +853,8 @@ export class SmpLabSession extends DebugSession {
     if (m.isDead(cpu)) return this.sendErrorResponse(response, 3062, `CPU${cpu} is dead: it takes no more steps`);
     (response as DebugProtocol.NextResponse).body = { allThreadsContinued: false } as never;
     this.sendResponse(response);
+    // the CPU runs: clients clear what they showed for the last stop (an exception widget, say)
+    this.sendEvent(new ContinuedEvent(threadId, false));
     this.pending = undefined;
     const start = m.frames(cpu);
     const depth0 = start.length;

@@ -1,0 +1,38 @@
+/**
+ * SMP Lab's VS Code glue: the `smplab` debugger (configuration providers, adapter
+ * factory), the scenario and CPU commands, the CodeLens, and the language client.
+ * Everything with behaviour lives in the engine, src/debug and src/language.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { SmpLabAdapterFactory, SmpLabTrackerFactory } from './adapter';
+import { startLanguageClient, stopLanguageClient } from './client';
+import { DEBUG_TYPE, SmpLabConfigurationProvider, SmpLabDynamicConfigurationProvider } from './config';
+import { registerCpuCommands } from './cpu';
+import { createLog } from './log';
+import { registerScenarioCommands } from './scenario';
+
+export function activate(context: vscode.ExtensionContext): void {
+  const log = createLog();
+  context.subscriptions.push(log);
+  const version = (context.extension.packageJSON as { version?: string }).version;
+  log.info(`SMP Lab ${version} activating in ${vscode.env.appName} ${vscode.version} (${context.extensionPath})`);
+
+  context.subscriptions.push(
+    vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new SmpLabConfigurationProvider()),
+    vscode.debug.registerDebugConfigurationProvider(
+      DEBUG_TYPE, new SmpLabDynamicConfigurationProvider(), vscode.DebugConfigurationProviderTriggerKind.Dynamic),
+    vscode.debug.registerDebugAdapterDescriptorFactory(
+      DEBUG_TYPE, new SmpLabAdapterFactory(context.asAbsolutePath(path.join('dist', 'debugAdapter.js')))),
+    vscode.debug.registerDebugAdapterTrackerFactory(DEBUG_TYPE, new SmpLabTrackerFactory()),
+    vscode.commands.registerCommand('smplab.showLog', () => log.show()),
+  );
+  registerScenarioCommands(context);
+  registerCpuCommands(context);
+  startLanguageClient(context.asAbsolutePath(path.join('dist', 'server.js')));
+  log.info('SMP Lab activated');
+}
+
+export function deactivate(): Promise<void> {
+  return stopLanguageClient();
+}
