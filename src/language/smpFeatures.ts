@@ -6,7 +6,7 @@ import {
 } from 'vscode-languageserver';
 import { EVENT_KINDS, EventKind, isEventKind } from '../machine/events.js';
 import { builtinCatalog, resolveModelDir, resolvePatch } from '../scenario/model.js';
-import { SCENARIO_KEYWORDS, parseScenario, splitWords as scenarioWords, stripComment } from '../scenario/scenario.js';
+import { SCENARIO_KEYWORDS, findTopLevelColon, parseScenario, splitWords as scenarioWords, stripComment } from '../scenario/scenario.js';
 import { lineOf, toRange, wordAt } from './convert.js';
 import { functionItem, resolveName, symbolItem, targetLocation, targetMarkdown } from './kcFeatures.js';
 import { KcAnalysis, PRELUDE_FILE, formatDecl } from './kcIndex.js';
@@ -42,23 +42,6 @@ interface Word {
 
 function splitWords(body: string): Word[] {
   return scenarioWords(body).map((w) => ({ text: w.text, start: w.col - 1, end: w.col - 1 + w.text.length }));
-}
-
-/** The ':' that ends an irq line's header (as the scenario parser finds it). */
-function topLevelColon(body: string): number {
-  let depth = 0;
-  let questions = 0;
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i];
-    if (c === '(') depth++;
-    else if (c === ')') depth--;
-    else if (c === '?') questions++;
-    else if (c === ':' && depth === 0) {
-      if (questions > 0) questions--;
-      else return i;
-    }
-  }
-  return -1;
 }
 
 export function eventMarkdown(name: EventKind): string {
@@ -101,7 +84,7 @@ function lineContext(line: string): LineContext {
   const body = stripComment(line);
   const words = splitWords(body);
   const kw = words[0]?.text;
-  const colon = kw === 'irq' ? topLevelColon(body) : -1;
+  const colon = kw === 'irq' ? findTopLevelColon(body) : -1;
   let whereEvent: LineContext['whereEvent'];
   const evIdx = kw === 'irq' ? words.findIndex((w, i) => i > 0 && words[i - 1].text === 'after') : kw === 'expect' && words[1]?.text === 'count' ? 2 : -1;
   const ev = words[evIdx];
@@ -417,7 +400,7 @@ export function smpDocumentSymbols(text: string): DocumentSymbol[] {
       name = body.slice(words[3]?.start ?? words[0].start).trim();
       detail = `task on CPU ${words[1].text}`;
     } else if (kw === 'irq') {
-      const colon = topLevelColon(body);
+      const colon = findTopLevelColon(body);
       detail = body.slice(0, colon < 0 ? body.length : colon).trim().replace(/\s+/g, ' ');
       if (colon >= 0) name = `${words[1]?.text ?? 'irq'}: ${body.slice(colon + 1).trim()}`;
     } else if (kw === 'struct') {

@@ -268,7 +268,7 @@ function parseRange(w: Word | undefined): { min: number; max: number } | undefin
 }
 
 /** The `:` that ends an irq line's header (not one inside the where condition's ?:). */
-function findTopLevelColon(body: string): number {
+export function findTopLevelColon(body: string): number {
   let depth = 0;
   let questions = 0;
   for (let i = 0; i < body.length; i++) {
