@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
-const out = path.join(root, `${pkg.name}-${pkg.version}.vsix`);
+// SMPLAB_VSIX_OUT puts the package elsewhere (the end-to-end test packages into a scratch folder)
+const out = process.env.SMPLAB_VSIX_OUT ? path.resolve(process.env.SMPLAB_VSIX_OUT) : path.join(root, `${pkg.name}-${pkg.version}.vsix`);
 const LIMIT = 2 * 1024 * 1024;
 const MUST_HAVE = ['dist/extension.js', 'dist/debugAdapter.js', 'dist/server.js', 'dist/cli.js', 'models/', 'examples/',
   'syntaxes/', 'language-configuration/', 'media/', 'snippets/', 'package.json'];

@@ -19,6 +19,7 @@
  * Every stage prints its name; a failure names the stage, saves test-output/e2e/FAILED-<stage>.png
  * and keeps the code-server run folder (logs). Stage screenshots: test-output/e2e/debug-*.png.
  */
+import { spawnSync } from 'node:child_process';
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -241,9 +242,11 @@ test('debugging the 2014 race and its fix in a real VS Code', { timeout: 420_000
   let server: CodeServer | undefined;
   let ok = false;
   try {
-    // SMPLAB_E2E_VSIX=path/to/smplab.vsix runs the same test on the packaged extension.
-    // SMPLAB_E2E_ADAPTER=server runs the adapter as a process (dist/debugAdapter.js) instead of inline.
-    const vsix = process.env.SMPLAB_E2E_VSIX;
+    // The test installs the packaged extension, as a user would (npm run package, then
+    // code-server --install-extension); SMPLAB_E2E_VSIX=path/to/smplab.vsix uses a given package,
+    // SMPLAB_E2E_LINKED=1 links the repository instead. SMPLAB_E2E_ADAPTER=server runs the
+    // adapter as a process (dist/debugAdapter.js) instead of inline.
+    const vsix = process.env.SMPLAB_E2E_LINKED === '1' ? undefined : process.env.SMPLAB_E2E_VSIX ?? packageExtension(workspace);
     const settings = process.env.SMPLAB_E2E_ADAPTER ? { 'smplab.adapter': process.env.SMPLAB_E2E_ADAPTER } : {};
     server = await startCodeServer(vsix ? { vsix, workspace, settings } : { extensionDir: repoRoot(), workspace, settings });
     const page = await openWorkbench(server.url, workspace, { viewport: { width: 1600, height: 1100 } });
@@ -384,3 +387,11 @@ test('debugging the 2014 race and its fix in a real VS Code', { timeout: 420_000
     fs.rmSync(workspace, { recursive: true, force: true });
   }
 });
+
+/** `npm run package` into a scratch folder; returns the .vsix path. */
+function packageExtension(scratch: string): string {
+  const out = `${scratch}-smplab.vsix`;
+  const r = spawnSync(process.execPath, [`${repoRoot()}/scripts/package.mjs`], { cwd: repoRoot(), encoding: 'utf8', env: { ...process.env, SMPLAB_VSIX_OUT: out } });
+  if (r.status !== 0) throw new Error(`npm run package failed:\n${r.stdout}\n${r.stderr}`);
+  return out;
+}

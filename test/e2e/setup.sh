@@ -5,7 +5,7 @@
 #   E2E_CACHE=/some/dir bash test/e2e/setup.sh
 #
 # Installs, only if missing:
-#   - Debian packages: chromium build-essential python3 pkg-config libkrb5-dev
+#   - Debian packages: chromium build-essential python3 pkg-config libkrb5-dev unzip
 #   - Node 24 from the npm package `node@24`                     -> $CACHE/node24
 #   - code-server, compiled against Node 24's headers            -> $CACHE/code-server
 #   - playwright-core (driver only, no browser) and @vscode/vsce -> $CACHE/driver
@@ -19,7 +19,7 @@ CODE_SERVER_VERSION=4.139.1
 NODE_SPEC=node@24
 PLAYWRIGHT_SPEC=playwright-core@1.65.1
 VSCE_SPEC=@vscode/vsce@4.1.0
-APT_PACKAGES=(chromium build-essential python3 pkg-config libkrb5-dev)
+APT_PACKAGES=(chromium build-essential python3 pkg-config libkrb5-dev unzip)
 MARKER_VERSION=1   # bump when this script changes what it installs
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
