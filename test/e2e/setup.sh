@@ -84,6 +84,10 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 SYS_NPM=$(command -v npm)
 
+# Run from `npm test`, the outer npm's settings are in npm_* variables (its user agent
+# says node/v20, which code-server's postinstall reads as the Node version): drop them.
+for v in $(env | sed -n 's/^\(npm_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+
 # The machine's ~/.npmrc may point node-gyp elsewhere (nodedir=/usr); keep npm quiet and local.
 export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false npm_config_yes=true
 
