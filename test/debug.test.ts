@@ -237,6 +237,26 @@ describe('frozen CPUs, data breakpoints and bad requests', () => {
     await dc.setDataBreakpointsRequest({ breakpoints: [] });
   });
 
+  test("data breakpoints on CPU 1's bit of cpu_online_mask and on its call_single_queue", async () => {
+    await Promise.all([dc.send('restart', {}), stopped()]);
+    const f = await dc.stackTraceRequest({ threadId: 2 });
+    const scopes = await dc.scopesRequest({ frameId: f.body.stackFrames[0].id });
+    const machine = scopes.body.scopes.find((s) => s.name === 'Machine')!;
+    const online = (await dc.variablesRequest({ variablesReference: machine.variablesReference })).body.variables.find((v) => v.name === 'cpu_online_mask')!;
+    assert.equal(online.value, '{0-2}');
+    const bit = await dc.dataBreakpointInfoRequest({ variablesReference: online.variablesReference, name: 'cpu1' });
+    const cpu1 = scopes.body.scopes.find((s) => s.name === 'CPU1')!;
+    const queue = await dc.dataBreakpointInfoRequest({ variablesReference: cpu1.variablesReference, name: 'call_single_queue' });
+    assert.ok(bit.body.dataId && queue.body.dataId);
+    const set = await dc.setDataBreakpointsRequest({ breakpoints: [{ dataId: bit.body.dataId! }] });
+    const e = await continueToStop();
+    assert.equal(e.body.reason, 'data breakpoint');
+    assert.deepEqual(e.body.hitBreakpointIds, [set.body.breakpoints[0].id]);
+    assert.equal(e.body.threadId, 2, 'CPU 1 clears its own online bit in __cpu_disable');
+    assert.match(e.body.description ?? '', /bit 1 changed: 1 → 0/);
+    await dc.setDataBreakpointsRequest({ breakpoints: [] });
+  });
+
   test('bad requests and arguments get error messages, and the adapter lives on', async () => {
     await assert.rejects(dc.stackTraceRequest({ threadId: 99 }), /no CPU for thread 99/);
     await assert.rejects(dc.customRequest('freeze', {}), /freeze needs the threadId of a CPU/);

@@ -81,7 +81,8 @@ export class SmpLabSession extends DebugSession {
   private readonly sourceBreakpoints = new Map<string, Map<number, LineBreakpoint[]>>();
   private functionBreakpoints = new Map<number, LineBreakpoint[]>();
   private readonly filters = new Map<string, ((e: MachineEvent) => boolean) | true>();
-  private dataBreakpoints = new Map<number, number>();
+  /** data breakpoints by address: a whole cell, or one bit of it (a CPU in a cpumask) */
+  private dataBreakpoints = new Map<number, { id: number; bit?: number }[]>();
   private pending?: PendingStop;
   private lastStop?: PendingStop;
   private running = false;
@@ -167,9 +168,10 @@ export class SmpLabSession extends DebugSession {
     m.onEvent((e) => this.onMachineEvent(e));
     m.onWatchedWrite = (addr, old, value) => {
       if (this.timeline?.replaying) return;
-      const id = this.dataBreakpoints.get(addr);
-      if (id === undefined) return;
-      this.pending ??= { reason: 'data breakpoint', threadId: m.cpu + 1, hitBreakpointIds: [id], description: `${m.nameOf(addr)} changed: ${old} → ${value}` };
+      const hit = (this.dataBreakpoints.get(addr) ?? []).filter((b) => b.bit === undefined || ((old ^ value) >>> b.bit) & 1);
+      if (!hit.length) return;
+      const what = hit[0].bit === undefined ? `${m.nameOf(addr)} changed: ${old} → ${value}` : `${m.nameOf(addr)} bit ${hit[0].bit} changed: ${(old >>> hit[0].bit) & 1} → ${(value >>> hit[0].bit) & 1}`;
+      this.pending ??= { reason: 'data breakpoint', threadId: m.cpu + 1, hitBreakpointIds: hit.map((b) => b.id), description: what };
     };
     this.rebuildCodeBreakpoints();
     this.applyDataBreakpoints();
@@ -347,8 +349,17 @@ export class SmpLabSession extends DebugSession {
   }
 
   /** The address of a child row of a variables reference, for setVariable and data breakpoints. */
-  private childAddress(ref: VarRef | undefined, name: string): { addr: number; path: string; type: import('../kc/types.js').Type } | undefined {
+  private childAddress(ref: VarRef | undefined, name: string): { addr: number; path: string; type: import('../kc/types.js').Type; bit?: number } | undefined {
     if (!ref || !this.m) return undefined;
+    if (ref.kind === 'memory' && ref.type.k === 'struct' && ref.type.name === 'cpumask') {
+      const cpu = Number(/^cpu(\d+)$/.exec(name)?.[1] ?? NaN);
+      if (!(cpu >= 0 && cpu < this.m.nrCpus)) return undefined;
+      return { addr: ref.addr + (cpu >> 5), bit: cpu & 31, path: `${ref.path} CPU ${cpu}`, type: { k: 'int', name: 'int' } };
+    }
+    if (ref.kind === 'cpu' && name === 'call_single_queue') {
+      const g = this.m.program.globals.get('call_single_queue');
+      return g ? { addr: g.addr + ref.cpu * (g.type.k === 'struct' ? g.type.size : 1), path: `per_cpu(call_single_queue, ${ref.cpu})`, type: g.type } : undefined;
+    }
     if (ref.kind === 'locals') {
       const v = this.visibleLocal(ref.frame, name);
       return v ? { addr: ref.frame.fp + v.offset, path: v.name, type: v.type } : undefined;
@@ -637,10 +648,15 @@ export class SmpLabSession extends DebugSession {
       const r = this.m.program.compileExpression('<data>', args.name, {});
       if (r.ok && r.address) target = { addr: r.address(this.m), path: args.name };
     }
+    const bit = (target as { bit?: number } | undefined)?.bit;
     if (!target) {
       response.body = { dataId: null, description: `${args.name} has no single memory cell to watch` };
     } else {
-      response.body = { dataId: String(target.addr), description: `${target.path} (${this.m!.nameOf(target.addr)})`, accessTypes: ['write'], canPersist: false };
+      response.body = {
+        dataId: bit === undefined ? String(target.addr) : `${target.addr}:${bit}`,
+        description: bit === undefined ? `${target.path} (${this.m!.nameOf(target.addr)})` : target.path,
+        accessTypes: ['write'], canPersist: false,
+      };
     }
     this.sendResponse(response);
   }
@@ -649,10 +665,12 @@ export class SmpLabSession extends DebugSession {
     this.dataBreakpoints = new Map();
     const out: DebugProtocol.Breakpoint[] = [];
     for (const b of args.breakpoints) {
-      const addr = Number(b.dataId);
+      const [addrText, bitText] = b.dataId.split(':');
+      const addr = Number(addrText);
+      const bit = bitText === undefined ? undefined : Number(bitText);
       const id = this.nextBreakpointId++;
-      const ok = Number.isInteger(addr) && addr > 0 && !!this.m && addr < this.m.mem.length;
-      if (ok) this.dataBreakpoints.set(addr, id);
+      const ok = Number.isInteger(addr) && addr > 0 && !!this.m && addr < this.m.mem.length && (bit === undefined || (bit >= 0 && bit < 32));
+      if (ok) this.dataBreakpoints.set(addr, [...(this.dataBreakpoints.get(addr) ?? []), { id, bit }]);
       out.push({ id, verified: ok, message: ok ? undefined : `bad data breakpoint '${b.dataId}'` });
     }
     this.applyDataBreakpoints();

@@ -187,9 +187,10 @@ export class VariableView {
 
   machine(): DebugProtocol.Variable[] {
     const m = this.m;
+    const cpumask = m.program.structs.get('cpumask')!;
     const rows: DebugProtocol.Variable[] = [
-      { name: 'cpu_online_mask', value: `{${cpuList(m, m.mask('online'))}}`, variablesReference: 0, evaluateName: '*cpu_online_mask' },
-      { name: 'cpu_active_mask', value: `{${cpuList(m, m.mask('active'))}}`, variablesReference: 0, evaluateName: '*cpu_active_mask' },
+      this.row('cpu_online_mask', m.mask('online'), cpumask, '(*cpu_online_mask)'),
+      this.row('cpu_active_mask', m.mask('active'), cpumask, '(*cpu_active_mask)'),
     ];
     const ms = this.stopMachineData();
     if (ms) rows.push(this.row('stop-machine data (msdata)', ms.addr, ms.type, ms.path));
