@@ -251,11 +251,7 @@ export function cpuList(m: Machine, mask: number): string {
 }
 
 function enumName(m: Machine, v: number, enumType: string): string | undefined {
-  const prefix = enumType === 'enum multi_stop_state' ? 'MULTI_STOP_' : undefined;
-  for (const [name, value] of m.program.constants) {
-    if (value === v && (!prefix || name.startsWith(prefix)) && /^[A-Z_0-9]+$/.test(name) && prefix) return name;
-  }
-  return undefined;
+  return m.program.enums.get(enumType)?.get(v);
 }
 
 function describeChooser(m: Machine): string {

@@ -157,6 +157,7 @@ class Compiler {
   private readonly structs = new Map<string, StructType>();
   private readonly completing = new Set<string>();
   private readonly constants = new Map<string, number>();
+  private readonly enums = new Map<string, Map<number, string>>();
   private readonly defines = new Map<string, { expr: Expr; range: SourceRange }>();
   private readonly expanding = new Set<string>();
   private readonly globals = new Map<string, GlobalVar>();
@@ -228,6 +229,7 @@ class Compiler {
       functionsByName: new Map(functions.map((f) => [f.name, f])),
       globals: this.globals,
       constants: this.constants,
+      enums: this.enums,
       structs: this.structs,
       typedefNames: this.typedefNames,
       strings: this.strings,
@@ -308,6 +310,8 @@ class Compiler {
         break;
       case 'enum':
         if (spec.members) {
+          const byValue = new Map<number, string>();
+          if (spec.name) this.enums.set(`enum ${spec.name}`, byValue);
           let next = 0;
           for (const m of spec.members) {
             if (m.value) {
@@ -316,6 +320,7 @@ class Compiler {
             }
             if (this.constants.has(m.name) || this.defines.has(m.name)) this.error(m.range, `'${m.name}' is defined twice`);
             this.constants.set(m.name, next);
+            if (!byValue.has(next)) byValue.set(next, m.name);
             next++;
           }
         }

@@ -52,6 +52,8 @@ export interface Program {
   functionsByName: Map<string, CompiledFunction>;
   globals: Map<string, GlobalVar>;
   constants: Map<string, number>;
+  /** each named enum's members by value, to show enum-typed values by name */
+  enums: Map<string, Map<number, string>>;
   structs: Map<string, StructType>;
   typedefNames: Set<string>;
   strings: string[];

@@ -3,7 +3,7 @@ import { CompiledFunction, Instr, Program } from '../kc/program.js';
 import {
   CallSite, FRAME_FUNC, FRAME_HEADER, FRAME_KIND, FRAME_PC, FRAME_RET_DEST, FRAME_SAVED_FP, Runtime,
 } from '../kc/runtime.js';
-import { FUNCTION_TAG, TAG_MASK, isFunctionValue, isStringValue } from '../kc/types.js';
+import { FUNCTION_TAG, TAG_MASK, isFunctionValue, isStringValue, sizeOf } from '../kc/types.js';
 import { Chooser, RoundRobin } from './chooser.js';
 import { EventKind, FieldValue, MachineEvent } from './events.js';
 import {
@@ -879,9 +879,9 @@ export class Machine implements Runtime {
 
   nameOf(addr: number): string {
     for (const g of this.program.globals.values()) {
-      const size = (g.type.k === 'struct' ? g.type.size : g.type.k === 'array' ? 0 : 1) || 1;
-      const total = g.perCpu ? size * this.nrCpus : g.type.k === 'array' ? g.type.len * ((g.type.of as { size?: number }).size ?? 1) : size;
-      if (addr >= g.addr && addr < g.addr + Math.max(total, 1)) {
+      const size = sizeOf(g.type);
+      const total = g.perCpu ? size * this.nrCpus : size;
+      if (addr >= g.addr && addr < g.addr + total) {
         const cpu = g.perCpu ? Math.floor((addr - g.addr) / size) : -1;
         const inner = g.perCpu ? (addr - g.addr) % size : addr - g.addr;
         const field = g.type.k === 'struct' ? g.type.fields.find((f) => inner >= f.offset && inner < f.offset + 1) : undefined;
