@@ -106,7 +106,7 @@ function cmdRun(args: string[]): number {
   if (json) {
     out(JSON.stringify({ summary: { steps: result.steps, stop: result.stop, schedule: policy, ok: result.ok, verdicts: result.verdicts } }));
   } else {
-    out(`-- ${result.steps} steps, ${how}; run ${result.stop.kind === 'done' ? 'completed' : `stopped: ${result.stop.kind}${'message' in result.stop ? ` (${result.stop.message})` : ''}`}`);
+    out(`-- ${result.steps} steps, ${how}; run ${result.stop.kind === 'done' ? 'completed' : `stopped: ${result.stop.kind} (${result.stop.message})`}`);
     if (result.stop.kind === 'fault' && result.stop.at) out(`   at ${result.stop.at.file}:${result.stop.at.start.line}:${result.stop.at.start.col} on CPU${result.stop.cpu}`);
     for (const v of result.verdicts) out(`${v.ok ? 'PASS' : 'FAIL'}  ${v.text}  (${v.detail})`);
   }

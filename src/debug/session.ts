@@ -857,7 +857,7 @@ export class SmpLabSession extends DebugSession {
     const verdicts = this.tracker!.verdicts(m, end);
     const lines = verdicts.map((v) => `${v.ok ? 'PASS' : 'FAIL'}  ${v.text}  (${v.detail})`).join('\n');
     this.sendEvent(new OutputEvent(`-- run ${end.kind === 'done' ? 'completed' : end.kind} after ${m.steps} steps\n${lines}\n`, verdicts.every((v) => v.ok) ? 'console' : 'stderr'));
-    const description = end.kind === 'done' ? 'The run has ended (step back to travel in time)' : `The run cannot go on: ${'message' in end ? end.message : end.kind}`;
+    const description = end.kind === 'done' ? 'The run has ended (step back to travel in time)' : `The run cannot go on: ${end.message}`;
     this.stopNow({ reason: 'pause', threadId: (m.cpu ?? 0) + 1, description });
   }
 

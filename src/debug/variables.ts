@@ -258,5 +258,3 @@ function describeChooser(m: Machine): string {
   const name = m.chooser.constructor.name;
   return name === 'SeededRandom' ? `random (state ${m.chooser.save()[0]})` : name === 'RoundRobin' ? 'round-robin' : name === 'ScheduleList' ? 'explicit list' : name;
 }
-
-export const THREAD_STATE_FUNCTION = 'multi_cpu_stop';

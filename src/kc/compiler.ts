@@ -797,10 +797,9 @@ class Compiler {
   private branch(test: Value, range: SourceRange, ifFalse: Label, ifTrue?: Label): void {
     const fb = this.builder;
     const targets = { f: -1 };
-    const ins = fb.emit('cond', range, (self) => (rt) => (test(rt) ? self.next : targets.f));
+    fb.emit('cond', range, (self) => (rt) => (test(rt) ? self.next : targets.f));
     ifFalse.then((pc) => (targets.f = pc));
     if (ifTrue) fb.jump(ifTrue);
-    void ins;
   }
 
   private condition(e: Expr): Value {
@@ -929,7 +928,7 @@ class Compiler {
     }
     const lowered = this.lower(e);
     if (lowered.kind === 'ident' && lowered.name.startsWith('$')) return;
-    const v = this.rvalue(lowered, true);
+    const v = this.rvalue(lowered);
     const fn = v.fn;
     fb.emit('stmt', range, (self) => (rt) => {
       fn(rt);
@@ -1159,7 +1158,7 @@ class Compiler {
       const f = this.functions.get(e.callee.name);
       if (f) return this.functionType(f).ret;
     }
-    const c = this.rvalue(e.callee, false);
+    const c = this.rvalue(e.callee);
     const t = c.type.k === 'ptr' && c.type.to.k === 'func' ? c.type.to : c.type.k === 'func' ? c.type : undefined;
     if (!t) this.fail(e.callee.range, `${describeExpr(e.callee)} is not a function`);
     return t.ret;
@@ -1185,7 +1184,7 @@ class Compiler {
 
   /** The value of a scalar expression (arrays decay to their address, functions to function values). */
   private scalar(e: Expr, at: SourceRange): Compiled {
-    const v = this.rvalue(e, false);
+    const v = this.rvalue(e);
     if (v.type.k === 'struct') this.fail(at, `${describeExpr(e)} is a struct; KC needs a scalar here`);
     return v;
   }
@@ -1195,7 +1194,7 @@ class Compiler {
     return v.fn;
   }
 
-  private rvalue(e: Expr, statement: boolean): Compiled {
+  private rvalue(e: Expr): Compiled {
     switch (e.kind) {
       case 'num':
         return constant(INT, e.value);
@@ -1216,13 +1215,13 @@ class Compiler {
         return { type: a.type, fn: (rt) => (test(rt) ? a.fn(rt) : b.fn(rt)) };
       }
       case 'call':
-        return this.call(e, statement);
+        return this.call(e);
       case 'index':
       case 'member':
         return this.load(this.addressOf(e));
       case 'cast': {
         const type = this.resolveType(e.type, e.range, false);
-        const v = this.rvalue(e.arg, false);
+        const v = this.rvalue(e.arg);
         if (type.k === 'void') return { type, fn: v.fn };
         if (!isScalar(type)) this.fail(e.range, `cannot cast to ${typeName(type)}`);
         if (v.type.k === 'struct') this.fail(e.range, `cannot cast a struct to ${typeName(type)}`);
@@ -1254,7 +1253,7 @@ class Compiler {
     const saved = this.diagnostics.length;
     try {
       if (e.kind === 'ident' || e.kind === 'member' || e.kind === 'index' || (e.kind === 'unary' && e.op === '*')) return this.addressOf(e).type;
-      return this.rvalue(e, false).type;
+      return this.rvalue(e).type;
     } finally {
       this.diagnostics.length = saved;
     }
@@ -1281,7 +1280,7 @@ class Compiler {
     const c = this.constants.get(name);
     if (c !== undefined) return constant(name === 'true' || name === 'false' ? BOOL : name === 'NULL' ? VOID_PTR : INT, c);
     const d = this.defines.get(name);
-    if (d) return this.expandDefine(name, e.range, () => this.rvalue(d.expr, false));
+    if (d) return this.expandDefine(name, e.range, () => this.rvalue(d.expr));
     const f = this.functions.get(name);
     if (f) return constant({ k: 'ptr', to: this.functionType(f) }, functionValue(f.id));
     const bg = this.options.builtins.globals[name];
@@ -1333,7 +1332,7 @@ class Compiler {
         }
         break;
       case 'index': {
-        const base = this.rvalue(e.base, false);
+        const base = this.rvalue(e.base);
         const elem = pointee(base.type);
         if (!elem) this.fail(e.base.range, `${describeExpr(e.base)} is not an array or pointer`);
         const size = sizeOf(elem);
@@ -1579,14 +1578,14 @@ class Compiler {
     };
   }
 
-  private call(e: Extract<Expr, { kind: 'call' }>, statement: boolean): Compiled {
+  private call(e: Extract<Expr, { kind: 'call' }>): Compiled {
     if (e.callee.kind !== 'ident' || this.isModelCall(e)) {
       this.fail(e.range, 'internal: a model call was not lowered');
     }
     const name = e.callee.name;
     if (INTRINSICS.has(name)) return this.intrinsic(name, e);
     const b = this.options.builtins.functions[name];
-    if (b.blocking && !statement) this.fail(e.range, `${name}() may wait, so it must be called as a statement of its own`);
+    // statement-level calls to built-ins that wait were handled in expressionStatement
     if (b.blocking) this.fail(e.range, `${name}() may wait, so it must be called as a statement of its own`);
     const fn = this.builtinCall(name, b, e.args, e.range);
     return { type: this.builtinType(b.returns, e.range), fn };
@@ -1652,7 +1651,7 @@ class Compiler {
       case 'READ_ONCE':
       case 'ACCESS_ONCE':
         want(1);
-        return this.rvalue(args[0], false);
+        return this.rvalue(args[0]);
       case 'WRITE_ONCE':
       case '__this_cpu_write':
       case 'this_cpu_write': {
@@ -1720,7 +1719,7 @@ class Compiler {
           });
           return { ok: false, diagnostics: [errorAt(where, 'model functions cannot be called here: only values and built-ins')] };
         }
-        const v = this.rvalue(e, false);
+        const v = this.rvalue(e);
         let address: Value | undefined;
         try {
           if (e.kind === 'ident' || e.kind === 'member' || e.kind === 'index' || e.kind === 'unary' || e.kind === 'call') address = this.addressOf(e).fn;

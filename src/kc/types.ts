@@ -51,10 +51,6 @@ export function isScalar(t: Type): boolean {
   return t.k === 'int' || t.k === 'ptr' || t.k === 'func';
 }
 
-export function isPointerLike(t: Type): boolean {
-  return t.k === 'ptr' || t.k === 'array';
-}
-
 /** What a pointer or array points to. */
 export function pointee(t: Type): Type | undefined {
   if (t.k === 'ptr') return t.to;

@@ -85,27 +85,6 @@ export class ScheduleList implements Chooser {
   }
 }
 
-/** Replays recorded decisions, then hands over to another chooser. */
-export class Replay implements Chooser {
-  private index = 0;
-  constructor(private readonly choices: readonly number[], private readonly then: Chooser) {}
-  pickCpu(runnable: ArrayLike<number>, count: number): number {
-    if (this.index < this.choices.length) return this.choices[this.index++];
-    return this.then.pickCpu(runnable, count);
-  }
-  pick(n: number): number {
-    if (this.index < this.choices.length) return this.choices[this.index++];
-    return this.then.pick(n);
-  }
-  save(): number[] {
-    return [this.index, ...this.then.save()];
-  }
-  load(state: readonly number[]): void {
-    this.index = state[0];
-    this.then.load(state.slice(1));
-  }
-}
-
 export type SchedulePolicy =
   | { kind: 'round-robin' }
   | { kind: 'random'; seed: number }

@@ -42,7 +42,6 @@ export type StopReason =
   | { kind: 'deadlock'; message: string }
   | { kind: 'budget'; message: string }
   | { kind: 'fault'; message: string; cpu: number; at?: SourceRange }
-  | { kind: 'paused' }
   | { kind: 'frozen'; message: string };
 
 export interface Snapshot {
@@ -53,7 +52,6 @@ export interface Snapshot {
   chooser: number[];
   spin: { armed: number; changed: number; fp: number; site: CallSite | null; reads: number[]; watch: number[] }[];
   choices: number;
-  events: number;
 }
 
 export type EventListener = (e: MachineEvent) => void;
@@ -90,8 +88,6 @@ export class Machine implements Runtime {
   /** every choice made, when recording (for replay and time travel) */
   readonly choiceLog: number[] = [];
   recordChoices = false;
-  /** events emitted so far (a count; the events themselves go to listeners) */
-  eventCount = 0;
   quiet = false;
 
   readonly regBase: number;
@@ -127,7 +123,7 @@ export class Machine implements Runtime {
   /** tasks of each CPU, in creation order */
   private tasksOfCpu: number[][];
   private readonly addrCallSingleQueue: number;
-  private readonly csdLayout: { size: number; func: number; info: number; llist: number } | undefined;
+  private readonly csdLayout: { func: number; info: number; llist: number } | undefined;
 
   constructor(program: Program) {
     this.program = program;
@@ -159,7 +155,7 @@ export class Machine implements Runtime {
     this.addrCallSingleQueue = program.globals.get('call_single_queue')?.addr ?? 0;
     const csd = program.structs.get('call_single_data');
     if (csd?.complete && csd.byName.has('func') && csd.byName.has('llist')) {
-      this.csdLayout = { size: csd.size, func: csd.byName.get('func')!.offset, info: csd.byName.get('info')?.offset ?? 0, llist: csd.byName.get('llist')!.offset };
+      this.csdLayout = { func: csd.byName.get('func')!.offset, info: csd.byName.get('info')?.offset ?? 0, llist: csd.byName.get('llist')!.offset };
     }
     for (let c = 0; c < n; c++) {
       this.mem[this.reg(c, R_IPI_ARRIVAL)] = -1;
@@ -350,7 +346,6 @@ export class Machine implements Runtime {
 
   emit(kind: EventKind, fields: Record<string, FieldValue>, at?: SourceRange, func?: string): void {
     if (this.quiet) return;
-    this.eventCount++;
     const e: MachineEvent = { step: this.steps, cpu: this.cpu, kind, fields, at: at ?? this.currentInstr?.range, func: func ?? this.currentFunctionName() };
     for (const l of this.listeners) l(e);
     for (let i = 0; i < this.deviceIrqs.length; i++) {
@@ -820,8 +815,8 @@ export class Machine implements Runtime {
     return false;
   }
 
-  /** Runs until the machine stops by itself, `maxSteps` is reached, or `shouldStop` says so after a step. */
-  run(maxSteps: number, shouldStop?: () => boolean): StopReason {
+  /** Runs until the machine stops by itself or `maxSteps` more steps are taken. */
+  run(maxSteps: number): StopReason {
     this.stopReason = undefined;
     const limit = this.steps + maxSteps;
     while (this.steps < limit) {
@@ -829,7 +824,6 @@ export class Machine implements Runtime {
       if (c === undefined) return (this.stopReason = this.endReason());
       this.stepCpu(c);
       if (this.stopReason) return this.stopReason;
-      if (shouldStop && shouldStop()) return (this.stopReason = { kind: 'paused' });
     }
     return (this.stopReason = { kind: 'budget', message: `step budget of ${maxSteps} steps used up; ${this.describeCpus()}` });
   }
@@ -913,7 +907,6 @@ export class Machine implements Runtime {
         }
         return `${v.name} in ${fn.name}()`;
       }
-      if (fp <= task) break;
     }
     return undefined;
   }
@@ -982,7 +975,6 @@ export class Machine implements Runtime {
     this.quiet = false;
     this.steps = 0;
     this.clock = 0;
-    this.eventCount = 0;
     this.choiceLog.length = 0;
     return stop;
   }
@@ -1014,7 +1006,6 @@ export class Machine implements Runtime {
         reads: this.spinReads[c].slice(), watch: this.watching[c].slice(),
       })),
       choices: this.choiceLog.length,
-      events: this.eventCount,
     };
   }
 
@@ -1037,7 +1028,6 @@ export class Machine implements Runtime {
       for (const a of sp.watch) this.watchCount[a]++;
     }
     this.choiceLog.length = Math.min(this.choiceLog.length, s.choices);
-    this.eventCount = s.events;
     this.stopReason = undefined;
     this.rebuildDerived();
   }

@@ -76,7 +76,7 @@ export function prepareScenario(file: string, text: string, overrides: ScenarioO
   try {
     const boot = machine.boot();
     if (boot.kind !== 'done') {
-      diagnostics.push({ range: scenario.kernel.range, severity: 'error', message: `the model did not boot: ${'message' in boot ? boot.message : boot.kind}` });
+      diagnostics.push({ range: scenario.kernel.range, severity: 'error', message: `the model did not boot: ${boot.message}` });
       return { diagnostics };
     }
   } catch (e) {

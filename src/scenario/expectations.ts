@@ -45,7 +45,7 @@ export class ExpectationTracker {
 
   verdicts(m: Machine, stop: StopReason): Verdict[] {
     const out: Verdict[] = [];
-    if (stop.kind !== 'done' && stop.kind !== 'paused') {
+    if (stop.kind !== 'done') {
       out.push({ text: 'the run ends by itself', ok: false, detail: `${stop.kind}: ${(stop as { message?: string }).message ?? ''}` });
     }
     for (const e of this.p.scenario.expectations) out.push(this.judge(e, m));
