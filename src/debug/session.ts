@@ -8,7 +8,7 @@ import { CompiledFunction, LocalVar } from '../kc/program.js';
 import { EVENT_KINDS, EventKind, MachineEvent } from '../machine/events.js';
 import { FrameInfo, Machine } from '../machine/machine.js';
 import { fieldText, formatEvent } from '../machine/trace.js';
-import { PreparedScenario, ScenarioOverrides, loadScenarioFile, startRun } from '../scenario/build.js';
+import { PreparedScenario, ScenarioOverrides, compileEventCondition, loadScenarioFile, startRun } from '../scenario/build.js';
 import { ExpectationTracker } from '../scenario/expectations.js';
 import { ModelFile, patchedLine } from '../scenario/model.js';
 import { Timeline } from './timeline.js';
@@ -36,7 +36,6 @@ export const EVENT_FILTERS: { id: string; label: string; kinds: EventKind[]; def
   { id: 'lost-work', label: 'Lost work', kinds: ['lost-work'], description: 'A CPU dies with a callback still queued. Fields: cpu, target, func.' },
 ];
 
-const FIELD_NAMES = ['cpu', 'target', 'latency', 'online', 'queued', 'func', 'csd', 'state', 'active', 'action', 'irq', 'vec', 'rq', 'once'];
 const STEP_LIMIT = 20000;
 const CHUNK = 20000;
 
@@ -624,17 +623,13 @@ export class SmpLabSession extends DebugSession {
   }
 
   private eventCondition(text: string): ((e: MachineEvent) => boolean) | string {
-    const program = this.prepared?.program;
-    if (!program) return 'the scenario is not loaded yet';
-    const values = new Map<string, number>(FIELD_NAMES.map((n) => [n, 0]));
-    const r = program.compileExpression('<condition>', text, { values });
-    if (!r.ok) return `condition: ${r.diagnostics.map((d) => `column ${d.range.start.col}: ${d.message}`).join('; ')}`;
+    if (!this.m) return 'the scenario is not loaded yet';
+    const c = compileEventCondition(this.m, '<condition>', text);
+    if (!c.ok) return `condition: ${c.diagnostics.map((d) => `column ${d.range.start.col}: ${d.message}`).join('; ')}`;
+    // a condition that faults (say, through a NULL pointer) does not stop the machine: it just does not hold
     return (e) => {
-      for (const n of FIELD_NAMES) values.set(n, 0);
-      values.set('cpu', e.cpu);
-      for (const [k, v] of Object.entries(e.fields)) if (typeof v === 'number') values.set(k, v);
       try {
-        return this.m!.inFrame(e.cpu, this.m!.fp, () => r.eval(this.m!)) !== 0;
+        return c.test(e);
       } catch {
         return false;
       }

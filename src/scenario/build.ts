@@ -6,7 +6,7 @@ import { CompiledFunction, Program } from '../kc/program.js';
 import { Type } from '../kc/types.js';
 import { machineBuiltins } from '../machine/builtins.js';
 import { SchedulePolicy, makeChooser } from '../machine/chooser.js';
-import { MachineEvent } from '../machine/events.js';
+import { EVENT_KINDS, MachineEvent } from '../machine/events.js';
 import { DeviceIrq, Machine, Snapshot } from '../machine/machine.js';
 import { LoadedModel, loadModel, modelSources, resolveModelDir, resolvePatch } from './model.js';
 import { Scenario, Snippet, parseScenario } from './scenario.js';
@@ -145,21 +145,35 @@ function scenarioSource(s: Scenario): { text: string; functions: Map<number, str
   return { text: lines.join('\n'), functions, remap };
 }
 
-/** Compiles `where` conditions over an event's numeric fields. */
-export function eventCondition(machine: Machine, file: string, where: Snippet, diagnostics: Diagnostic[]): ((e: MachineEvent) => boolean) | undefined {
-  const program = machine.program;
-  const values = new Map<string, number>();
-  for (const f of ['cpu', 'target', 'latency', 'online', 'queued', 'func', 'csd', 'state', 'active', 'action', 'irq', 'vec', 'rq', 'once']) values.set(f, 0);
-  const r = program.compileExpression(file, where.text, { values }, { line: where.line, col: where.col });
-  if (!r.ok) {
-    diagnostics.push(...r.diagnostics);
-    return undefined;
-  }
-  return (e) => {
-    values.set('cpu', e.cpu);
-    for (const [k, v] of Object.entries(e.fields)) if (typeof v === 'number') values.set(k, v);
-    return r.eval(machine) !== 0;
+/** Names a condition over an event can use: `cpu` and every event's fields. */
+const EVENT_FIELD_NAMES = [...new Set(['cpu', ...Object.values(EVENT_KINDS).flatMap((k) => k.fields)])];
+
+/**
+ * Compiles a KC condition over an event's numeric fields (`target == 1`,
+ * `action == CPU_DYING`): scenario `where` clauses and event breakpoints.
+ */
+export function compileEventCondition(machine: Machine, file: string, text: string, at?: { line: number; col: number }):
+  { ok: true; test: (e: MachineEvent) => boolean } | { ok: false; diagnostics: Diagnostic[] } {
+  const values = new Map<string, number>(EVENT_FIELD_NAMES.map((n) => [n, 0]));
+  const r = machine.program.compileExpression(file, text, { values }, at);
+  if (!r.ok) return r;
+  return {
+    ok: true,
+    test: (e) => {
+      for (const n of EVENT_FIELD_NAMES) values.set(n, 0);
+      values.set('cpu', e.cpu);
+      for (const [k, v] of Object.entries(e.fields)) if (typeof v === 'number') values.set(k, v);
+      return r.eval(machine) !== 0;
+    },
   };
+}
+
+/** A scenario's `where` condition; its problems go to `diagnostics`. */
+export function eventCondition(machine: Machine, file: string, where: Snippet, diagnostics: Diagnostic[]): ((e: MachineEvent) => boolean) | undefined {
+  const c = compileEventCondition(machine, file, where.text, { line: where.line, col: where.col });
+  if (c.ok) return c.test;
+  diagnostics.push(...c.diagnostics);
+  return undefined;
 }
 
 /** A fresh run of a prepared scenario from its start, with the given chooser settings. */
