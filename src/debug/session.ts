@@ -6,6 +6,7 @@ import { DebugProtocol } from '@vscode/debugprotocol';
 import { formatDiagnostic } from '../kc/diagnostics.js';
 import { CompiledFunction, LocalVar } from '../kc/program.js';
 import { EVENT_KINDS, EventKind, MachineEvent } from '../machine/events.js';
+import { R_BLOCKED, R_IRQS_ON } from '../machine/layout.js';
 import { FrameInfo, Machine } from '../machine/machine.js';
 import { fieldText, formatEvent } from '../machine/trace.js';
 import { PreparedScenario, ScenarioOverrides, compileEventCondition, loadScenarioFile, startRun } from '../scenario/build.js';
@@ -243,13 +244,13 @@ export class SmpLabSession extends DebugSession {
 
   threadName(c: number): string {
     const m = this.m!;
-    const parts = [`CPU${c}`, m.isDead(c) ? 'dead' : m.isOnline(c) ? 'online' : 'offline', `irqs ${m.regValue(c, 0) ? 'on' : 'off'}`];
+    const parts = [`CPU${c}`, m.isDead(c) ? 'dead' : m.isOnline(c) ? 'online' : 'offline', `irqs ${m.regValue(c, R_IRQS_ON) ? 'on' : 'off'}`];
     const stop = m.frames(c).find((f) => f.fn.name === 'multi_cpu_stop');
     const cur = stop?.fn.locals.find((l) => l.name === 'curstate');
     if (stop && cur) parts.push(this.view!.scalar(m.mem[stop.fp + cur.offset], cur.type).replace(/ \(\d+\)$/, ''));
     else parts.push(m.taskName(m.currentTask(c)));
     if (m.frozen[c]) parts.push('frozen');
-    else if (m.isBlocked(c) && !m.isDead(c)) parts.push(m.regValue(c, 9) === 2 ? 'idle' : 'waiting');
+    else if (m.isBlocked(c) && !m.isDead(c)) parts.push(m.regValue(c, R_BLOCKED) === 2 ? 'idle' : 'waiting');
     return parts.join(' · ');
   }
 

@@ -112,7 +112,7 @@ export class VariableView {
     if (t.k === 'struct') {
       if (t.name === 'cpumask') {
         const out: DebugProtocol.Variable[] = [];
-        for (let c = 0; c < this.m.nrCpus; c++) out.push({ name: `cpu${c}`, value: ((this.m.mem[ref.addr + (c >> 5)] >>> (c & 31)) & 1) ? '1' : '0', variablesReference: 0 });
+        for (let c = 0; c < this.m.nrCpus; c++) out.push({ name: `cpu${c}`, value: this.m.testMaskBit(ref.addr, c) ? '1' : '0', variablesReference: 0 });
         return out;
       }
       return t.fields.map((f) => this.row(f.name, ref.addr + f.offset, f.type, `${ref.path}.${f.name}`));
@@ -146,7 +146,7 @@ export class VariableView {
     const arrival = reg(R_IPI_ARRIVAL);
     const rows: DebugProtocol.Variable[] = [
       { name: 'online', value: m.isOnline(c) ? 'true' : 'false', variablesReference: 0, evaluateName: `cpu_online(${c})` },
-      { name: 'active', value: testBit(m, m.mask('active'), c) ? 'true' : 'false', variablesReference: 0, evaluateName: `cpu_active(${c})` },
+      { name: 'active', value: m.testMaskBit(m.mask('active'), c) ? 'true' : 'false', variablesReference: 0, evaluateName: `cpu_active(${c})` },
       { name: 'dead', value: m.isDead(c) ? 'true' : 'false', variablesReference: 0 },
       { name: 'irqs', value: reg(R_IRQS_ON) ? 'on' : 'off', variablesReference: 0, memoryReference: String(regAddr(R_IRQS_ON)) },
       { name: 'preempt_count', value: `0x${reg(R_PREEMPT).toString(16)}`, variablesReference: 0 },
@@ -229,21 +229,17 @@ export class VariableView {
   }
 }
 
-function testBit(m: Machine, mask: number, c: number): boolean {
-  return ((m.mem[mask + (c >> 5)] >>> (c & 31)) & 1) === 1;
-}
-
 /** "0-2,5" for a cpumask. */
 export function cpuList(m: Machine, mask: number): string {
   const parts: string[] = [];
   let c = 0;
   while (c < m.nrCpus) {
-    if (!testBit(m, mask, c)) {
+    if (!m.testMaskBit(mask, c)) {
       c++;
       continue;
     }
     const start = c;
-    while (c + 1 < m.nrCpus && testBit(m, mask, c + 1)) c++;
+    while (c + 1 < m.nrCpus && m.testMaskBit(mask, c + 1)) c++;
     parts.push(start === c ? String(start) : `${start}-${c}`);
     c++;
   }

@@ -3,7 +3,7 @@ import { CompiledFunction, Instr, Program } from '../kc/program.js';
 import {
   CallSite, FRAME_FUNC, FRAME_HEADER, FRAME_KIND, FRAME_PC, FRAME_RET_DEST, FRAME_SAVED_FP, Runtime,
 } from '../kc/runtime.js';
-import { FUNCTION_TAG, TAG_MASK, isFunctionValue, isStringValue, sizeOf } from '../kc/types.js';
+import { FUNCTION_TAG, TAG_MASK, Type, isFunctionValue, isStringValue, sizeOf, stringValue } from '../kc/types.js';
 import { Chooser, RoundRobin } from './chooser.js';
 import { EventKind, FieldValue, MachineEvent } from './events.js';
 import {
@@ -124,6 +124,7 @@ export class Machine implements Runtime {
   private tasksOfCpu: number[][];
   private readonly addrCallSingleQueue: number;
   private readonly csdLayout: { func: number; info: number; llist: number } | undefined;
+  private readonly masks: Record<'online' | 'active' | 'possible', number>;
 
   constructor(program: Program) {
     this.program = program;
@@ -153,6 +154,8 @@ export class Machine implements Runtime {
     this.tasksOfCpu = Array.from({ length: n }, () => []);
     this.chooser = new RoundRobin();
     this.addrCallSingleQueue = program.globals.get('call_single_queue')?.addr ?? 0;
+    const maskAddr = (name: string) => program.globals.get(`__cpu_${name}_mask`)!.addr;
+    this.masks = { online: maskAddr('online'), active: maskAddr('active'), possible: maskAddr('possible') };
     const csd = program.structs.get('call_single_data');
     if (csd?.complete && csd.byName.has('func') && csd.byName.has('llist')) {
       this.csdLayout = { func: csd.byName.get('func')!.offset, info: csd.byName.get('info')?.offset ?? 0, llist: csd.byName.get('llist')!.offset };
@@ -230,7 +233,7 @@ export class Machine implements Runtime {
       id = this.program.strings.length;
       this.program.strings.push(s);
     }
-    return 0x50000000 | id;
+    return stringValue(id);
   }
 
   private writeFrame(fp: number, fn: CompiledFunction, args: readonly number[], savedFp: number, kind: number, retDest: number): void {
@@ -268,8 +271,8 @@ export class Machine implements Runtime {
   store(addr: number, value: number): void {
     if (addr <= 0 || addr >= this.heapEnd) this.badAddress(addr, 'write');
     const m = this.mem;
-    if (m[addr] === value) return;
     const old = m[addr];
+    if (old === value) return;
     m[addr] = value;
     this.spinChanged[this.cpu] = 1;
     if (this.watchCount[addr] !== 0) this.wakeWatchers(addr);
@@ -371,8 +374,9 @@ export class Machine implements Runtime {
 
   // ---- CPUs: masks, blocking, the run list
 
+  /** Address of cpu_online_mask, cpu_active_mask or cpu_possible_mask. */
   mask(name: 'online' | 'active' | 'possible'): number {
-    return this.program.globals.get(`__cpu_${name}_mask`)!.addr;
+    return this.masks[name];
   }
 
   testMaskBit(maskAddr: number, cpu: number): boolean {
@@ -878,9 +882,7 @@ export class Machine implements Runtime {
       if (addr >= g.addr && addr < g.addr + total) {
         const cpu = g.perCpu ? Math.floor((addr - g.addr) / size) : -1;
         const inner = g.perCpu ? (addr - g.addr) % size : addr - g.addr;
-        const field = g.type.k === 'struct' ? g.type.fields.find((f) => inner >= f.offset && inner < f.offset + 1) : undefined;
-        const base = g.perCpu ? `per_cpu(${g.name}, ${cpu})` : g.name;
-        return field ? `${base}.${field.name}` : base;
+        return `${g.perCpu ? `per_cpu(${g.name}, ${cpu})` : g.name}${pathWithin(g.type, inner)}`;
       }
     }
     for (let c = 0; c < this.nrCpus; c++) {
@@ -899,13 +901,8 @@ export class Machine implements Runtime {
       const fn = this.functions[this.mem[fp + FRAME_FUNC]];
       if (addr >= fp && addr < fp + fn.frameSize) {
         const off = addr - fp;
-        const v = fn.locals.find((l) => off >= l.offset && off < l.offset + ((l.type.k === 'struct' ? l.type.size : 1) || 1));
-        if (!v) return `${fn.name}() frame`;
-        if (v.type.k === 'struct') {
-          const f = v.type.fields.find((x) => off - v.offset >= x.offset && off - v.offset < x.offset + 1);
-          return `${v.name}.${f?.name ?? '?'} in ${fn.name}()`;
-        }
-        return `${v.name} in ${fn.name}()`;
+        const v = fn.locals.find((l) => off >= l.offset && off < l.offset + sizeOf(l.type));
+        return v ? `${v.name}${pathWithin(v.type, off - v.offset)} in ${fn.name}()` : `${fn.name}() frame`;
       }
     }
     return undefined;
@@ -1049,6 +1046,20 @@ export class Machine implements Runtime {
       if (at >= 0 && !this.mem[base + I_FIRED] && at < this.nextIrqFire) this.nextIrqFire = at;
     }
   }
+}
+
+/** `.field.sub` or `[i]` for the cell at `offset` inside a value of type `t`. */
+function pathWithin(t: Type, offset: number): string {
+  if (t.k === 'struct') {
+    const f = t.fields.find((x) => offset >= x.offset && offset < x.offset + sizeOf(x.type));
+    return f ? `.${f.name}${pathWithin(f.type, offset - f.offset)}` : '';
+  }
+  if (t.k === 'array') {
+    const size = sizeOf(t.of);
+    const i = Math.floor(offset / size);
+    return `[${i}]${pathWithin(t.of, offset - i * size)}`;
+  }
+  return '';
 }
 
 export function shortFile(file: string): string {
