@@ -81,3 +81,15 @@ test('--help and --version', () => {
   assert.match(smplab('--help').stdout, /smplab run FILE\.smp|run FILE\.smp/);
   assert.match(smplab('--version').stdout, /^smplab \d+\.\d+\.\d+/);
 });
+
+test('a reader that stops early (smplab run ... | head) gets no stack trace', async () => {
+  const { spawn } = await import('node:child_process');
+  const { CLI, ROOT } = await import('./helpers.js');
+  const child = spawn(process.execPath, [CLI, 'run', 'examples/ipi-offline-race.smp'], { cwd: ROOT });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout.once('data', () => child.stdout.destroy());
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.doesNotMatch(err, /EPIPE|Error/);
+  assert.notEqual(code, 2);
+});
