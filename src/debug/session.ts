@@ -418,15 +418,10 @@ export class SmpLabSession extends DebugSession {
       const fp = at?.frame.fp ?? 0;
       const value = m.inFrame(cpu, fp, () => r.eval(m));
       const addr = r.address ? m.inFrame(cpu, fp, () => r.address!(m)) : undefined;
-      if (addr !== undefined && addr > 0 && (r.type.k === 'struct' || r.type.k === 'array')) {
-        const row = this.view!.row(args.expression, addr, r.type, args.expression);
-        response.body = { result: row.value, variablesReference: row.variablesReference, type: row.type, indexedVariables: row.indexedVariables };
-      } else {
-        const row = r.type.k === 'ptr' && r.type.to.k === 'struct' && value > 0 && value < m.mem.length
-          ? { value: this.view!.scalar(value, r.type), variablesReference: this.refs.add({ kind: 'memory', addr: value, type: r.type.to, path: `(*${args.expression})` }) }
-          : { value: this.view!.scalar(value, r.type), variablesReference: 0 };
-        response.body = { result: row.value, variablesReference: row.variablesReference };
-      }
+      const row = addr !== undefined && addr > 0 && (r.type.k === 'struct' || r.type.k === 'array')
+        ? this.view!.row(args.expression, addr, r.type, args.expression)
+        : this.view!.valueRow(args.expression, value, r.type, args.expression);
+      response.body = { result: row.value, variablesReference: row.variablesReference, type: row.type, indexedVariables: row.indexedVariables };
       this.sendResponse(response);
     } catch (e) {
       this.sendErrorResponse(response, 3042, (e as Error).message);

@@ -46,15 +46,20 @@ export class VariableView {
         return { ...base, value: `{${type.fields.slice(0, 3).map((f) => `${f.name}=${this.short(addr + f.offset, f.type)}`).join(', ')}${type.fields.length > 3 ? ', …' : ''}}`, variablesReference: this.refs.add({ kind: 'memory', addr, type, path }) };
       case 'array':
         return { ...base, value: `[${type.len}]`, indexedVariables: type.len, variablesReference: this.refs.add({ kind: 'memory', addr, type, path }) };
-      default: {
-        const value = this.short(addr, type);
-        const v = m.mem[addr];
-        if (type.k === 'ptr' && type.to.k === 'struct' && type.to.complete && v > 0 && v < m.mem.length) {
-          return { ...base, value, variablesReference: this.refs.add({ kind: 'memory', addr: v, type: type.to, path: `(*${path})` }), memoryReference: String(v) };
-        }
-        return { ...base, value };
-      }
+      default:
+        return this.valueRow(name, m.mem[addr], type, path);
     }
+  }
+
+  /** A scalar value as a row; a pointer to a struct expands into the struct it points to. */
+  valueRow(name: string, v: number, type: Type, path: string): DebugProtocol.Variable {
+    const m = this.m;
+    const row: DebugProtocol.Variable = { name, value: this.scalar(v, type), variablesReference: 0, type: typeName(type), evaluateName: path };
+    if (type.k === 'ptr' && type.to.k === 'struct' && type.to.complete && v > 0 && v < m.mem.length) {
+      row.variablesReference = this.refs.add({ kind: 'memory', addr: v, type: type.to, path: `(*${path})` });
+      row.memoryReference = String(v);
+    }
+    return row;
   }
 
   /** A one-line rendering of the value at addr. */
