@@ -13,6 +13,15 @@ const STOP_KC = join(ROOT, 'models', 'linux-3.15', 'stop_machine.kc');
 
 let dc: DebugClient;
 
+/** Each suite talks to a fresh stdio adapter. */
+function withAdapter(): void {
+  before(() => {
+    dc = new DebugClient('node', ADAPTER, 'smplab');
+    return dc.start();
+  });
+  after(() => dc.stop());
+}
+
 async function launch(scenario: string, extra: Record<string, unknown> = {}, filters: DebugProtocol.ExceptionFilterOptions[] = [{ filterId: 'warn' }]): Promise<void> {
   await dc.initializeRequest();
   await dc.launch({ scenario, stopOnEntry: true, ...extra } as DebugProtocol.LaunchRequestArguments);
@@ -35,11 +44,7 @@ async function continueToStop(): Promise<DebugProtocol.StoppedEvent> {
 }
 
 describe('the debug adapter over stdio', () => {
-  before(() => {
-    dc = new DebugClient('node', ADAPTER, 'smplab');
-    return dc.start();
-  });
-  after(() => dc.stop());
+  withAdapter();
 
   test('threads are CPUs named with their state', async () => {
     await launch(RACE);
@@ -64,11 +69,7 @@ describe('the debug adapter over stdio', () => {
 });
 
 describe('breakpoints, stepping and time travel', () => {
-  before(() => {
-    dc = new DebugClient('node', ADAPTER, 'smplab');
-    return dc.start();
-  });
-  after(() => dc.stop());
+  withAdapter();
 
   test('a cpuhp breakpoint with condition action == CPU_DYING stops on the dying CPU', async () => {
     await launch(RACE, {}, [{ filterId: 'cpuhp', condition: 'action == CPU_DYING' }]);
@@ -116,11 +117,7 @@ describe('breakpoints, stepping and time travel', () => {
 });
 
 describe('more breakpoints', () => {
-  before(() => {
-    dc = new DebugClient('node', ADAPTER, 'smplab');
-    return dc.start();
-  });
-  after(() => dc.stop());
+  withAdapter();
 
   test('an ipi-send breakpoint with condition target == 1', async () => {
     await launch(RACE, {}, [{ filterId: 'ipi-send', condition: 'target == 1' }]);
@@ -190,11 +187,7 @@ describe('more breakpoints', () => {
 });
 
 describe('frozen CPUs, data breakpoints and bad requests', () => {
-  before(() => {
-    dc = new DebugClient('node', ADAPTER, 'smplab');
-    return dc.start();
-  });
-  after(() => dc.stop());
+  withAdapter();
 
   test('a frozen CPU takes no step during continue', async () => {
     await launch(FIXED, {}, [{ filterId: 'cpuhp', condition: 'action == CPU_DOWN_PREPARE' }]);
@@ -269,11 +262,7 @@ describe('frozen CPUs, data breakpoints and bad requests', () => {
 });
 
 describe('launch errors', () => {
-  before(() => {
-    dc = new DebugClient('node', ADAPTER, 'smplab');
-    return dc.start();
-  });
-  after(() => dc.stop());
+  withAdapter();
 
   test('a scenario with errors fails the launch with file:line:col diagnostics', async () => {
     await dc.initializeRequest();
@@ -317,11 +306,7 @@ describe('smplab dap --port', () => {
 });
 
 describe('function breakpoints, log points, setVariable, completions, restart', () => {
-  before(() => {
-    dc = new DebugClient('node', ADAPTER, 'smplab');
-    return dc.start();
-  });
-  after(() => dc.stop());
+  withAdapter();
 
   test('a function breakpoint with a hit count stops on the second call', async () => {
     await launch(RACE, {}, []);

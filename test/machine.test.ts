@@ -54,10 +54,16 @@ test('recorded choices replay the run under any later policy', () => {
   assert.deepEqual(record(again, 100000), original);
 });
 
-test('a spin loop that never ends stops at the step budget naming the CPU and line', () => {
+/** A copy of the Linux 3.15 model in a scratch folder, for a test to add a file of its own to. */
+function modelWith(): string {
   const dir = mkdtempSync(join(tmpdir(), 'smplab-model-'));
   const model = join(ROOT, 'models', 'linux-3.15');
   for (const f of readdirSync(model)) copyFileSync(join(model, f), join(dir, f));
+  return dir;
+}
+
+test('a spin loop that never ends stops at the step budget naming the CPU and line', () => {
+  const dir = modelWith();
   writeFileSync(join(dir, 'runaway.kc'), [
     '/* not a kernel function: counts forever */',
     'void count_forever(void)',
@@ -77,9 +83,7 @@ test('a spin loop that never ends stops at the step budget naming the CPU and li
 });
 
 test('CPUs that wait on each other end the run as a deadlock, saying what each waits for', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'smplab-model-'));
-  const model = join(ROOT, 'models', 'linux-3.15');
-  for (const f of readdirSync(model)) copyFileSync(join(model, f), join(dir, f));
+  const dir = modelWith();
   writeFileSync(join(dir, 'wait.kc'), '/* not a kernel function: waits for a flag nobody sets */\nint flag;\nvoid wait_for_flag(void)\n{\n\twhile (!READ_ONCE(flag))\n\t\tcpu_relax();\n}\n');
   const { prepared } = prepareScenario(join(ROOT, 'examples', 'wait.smp'), `kernel ${dir}\ncpus 2\ncpu 1 runs wait_for_flag()\n`);
   const m = startRun(prepared!);
@@ -90,9 +94,7 @@ test('CPUs that wait on each other end the run as a deadlock, saying what each w
 });
 
 test('a NULL dereference in the model is a fault at its line, not an exception', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'smplab-model-'));
-  const model = join(ROOT, 'models', 'linux-3.15');
-  for (const f of readdirSync(model)) copyFileSync(join(model, f), join(dir, f));
+  const dir = modelWith();
   writeFileSync(join(dir, 'oops.kc'), '/* not a kernel function: dereferences NULL */\nstruct thing { int x; };\nvoid oops(void)\n{\n\tstruct thing *p = NULL;\n\tp->x = 1;\n}\n');
   const { prepared } = prepareScenario(join(ROOT, 'examples', 'oops.smp'), `kernel ${dir}\ncpus 2\ncpu 1 runs oops()\n`);
   const stop = startRun(prepared!).run(10000);
