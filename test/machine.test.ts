@@ -103,6 +103,17 @@ test('a NULL dereference in the model is a fault at its line, not an exception',
   assert.equal((stop as { at?: { start: { line: number } } }).at?.start.line, 6);
 });
 
+test('BUG_ON(1) and BUG() stop the machine with the kernel message at their line; BUG_ON(0) does not', () => {
+  const dir = modelWith();
+  writeFileSync(join(dir, 'bug.kc'), '/* not a kernel function */\nvoid bug_on(void)\n{\n\tBUG_ON(0);\n\tBUG_ON(1);\n}\n/* not a kernel function */\nvoid bug(void)\n{\n\tBUG();\n}\n');
+  for (const [fn, line] of [['bug_on', 5], ['bug', 10]] as const) {
+    const { prepared } = prepareScenario(join(ROOT, 'examples', 'bug.smp'), `kernel ${dir}\ncpus 2\ncpu 1 runs ${fn}()\n`);
+    const stop = startRun(prepared!).run(10000);
+    assert.equal(stop.kind, 'fault');
+    assert.equal((stop as { message: string }).message, `kernel BUG at bug.kc:${line}! (in ${fn}())`);
+  }
+});
+
 test('the race scenario walks the hotplug path in the kernel order', () => {
   const { prepared } = loadScenarioFile(RACE);
   const m = startRun(prepared!);

@@ -168,17 +168,18 @@ function warn(once: boolean, hasFormat: boolean): BuiltinFunction {
   };
 }
 
-function bug(): BuiltinFunction {
-  return {
-    params: [], returns: 'void', format: 'warn',
-    impl: ((m: Machine, site: CallSite, values: number[]) => {
-      if (values.length && !values[0]) return 0;
-      const where = `${site.range.file.split(/[\\/]/).pop()}:${site.range.start.line}`;
-      m.emit('bug', { message: `kernel BUG at ${where}!`, function: site.functionName }, site.range);
-      m.fault(`kernel BUG at ${where}! (in ${site.functionName}())`);
-    }) as BuiltinFunction['impl'],
-  };
+/** BUG(): stop the machine with the kernel's message. */
+function kernelBug(m: Machine, site: CallSite): number {
+  const where = `${site.range.file.split(/[\\/]/).pop()}:${site.range.start.line}`;
+  m.emit('bug', { message: `kernel BUG at ${where}!`, function: site.functionName }, site.range);
+  return m.fault(`kernel BUG at ${where}! (in ${site.functionName}())`);
 }
+
+/** BUG_ON(c): BUG() when the condition holds. */
+const bugOn: BuiltinFunction = {
+  params: [], returns: 'void', format: 'warn',
+  impl: ((m: Machine, site: CallSite, values: number[]) => (values[0] ? kernelBug(m, site) : 0)) as BuiltinFunction['impl'],
+};
 
 // ---- locks: a lock that is taken makes the CPU wait for its cell to change
 
@@ -440,8 +441,8 @@ export function machineBuiltins(): Builtins {
     WARN_ON_ONCE: warn(true, false),
     WARN: warn(false, true),
     WARN_ONCE: warn(true, true),
-    BUG_ON: bug(),
-    BUG: { ...bug(), format: undefined, impl: ((m: Machine, site: CallSite) => (bug().impl as (m: Machine, s: CallSite, v: number[]) => number)(m, site, [])) as BuiltinFunction['impl'] },
+    BUG_ON: bugOn,
+    BUG: fn(0, 'void', kernelBug),
 
     // locks, mutexes, completions
     spin_lock_init: proc(1, (m, _s, l) => m.store(l, 0)),
