@@ -27,7 +27,8 @@ interface Compiled {
   constant?: number;
 }
 
-const PRELUDE_FILE = '<built-in>';
+/** The file name the machine's prelude declarations carry. */
+export const PRELUDE_FILE = '<built-in>';
 const NOWHERE: SourceRange = { file: PRELUDE_FILE, start: { line: 1, col: 1 }, end: { line: 1, col: 1 } };
 
 /** Intrinsics: kernel macros the compiler expands itself because they take variable names or change lvalues. */

@@ -5,14 +5,14 @@
  * recovers per declaration, so the index is useful even while a file has errors.
  */
 import { EnumMember, Expr, FieldDecl, FunctionDecl, SourceFile, Stmt, TypeSpec } from '../kc/ast.js';
-import { KcSource, compileProgram } from '../kc/compiler.js';
+import { KcSource, PRELUDE_FILE, compileProgram } from '../kc/compiler.js';
 import { Diagnostic, SourcePos, SourceRange } from '../kc/diagnostics.js';
 import { parseKc, scanTypedefNames } from '../kc/parser.js';
 import { Program } from '../kc/program.js';
 import { Builtins } from '../kc/runtime.js';
 import { machineBuiltins } from '../machine/builtins.js';
 
-export const PRELUDE_FILE = '<built-in>';
+export { PRELUDE_FILE };
 
 let builtinsTable: Builtins | undefined;
 /** One table of the machine's built-ins, shared by every compile. */
