@@ -125,6 +125,9 @@ export class Machine implements Runtime {
   private readonly addrCallSingleQueue: number;
   private readonly csdLayout: { func: number; info: number; llist: number } | undefined;
   private readonly masks: Record<'online' | 'active' | 'possible', number>;
+  /** the model functions the arch layer enters: the call-function IPI handler and the softirq loop */
+  private readonly ipiHandler: CompiledFunction | undefined;
+  private readonly doSoftirq: CompiledFunction | undefined;
 
   constructor(program: Program) {
     this.program = program;
@@ -156,6 +159,12 @@ export class Machine implements Runtime {
     this.addrCallSingleQueue = program.globals.get('call_single_queue')?.addr ?? 0;
     const maskAddr = (name: string) => program.globals.get(`__cpu_${name}_mask`)!.addr;
     this.masks = { online: maskAddr('online'), active: maskAddr('active'), possible: maskAddr('possible') };
+    const defined = (name: string) => {
+      const f = program.functionsByName.get(name);
+      return f?.decl.body ? f : undefined;
+    };
+    this.ipiHandler = defined('generic_smp_call_function_single_interrupt');
+    this.doSoftirq = defined('__do_softirq');
     const csd = program.structs.get('call_single_data');
     if (csd?.complete && csd.byName.has('func') && csd.byName.has('llist')) {
       this.csdLayout = { func: csd.byName.get('func')!.offset, info: csd.byName.get('info')?.offset ?? 0, llist: csd.byName.get('llist')!.offset };
@@ -594,9 +603,8 @@ export class Machine implements Runtime {
     const devPending = m[this.reg(c, R_DEV_PENDING)];
     if (m[this.reg(c, R_IPI_PENDING)]) {
       this.store(this.reg(c, R_IPI_PENDING), 0);
-      const h = this.program.functionsByName.get('generic_smp_call_function_single_interrupt');
-      if (!h?.decl.body) this.fault('the model has no generic_smp_call_function_single_interrupt() to handle a call-function IPI');
-      handler = h;
+      if (!this.ipiHandler) this.fault('the model has no generic_smp_call_function_single_interrupt() to handle a call-function IPI');
+      handler = this.ipiHandler;
       irqNo = 0;
     } else {
       const i = 31 - Math.clz32(devPending & -devPending);
@@ -627,8 +635,8 @@ export class Machine implements Runtime {
     const pc = this.reg(c, R_PREEMPT);
     this.store(pc, this.mem[pc] - HARDIRQ_OFFSET);
     const inInterrupt = (this.mem[pc] & (HARDIRQ_MASK | SOFTIRQ_MASK)) !== 0;
-    const doSoftirq = this.program.functionsByName.get('__do_softirq');
-    if (!inInterrupt && this.mem[this.reg(c, R_SOFTIRQ_PENDING)] && doSoftirq?.decl.body) {
+    const doSoftirq = this.doSoftirq;
+    if (!inInterrupt && this.mem[this.reg(c, R_SOFTIRQ_PENDING)] && doSoftirq) {
       const task = this.currentTask(c);
       const newFp = interruptedFp + this.functions[this.mem[interruptedFp + FRAME_FUNC]].frameSize;
       if (newFp + doSoftirq.frameSize > this.stackLimit(task)) this.fault('stack overflow entering __do_softirq()');
