@@ -2,7 +2,7 @@ import { SourceFile, walkExpr } from './ast.js';
 import { FunctionInfo } from './builder.js';
 import { Diagnostic, DiagnosticError, SourceRange, errorAt } from './diagnostics.js';
 import { where } from './describe.js';
-import { parseKc, parseKcExpression, scanTypedefNames } from './parser.js';
+import { NestingError, parseKc, parseKcExpression, scanTypedefNames } from './parser.js';
 import { CompiledFunction, ExpressionCompiler, Instr, Program } from './program.js';
 import { Builtins, FRAME_HEADER } from './runtime.js';
 import { Statements } from './statements.js';
@@ -57,8 +57,11 @@ class Compiler extends Statements {
       const saved = this.diagnostics.length;
       try {
         this.constants.set(name, this.constValue(d.expr));
-      } catch {
+      } catch (e) {
+        if (!(e instanceof DiagnosticError)) throw e;
         this.diagnostics.length = saved;
+        // a chain too deep is an error whether or not the #define is used
+        if (e instanceof NestingError) this.report(e);
       }
     }
     for (const name of this.structSpecs.keys()) this.guard(() => this.completeStruct(name, NOWHERE));
@@ -206,7 +209,8 @@ class Compiler extends Statements {
         let address: Value | undefined;
         try {
           if (e.kind === 'ident' || e.kind === 'member' || e.kind === 'index' || e.kind === 'unary' || e.kind === 'call') address = this.addressOf(e).fn;
-        } catch {
+        } catch (err) {
+          if (!(err instanceof DiagnosticError)) throw err;
           address = undefined;
         }
         this.diagnostics.length = saved;

@@ -2,15 +2,22 @@
  * The bottom layer of the compiler: the program's names and types, global
  * memory, constants and constant initialisers.
  */
-import { Expr, Initializer, SourceFile, TypeSpec } from './ast.js';
+import { Expr, FieldDecl, Initializer, SourceFile, TypeSpec } from './ast.js';
 import { FunctionInfo } from './builder.js';
 import { Diagnostic, DiagnosticError, SourceRange, errorAt } from './diagnostics.js';
 import { where } from './describe.js';
+import { MAX_NESTING, NestingError } from './parser.js';
 import { GlobalVar } from './program.js';
 import { CallSite } from './runtime.js';
 import { BOOL, FuncType, INT, StructType, Type, VOID, VOID_PTR, functionValue, isScalar, sizeOf, stringValue, typeName } from './types.js';
 import { binaryOp, decay } from './values.js';
 import type { CompileOptions } from './compiler.js';
+
+/**
+ * Cells the model's variables may take in all: globals, every CPU's copy of
+ * the per-CPU variables, static locals and a scenario's objects (16 MiB).
+ */
+export const MAX_VARIABLE_CELLS = 1 << 22;
 
 /** Names, types, global memory and constants of a program being compiled. */
 export class Declarations {
@@ -31,6 +38,11 @@ export class Declarations {
   protected readonly initialData: number[] = [];
   protected readonly callSites: CallSite[] = [];
   protected nextAddr = 1;
+  /** how deep the compiler is inside one expression or type, #defines, typedefs and structs followed */
+  protected depth = 0;
+  /** #defines, typedefs and structs whose definitions lead through a chain nested too deeply */
+  private readonly tooDeep = new Set<string>();
+  private nestingReported = false;
 
   constructor(
     protected readonly files: SourceFile[],
@@ -53,13 +65,43 @@ export class Declarations {
     throw new DiagnosticError(errorAt(range, message));
   }
 
+  /** Goes one level deeper into an expression or a type (the caller decrements `depth`); past MAX_NESTING it is refused. */
+  protected deeper(at: SourceRange): void {
+    if (this.depth >= MAX_NESTING) throw tooDeepAt(at);
+    this.depth++;
+  }
+
+  /**
+   * Follows a name to its definition (`key` is `#define X`, `typedef X` or
+   * `struct X`). A name already found to lead too deep fails at once, without
+   * walking its chain again.
+   */
+  protected follow<T>(key: string, at: SourceRange, f: () => T): T {
+    if (this.tooDeep.has(key)) throw tooDeepAt(at);
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof NestingError) this.tooDeep.add(key);
+      throw e;
+    }
+  }
+
+  /** Records a thrown diagnostic. One nesting error is enough: the others are mostly the same chain met again. */
+  protected report(e: DiagnosticError): void {
+    if (e instanceof NestingError) {
+      if (this.nestingReported) return;
+      this.nestingReported = true;
+    }
+    this.diagnostics.push(e.diagnostic);
+  }
+
   /** Runs `f`, turning a thrown diagnostic into a recorded one. */
   protected guard<T>(f: () => T): T | undefined {
     try {
       return f();
     } catch (e) {
       if (e instanceof DiagnosticError) {
-        this.diagnostics.push(e.diagnostic);
+        this.report(e);
         return undefined;
       }
       throw e;
@@ -119,10 +161,19 @@ export class Declarations {
     const spec = this.structSpecs.get(name);
     if (!spec?.fields) return st;
     if (this.completing.has(name)) this.fail(at, `struct ${name} contains itself`);
+    return this.follow(`struct ${name}`, at, () => this.layoutStruct(st, spec.fields!));
+  }
+
+  /** Places the fields of a struct one after another. */
+  private layoutStruct(st: StructType, fields: FieldDecl[]): StructType {
+    const name = st.name;
     this.completing.add(name);
+    // a struct whose layout failed before starts again from nothing
+    st.fields.length = 0;
+    st.byName.clear();
     try {
       let offset = 0;
-      for (const f of spec.fields) {
+      for (const f of fields) {
         const type = this.resolveType(f.type, f.range, true);
         if (st.byName.has(f.name)) this.error(f.range, `struct ${name} has two fields named '${f.name}'`);
         const field = { name: f.name, type, offset };
@@ -140,46 +191,53 @@ export class Declarations {
 
   /** Resolves a written type. `byValue` demands a complete type (a field, a variable, an array element). */
   protected resolveType(spec: TypeSpec, at: SourceRange, byValue: boolean): Type {
-    switch (spec.kind) {
-      case 'named': {
-        if (spec.name === 'void') return VOID;
-        if (spec.name === 'bool') return BOOL;
-        if (spec.name === 'int' || spec.name === 'char') return { k: 'int', name: spec.name };
-        const cached = this.typedefs.get(spec.name);
-        if (cached) return cached;
-        const td = this.typedefSpecs.get(spec.name);
-        if (!td) this.fail(spec.range, `unknown type '${spec.name}'`);
-        const t = this.resolveType(td, spec.range, byValue);
-        const named = t.k === 'int' ? { k: 'int' as const, name: spec.name } : t;
-        if (t.k !== 'struct' || t.complete) this.typedefs.set(spec.name, named);
-        return named;
-      }
-      case 'struct': {
-        if (!byValue) {
-          const existing = this.structs.get(spec.name);
-          if (existing) return existing;
-          if (!this.structSpecs.has(spec.name)) return this.completeStruct(spec.name, at);
+    this.deeper(at);
+    try {
+      switch (spec.kind) {
+        case 'named': {
+          if (spec.name === 'void') return VOID;
+          if (spec.name === 'bool') return BOOL;
+          if (spec.name === 'int' || spec.name === 'char') return { k: 'int', name: spec.name };
+          const cached = this.typedefs.get(spec.name);
+          if (cached) return cached;
+          const td = this.typedefSpecs.get(spec.name);
+          if (!td) this.fail(spec.range, `unknown type '${spec.name}'`);
+          const t = this.follow(`typedef ${spec.name}`, spec.range, () => this.resolveType(td, spec.range, byValue));
+          const named = t.k === 'int' ? { k: 'int' as const, name: spec.name } : t;
+          if (t.k !== 'struct' || t.complete) this.typedefs.set(spec.name, named);
+          return named;
         }
-        const st = this.completeStruct(spec.name, spec.range);
-        if (byValue && !st.complete) this.fail(spec.range, `struct ${spec.name} is not defined here (only pointers to it can be used)`);
-        return st;
+        case 'struct': {
+          if (!byValue) {
+            const existing = this.structs.get(spec.name);
+            if (existing) return existing;
+            if (!this.structSpecs.has(spec.name)) return this.completeStruct(spec.name, at);
+          }
+          const st = this.completeStruct(spec.name, spec.range);
+          if (byValue && !st.complete) this.fail(spec.range, `struct ${spec.name} is not defined here (only pointers to it can be used)`);
+          return st;
+        }
+        case 'enum':
+          return { k: 'int', name: spec.name ? `enum ${spec.name}` : 'enum' };
+        case 'pointer':
+          return { k: 'ptr', to: this.resolveType(spec.to, at, false) };
+        case 'array': {
+          if (!spec.size) this.fail(at, 'an array needs a size');
+          const len = this.constValue(spec.size);
+          if (len <= 0) this.fail(at, `array size must be positive, not ${len}`);
+          const of = this.resolveType(spec.of, at, true);
+          if (len * sizeOf(of) > MAX_VARIABLE_CELLS) this.fail(at, `an array of ${len} × ${sizeOf(of)} cells is larger than the model's variables may take (${MAX_VARIABLE_CELLS} cells)`);
+          return { k: 'array', of, len };
+        }
+        case 'func':
+          return {
+            k: 'func',
+            ret: this.resolveType(spec.ret, at, false),
+            params: spec.params.map((p) => decay(this.resolveType(p.type, p.range, false))),
+          };
       }
-      case 'enum':
-        return { k: 'int', name: spec.name ? `enum ${spec.name}` : 'enum' };
-      case 'pointer':
-        return { k: 'ptr', to: this.resolveType(spec.to, at, false) };
-      case 'array': {
-        if (!spec.size) this.fail(at, 'an array needs a size');
-        const len = this.constValue(spec.size);
-        if (len <= 0) this.fail(at, `array size must be positive, not ${len}`);
-        return { k: 'array', of: this.resolveType(spec.of, at, true), len };
-      }
-      case 'func':
-        return {
-          k: 'func',
-          ret: this.resolveType(spec.ret, at, false),
-          params: spec.params.map((p) => decay(this.resolveType(p.type, p.range, false))),
-        };
+    } finally {
+      this.depth--;
     }
   }
 
@@ -190,9 +248,14 @@ export class Declarations {
 
   // ---- global memory
 
-  protected allocGlobal(name: string, type: Type, perCpu: boolean, range: SourceRange | undefined, hidden: boolean): GlobalVar {
+  protected allocGlobal(name: string, type: Type, perCpu: boolean, range: SourceRange, hidden: boolean): GlobalVar {
+    const cells = sizeOf(type) * (perCpu ? this.options.nrCpus : 1);
+    if (this.nextAddr + cells > MAX_VARIABLE_CELLS) {
+      const what = perCpu ? `${sizeOf(type)} cells on each of ${this.options.nrCpus} CPUs` : `${cells} cells`;
+      this.fail(range, `'${name}' (${what}) does not fit: the model's variables may take at most ${MAX_VARIABLE_CELLS} cells, and ${this.nextAddr - 1} are taken`);
+    }
     const g: GlobalVar = { name, addr: this.nextAddr, type, perCpu, range, hidden };
-    this.nextAddr += sizeOf(type) * (perCpu ? this.options.nrCpus : 1);
+    this.nextAddr += cells;
     this.globals.set(name, g);
     return g;
   }
@@ -233,57 +296,62 @@ export class Declarations {
 
   /** Evaluates a constant expression; with `allowAddresses`, also &global, functions and strings. */
   protected constValue(e: Expr, allowAddresses = false): number {
-    switch (e.kind) {
-      case 'num':
-        return e.value;
-      case 'str':
-        if (allowAddresses) return this.stringValue(e.value);
-        break;
-      case 'ident': {
-        const c = this.constants.get(e.name);
-        if (c !== undefined) return c;
-        const d = this.defines.get(e.name);
-        if (d) return this.expandDefine(e.name, e.range, () => this.constValue(d.expr, allowAddresses));
-        if (allowAddresses) {
-          const f = this.functions.get(e.name);
-          if (f) return functionValue(f.id);
-          const g = this.globals.get(e.name);
-          if (g && (g.type.k === 'array')) return g.addr;
+    this.deeper(e.range);
+    try {
+      switch (e.kind) {
+        case 'num':
+          return e.value;
+        case 'str':
+          if (allowAddresses) return this.stringValue(e.value);
+          break;
+        case 'ident': {
+          const c = this.constants.get(e.name);
+          if (c !== undefined) return c;
+          const d = this.defines.get(e.name);
+          if (d) return this.expandDefine(e.name, e.range, () => this.constValue(d.expr, allowAddresses));
+          if (allowAddresses) {
+            const f = this.functions.get(e.name);
+            if (f) return functionValue(f.id);
+            const g = this.globals.get(e.name);
+            if (g && (g.type.k === 'array')) return g.addr;
+          }
+          this.fail(e.range, `'${e.name}' is not a constant`);
         }
-        this.fail(e.range, `'${e.name}' is not a constant`);
-      }
-      // falls through (unreachable)
-      case 'unary': {
-        if (e.op === '&' && allowAddresses) return this.constAddress(e.arg);
-        const v = this.constValue(e.arg, allowAddresses);
-        switch (e.op) {
-          case '-': return -v | 0;
-          case '+': return v;
-          case '~': return ~v;
-          case '!': return v ? 0 : 1;
+        // falls through (unreachable)
+        case 'unary': {
+          if (e.op === '&' && allowAddresses) return this.constAddress(e.arg);
+          const v = this.constValue(e.arg, allowAddresses);
+          switch (e.op) {
+            case '-': return -v | 0;
+            case '+': return v;
+            case '~': return ~v;
+            case '!': return v ? 0 : 1;
+          }
+          break;
         }
-        break;
-      }
-      case 'binary': {
-        const a = this.constValue(e.left, allowAddresses);
-        const b = this.constValue(e.right, allowAddresses);
-        const r = binaryOp(e.op, a, b);
-        if (r === undefined) this.fail(e.range, 'division by zero in a constant');
-        return r;
-      }
-      case 'cond':
-        return this.constValue(e.test) ? this.constValue(e.then, allowAddresses) : this.constValue(e.else, allowAddresses);
-      case 'cast':
-        return this.constValue(e.arg, allowAddresses);
-      case 'sizeof':
-        if (e.type) return sizeOf(this.resolveType(e.type, e.range, true));
-        if (e.arg?.kind === 'ident') {
-          const g = this.globals.get(e.arg.name);
-          if (g) return sizeOf(g.type);
+        case 'binary': {
+          const a = this.constValue(e.left, allowAddresses);
+          const b = this.constValue(e.right, allowAddresses);
+          const r = binaryOp(e.op, a, b);
+          if (r === undefined) this.fail(e.range, 'division by zero in a constant');
+          return r;
         }
-        break;
+        case 'cond':
+          return this.constValue(e.test) ? this.constValue(e.then, allowAddresses) : this.constValue(e.else, allowAddresses);
+        case 'cast':
+          return this.constValue(e.arg, allowAddresses);
+        case 'sizeof':
+          if (e.type) return sizeOf(this.resolveType(e.type, e.range, true));
+          if (e.arg?.kind === 'ident') {
+            const g = this.globals.get(e.arg.name);
+            if (g) return sizeOf(g.type);
+          }
+          break;
+      }
+      this.fail(e.range, 'expected a constant expression');
+    } finally {
+      this.depth--;
     }
-    this.fail(e.range, 'expected a constant expression');
   }
 
   protected constAddress(e: Expr): number {
@@ -333,7 +401,7 @@ export class Declarations {
     if (this.expanding.has(name)) this.fail(at, `#define '${name}' refers to itself`);
     this.expanding.add(name);
     try {
-      return f();
+      return this.follow(`#define ${name}`, at, f);
     } finally {
       this.expanding.delete(name);
     }
@@ -360,4 +428,8 @@ export class Declarations {
     if (inner.startsWith('struct ')) return { k: 'ptr', to: this.completeStruct(inner.slice(7), at) };
     return { k: 'ptr', to: this.resolveType({ kind: 'named', name: inner, range: at }, at, false) };
   }
+}
+
+function tooDeepAt(at: SourceRange): NestingError {
+  return new NestingError(errorAt(at, `nesting deeper than ${MAX_NESTING} levels once #defines, typedefs and structs are followed`));
 }

@@ -7,7 +7,7 @@ import { Expr, InitList, walkExpr } from './ast.js';
 import { FunctionBuilder, Label } from './builder.js';
 import { Declarations } from './declarations.js';
 import { describeExpr, suggest } from './describe.js';
-import { SourceRange } from './diagnostics.js';
+import { DiagnosticError, SourceRange } from './diagnostics.js';
 import { ExpressionScope, GlobalVar, LocalVar } from './program.js';
 import { BuiltinFunction, CallSite } from './runtime.js';
 import { BOOL, FuncType, INT, Type, VOID, VOID_PTR, functionValue, isScalar, pointee, sizeOf, typeName } from './types.js';
@@ -228,56 +228,61 @@ export class Expressions extends Declarations {
   }
 
   protected rvalue(e: Expr): Compiled {
-    switch (e.kind) {
-      case 'num':
-        return constant(INT, e.value);
-      case 'str':
-        return constant({ k: 'ptr', to: { k: 'int', name: 'char' } }, this.stringValue(e.value));
-      case 'ident':
-        return this.identifier(e);
-      case 'unary':
-        return this.unary(e);
-      case 'binary':
-        return this.binary(e);
-      case 'assign':
-        return this.assignment(e);
-      case 'cond': {
-        const test = this.scalar(e.test, e.test.range).fn;
-        const a = this.scalar(e.then, e.then.range);
-        const b = this.scalar(e.else, e.else.range);
-        return { type: a.type, fn: (rt) => (test(rt) ? a.fn(rt) : b.fn(rt)) };
-      }
-      case 'call':
-        return this.call(e);
-      case 'index':
-      case 'member':
-        return this.load(this.addressOf(e));
-      case 'cast': {
-        const type = this.resolveType(e.type, e.range, false);
-        const v = this.rvalue(e.arg);
-        if (type.k === 'void') return { type, fn: v.fn };
-        if (!isScalar(type)) this.fail(e.range, `cannot cast to ${typeName(type)}`);
-        if (v.type.k === 'struct') this.fail(e.range, `cannot cast a struct to ${typeName(type)}`);
-        if (type.k === 'int' && type.name === 'bool') return { type, fn: toBool(v.fn) };
-        return { type, fn: v.fn, constant: v.constant };
-      }
-      case 'sizeof': {
-        const t = e.type ? this.resolveType(e.type, e.range, true) : this.typeOf(e.arg!);
-        return constant(INT, sizeOf(t));
-      }
-      case 'container_of': {
-        const type = this.resolveType(e.type, e.range, true);
-        if (type.k !== 'struct') this.fail(e.range, `${e.macro} needs a struct type`);
-        const field = type.byName.get(e.member);
-        if (!field) this.fail(e.range, `struct ${type.name} has no member '${e.member}'`);
-        const ptr = this.scalar(e.ptr, e.ptr.range).fn;
-        const off = field.offset;
-        const resultType: Type = { k: 'ptr', to: type };
-        if (e.macro === 'list_first_entry') {
-          return { type: resultType, fn: (rt) => rt.load(ptr(rt)) - off };
+    this.deeper(e.range);
+    try {
+      switch (e.kind) {
+        case 'num':
+          return constant(INT, e.value);
+        case 'str':
+          return constant({ k: 'ptr', to: { k: 'int', name: 'char' } }, this.stringValue(e.value));
+        case 'ident':
+          return this.identifier(e);
+        case 'unary':
+          return this.unary(e);
+        case 'binary':
+          return this.binary(e);
+        case 'assign':
+          return this.assignment(e);
+        case 'cond': {
+          const test = this.scalar(e.test, e.test.range).fn;
+          const a = this.scalar(e.then, e.then.range);
+          const b = this.scalar(e.else, e.else.range);
+          return { type: a.type, fn: (rt) => (test(rt) ? a.fn(rt) : b.fn(rt)) };
         }
-        return { type: resultType, fn: (rt) => ptr(rt) - off };
+        case 'call':
+          return this.call(e);
+        case 'index':
+        case 'member':
+          return this.load(this.addressOf(e));
+        case 'cast': {
+          const type = this.resolveType(e.type, e.range, false);
+          const v = this.rvalue(e.arg);
+          if (type.k === 'void') return { type, fn: v.fn };
+          if (!isScalar(type)) this.fail(e.range, `cannot cast to ${typeName(type)}`);
+          if (v.type.k === 'struct') this.fail(e.range, `cannot cast a struct to ${typeName(type)}`);
+          if (type.k === 'int' && type.name === 'bool') return { type, fn: toBool(v.fn) };
+          return { type, fn: v.fn, constant: v.constant };
+        }
+        case 'sizeof': {
+          const t = e.type ? this.resolveType(e.type, e.range, true) : this.typeOf(e.arg!);
+          return constant(INT, sizeOf(t));
+        }
+        case 'container_of': {
+          const type = this.resolveType(e.type, e.range, true);
+          if (type.k !== 'struct') this.fail(e.range, `${e.macro} needs a struct type`);
+          const field = type.byName.get(e.member);
+          if (!field) this.fail(e.range, `struct ${type.name} has no member '${e.member}'`);
+          const ptr = this.scalar(e.ptr, e.ptr.range).fn;
+          const off = field.offset;
+          const resultType: Type = { k: 'ptr', to: type };
+          if (e.macro === 'list_first_entry') {
+            return { type: resultType, fn: (rt) => rt.load(ptr(rt)) - off };
+          }
+          return { type: resultType, fn: (rt) => ptr(rt) - off };
+        }
       }
+    } finally {
+      this.depth--;
     }
   }
 
@@ -327,94 +332,100 @@ export class Expressions extends Declarations {
 
   /** An lvalue: its type and code computing its address. */
   protected addressOf(e: Expr): { type: Type; fn: Value } {
-    switch (e.kind) {
-      case 'ident': {
-        const local = this.fb?.lookup(e.name) ?? this.scope?.local?.(e.name);
-        if (local) {
-          if (local.offset < 0) {
-            const addr = -local.offset;
-            return { type: local.type, fn: () => addr };
+    this.deeper(e.range);
+    try {
+      switch (e.kind) {
+        case 'ident': {
+          const local = this.fb?.lookup(e.name) ?? this.scope?.local?.(e.name);
+          if (local) {
+            if (local.offset < 0) {
+              const addr = -local.offset;
+              return { type: local.type, fn: () => addr };
+            }
+            const off = local.offset;
+            return { type: local.type, fn: (rt) => rt.fp + off };
           }
-          const off = local.offset;
-          return { type: local.type, fn: (rt) => rt.fp + off };
+          const obj = this.scope?.objects?.get(e.name);
+          if (obj) {
+            const addr = obj.addr;
+            return { type: obj.type, fn: () => addr };
+          }
+          const g = this.globals.get(e.name);
+          if (g) {
+            const addr = g.addr;
+            return { type: g.type, fn: () => addr };
+          }
+          const d = this.defines.get(e.name);
+          if (d) return this.expandDefine(e.name, e.range, () => this.addressOf(d.expr));
+          if (this.constants.has(e.name) || this.functions.has(e.name) || this.scope?.values?.has(e.name)) this.fail(e.range, `'${e.name}' is not a variable`);
+          this.fail(e.range, `'${e.name}' is not declared`);
         }
-        const obj = this.scope?.objects?.get(e.name);
-        if (obj) {
-          const addr = obj.addr;
-          return { type: obj.type, fn: () => addr };
+        // falls through (unreachable)
+        case 'unary':
+          if (e.op === '*') {
+            const p = this.scalar(e.arg, e.arg.range);
+            const to = pointee(p.type);
+            if (!to) this.fail(e.range, `cannot dereference ${describeExpr(e.arg)}, a ${typeName(p.type)}`);
+            if (to.k === 'void') this.fail(e.range, `cannot dereference a void pointer: cast it first`);
+            if (to.k === 'func') return { type: to, fn: p.fn };
+            return { type: to, fn: p.fn };
+          }
+          break;
+        case 'index': {
+          const base = this.rvalue(e.base);
+          const elem = pointee(base.type);
+          if (!elem) this.fail(e.base.range, `${describeExpr(e.base)} is not an array or pointer`);
+          const size = sizeOf(elem);
+          const idx = this.scalar(e.index, e.index.range).fn;
+          const b = base.fn;
+          const len = this.arrayLength(e.base);
+          if (len !== undefined) {
+            return {
+              type: elem,
+              fn: (rt) => {
+                const i = idx(rt);
+                if (i < 0 || i >= len) rt.fault(`index ${i} is outside ${describeExpr(e.base)}[${len}]`);
+                return b(rt) + i * size;
+              },
+            };
+          }
+          return { type: elem, fn: (rt) => b(rt) + idx(rt) * size };
         }
-        const g = this.globals.get(e.name);
-        if (g) {
-          const addr = g.addr;
-          return { type: g.type, fn: () => addr };
+        case 'member': {
+          let base: { type: Type; fn: Value };
+          if (e.arrow) {
+            const p = this.scalar(e.base, e.base.range);
+            if (p.type.k !== 'ptr') this.fail(e.base.range, `'->' needs a pointer, and ${describeExpr(e.base)} is a ${typeName(p.type)}`);
+            base = { type: p.type.to, fn: p.fn };
+          } else {
+            base = this.addressOf(e.base);
+          }
+          const st = base.type;
+          if (st.k !== 'struct') this.fail(e.range, `${describeExpr(e.base)} is not a struct${st.k === 'ptr' ? ` (use '->')` : ''}`);
+          if (!st.complete) this.fail(e.range, `struct ${st.name} is opaque: its fields cannot be read`);
+          const field = st.byName.get(e.name);
+          if (!field) this.fail(e.nameRange, `struct ${st.name} has no field '${e.name}'${suggest(e.name, st.fields.map((f) => f.name))}`);
+          const off = field.offset;
+          const b = base.fn;
+          return { type: field.type, fn: off ? (rt) => b(rt) + off : b };
         }
-        const d = this.defines.get(e.name);
-        if (d) return this.expandDefine(e.name, e.range, () => this.addressOf(d.expr));
-        if (this.constants.has(e.name) || this.functions.has(e.name) || this.scope?.values?.has(e.name)) this.fail(e.range, `'${e.name}' is not a variable`);
-        this.fail(e.range, `'${e.name}' is not declared`);
+        case 'call': {
+          if (e.callee.kind === 'ident') return this.intrinsicAddress(e.callee.name, e);
+          break;
+        }
       }
-      // falls through (unreachable)
-      case 'unary':
-        if (e.op === '*') {
-          const p = this.scalar(e.arg, e.arg.range);
-          const to = pointee(p.type);
-          if (!to) this.fail(e.range, `cannot dereference ${describeExpr(e.arg)}, a ${typeName(p.type)}`);
-          if (to.k === 'void') this.fail(e.range, `cannot dereference a void pointer: cast it first`);
-          if (to.k === 'func') return { type: to, fn: p.fn };
-          return { type: to, fn: p.fn };
-        }
-        break;
-      case 'index': {
-        const base = this.rvalue(e.base);
-        const elem = pointee(base.type);
-        if (!elem) this.fail(e.base.range, `${describeExpr(e.base)} is not an array or pointer`);
-        const size = sizeOf(elem);
-        const idx = this.scalar(e.index, e.index.range).fn;
-        const b = base.fn;
-        const len = this.arrayLength(e.base);
-        if (len !== undefined) {
-          return {
-            type: elem,
-            fn: (rt) => {
-              const i = idx(rt);
-              if (i < 0 || i >= len) rt.fault(`index ${i} is outside ${describeExpr(e.base)}[${len}]`);
-              return b(rt) + i * size;
-            },
-          };
-        }
-        return { type: elem, fn: (rt) => b(rt) + idx(rt) * size };
-      }
-      case 'member': {
-        let base: { type: Type; fn: Value };
-        if (e.arrow) {
-          const p = this.scalar(e.base, e.base.range);
-          if (p.type.k !== 'ptr') this.fail(e.base.range, `'->' needs a pointer, and ${describeExpr(e.base)} is a ${typeName(p.type)}`);
-          base = { type: p.type.to, fn: p.fn };
-        } else {
-          base = this.addressOf(e.base);
-        }
-        const st = base.type;
-        if (st.k !== 'struct') this.fail(e.range, `${describeExpr(e.base)} is not a struct${st.k === 'ptr' ? ` (use '->')` : ''}`);
-        if (!st.complete) this.fail(e.range, `struct ${st.name} is opaque: its fields cannot be read`);
-        const field = st.byName.get(e.name);
-        if (!field) this.fail(e.nameRange, `struct ${st.name} has no field '${e.name}'${suggest(e.name, st.fields.map((f) => f.name))}`);
-        const off = field.offset;
-        const b = base.fn;
-        return { type: field.type, fn: off ? (rt) => b(rt) + off : b };
-      }
-      case 'call': {
-        if (e.callee.kind === 'ident') return this.intrinsicAddress(e.callee.name, e);
-        break;
-      }
+      this.fail(e.range, `${describeExpr(e)} is not something that can be assigned or have its address taken`);
+    } finally {
+      this.depth--;
     }
-    this.fail(e.range, `${describeExpr(e)} is not something that can be assigned or have its address taken`);
   }
 
   protected arrayLength(e: Expr): number | undefined {
     try {
       const t = this.typeOf(e);
       return t.k === 'array' ? t.len : undefined;
-    } catch {
+    } catch (e) {
+      if (!(e instanceof DiagnosticError)) throw e;
       return undefined;
     }
   }
