@@ -62,7 +62,7 @@ function parseRunArgs(args: string[]): { file: string; overrides: ScenarioOverri
       case '--patch': (overrides.patches ??= []).push(value(++i, a)); break;
       case '--ipi-latency': {
         const m = /^(\d+)(?:\.\.(\d+))?$/.exec(value(++i, a));
-        if (!m || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) throw new UsageError('--ipi-latency takes N or A..B');
+        if (!m) throw new UsageError('--ipi-latency takes N or A..B');
         overrides.ipiLatency = { min: Number(m[1]), max: Number(m[2] ?? m[1]) };
         break;
       }
@@ -86,8 +86,16 @@ function parseRunArgs(args: string[]): { file: string; overrides: ScenarioOverri
   return { file, overrides, json, quiet };
 }
 
+/** The command-line spelling of each option a diagnostic can be about (the scenario layer names them as launch attributes). */
+const OPTION_FLAGS: Record<string, string> = {
+  seed: '--seed', schedule: '--schedule', maxSteps: '--max-steps', patches: '--patch', ipiLatency: '--ipi-latency',
+};
+
 function printDiagnostics(diags: readonly Diagnostic[]): void {
-  for (const d of diags) process.stderr.write(formatDiagnostic(d) + '\n');
+  for (const d of diags) {
+    if (d.option) process.stderr.write(`smplab: ${formatDiagnostic({ ...d, option: OPTION_FLAGS[d.option] ?? d.option })}\n`);
+    else process.stderr.write(formatDiagnostic(d) + '\n');
+  }
 }
 
 function cmdRun(args: string[]): number {

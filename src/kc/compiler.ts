@@ -6,7 +6,7 @@ import { NestingError, parseKc, parseKcExpression, scanTypedefNames } from './pa
 import { CompiledFunction, ExpressionCompiler, Instr, Program } from './program.js';
 import { Builtins, FRAME_HEADER } from './runtime.js';
 import { Statements } from './statements.js';
-import { VOID, sizeOf } from './types.js';
+import { VOID, sizeOf, typeName } from './types.js';
 import { Value } from './values.js';
 
 export interface KcSource {
@@ -151,9 +151,12 @@ class Compiler extends Statements {
         this.guard(() => {
           const type = this.resolveType(item.type, item.nameRange, true);
           if (type.k === 'void') this.fail(item.nameRange, `'${item.name}' cannot have type void`);
+          const other = this.otherMeaning(item.name);
+          if (other) this.fail(item.nameRange, `'${item.name}' is already ${other}: a variable needs a name of its own`);
           const prev = this.globals.get(item.name);
           if (prev) {
             if (item.init || prev.perCpu !== item.perCpu) this.fail(item.nameRange, `'${item.name}' is defined twice (also at ${prev.range ? where(prev.range) : 'built-in'})`);
+            if (typeName(prev.type) !== typeName(type)) this.fail(item.nameRange, `'${item.name}' is declared twice with different types: ${typeName(prev.type)} (at ${where(prev.range!)}) and ${typeName(type)}`);
             return;
           }
           const g = this.allocGlobal(item.name, type, item.perCpu, item.nameRange, false);
@@ -165,6 +168,18 @@ class Compiler extends Statements {
         });
       }
     }
+  }
+
+  /** What else a name means in this program, if anything: a variable of that name would hide it. */
+  private otherMeaning(name: string): string | undefined {
+    const f = this.functions.get(name);
+    if (f) return `a function (${where(f.decl.nameRange)})`;
+    const d = this.defines.get(name);
+    if (d) return `a #define (${where(d.range)})`;
+    if (this.constants.has(name)) return 'a constant';
+    if (this.typedefSpecs.has(name)) return 'a type name';
+    if (name in this.options.builtins.functions || name in this.options.builtins.globals) return 'a built-in';
+    return undefined;
   }
 
   private collectInitcalls(): CompiledFunction[] {

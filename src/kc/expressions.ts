@@ -89,6 +89,9 @@ export class Expressions extends Declarations {
     if (args.length !== fnType.params.length && !(fnType.params.length === 1 && fnType.params[0].k === 'void' && args.length === 0)) {
       this.fail(e.range, `${describeExpr(e.callee)} takes ${fnType.params.length} argument${fnType.params.length === 1 ? '' : 's'}, not ${args.length}`);
     }
+    args.forEach((a, i) => {
+      if (a.kind === 'str' && fnType.params[i]?.k === 'int') this.fail(a.range, `argument ${i + 1} of ${describeExpr(e.callee).replace(/'$/, "()'")} is a number (${typeName(fnType.params[i])}), not a string`);
+    });
     const argFns = args.map((a, i) => this.convert(this.scalar(a, a.range), fnType.params[i] ?? INT));
     const scratch = new Array<number>(argFns.length).fill(0);
     const frame = fb.frameRef;
@@ -306,6 +309,11 @@ export class Expressions extends Declarations {
 
   protected identifier(e: Extract<Expr, { kind: 'ident' }>): Compiled {
     const name = e.name;
+    // in a condition over an event, its fields come before anything the model calls by the same name
+    const why = this.scope?.refused?.get(name);
+    if (why) this.fail(e.range, why);
+    const values = this.scope?.values;
+    if (values?.has(name)) return { type: INT, fn: () => values.get(name) ?? 0 };
     if (this.fb?.lookup(name) || this.scope?.local?.(name) || this.globals.has(name) || this.scope?.objects?.has(name)) {
       const g = this.globals.get(name);
       if (g?.perCpu && !this.fb?.lookup(name) && !this.scope?.local?.(name)) {
@@ -313,8 +321,6 @@ export class Expressions extends Declarations {
       }
       return this.load(this.addressOf(e));
     }
-    const values = this.scope?.values;
-    if (values?.has(name)) return { type: INT, fn: () => values.get(name) ?? 0 };
     const c = this.constants.get(name);
     if (c !== undefined) return constant(name === 'true' || name === 'false' ? BOOL : name === 'NULL' ? VOID_PTR : INT, c);
     const d = this.defines.get(name);

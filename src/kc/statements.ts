@@ -5,6 +5,7 @@
 import { Expr, Initializer, Stmt, VarDecl } from './ast.js';
 import { FunctionBuilder, FunctionInfo, Label } from './builder.js';
 import { SourceRange } from './diagnostics.js';
+import { describeExpr } from './describe.js';
 import { Expressions } from './expressions.js';
 import { CompiledFunction, LocalVar } from './program.js';
 import { Runtime } from './runtime.js';
@@ -298,6 +299,7 @@ export class Statements extends Expressions {
     if (e.kind === 'assign' && e.op === '=' && e.value.kind === 'call' && this.isModelCall(e.value) && !this.containsModelCall(e.target)) {
       const target = this.addressOf(e.target);
       if (!isScalar(target.type)) this.fail(e.range, `cannot assign a call result to ${typeName(target.type)}`);
+      if (this.callReturnType(e.value).k === 'void') this.fail(e.value.range, `${describeExpr(e.value.callee).replace(/'$/, "()'")} returns void: there is no value to assign`);
       this.emitCall(e.value, target.fn, range);
       return;
     }
