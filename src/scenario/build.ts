@@ -53,21 +53,10 @@ export function loadScenarioFile(file: string, overrides: ScenarioOverrides = {}
 /** Parses, loads the model and patches, compiles, boots and sets up the scenario's tasks. */
 export function prepareScenario(file: string, text: string, overrides: ScenarioOverrides = {}): { prepared?: PreparedScenario; diagnostics: Diagnostic[] } {
   const { scenario, diagnostics } = parseScenario(file, text);
-  // go on past line errors, so one check reports problems in the calls too
+  // go on past line errors, so one check reports problems in the calls and conditions too
   if (!scenario.kernel || !scenario.cpus) return { diagnostics };
   diagnostics.push(...checkOverrides(scenario, overrides));
-  const dir = dirname(file);
-  const start: SourceRange = { file, start: { line: 1, col: 1 }, end: { line: 1, col: 1 } };
-  const patchNames: { name: string; range: SourceRange; option?: string }[] = overrides.patches
-    ? overrides.patches.map((name) => ({ name, range: start, option: 'patches' }))
-    : scenario.patches;
-  const patches: PatchToApply[] = [];
-  for (const p of patchNames) {
-    const path = resolvePatch(p.name, dir);
-    if (!path) diagnostics.push({ range: p.range, option: p.option, severity: 'error', message: `no patch named '${p.name}' (built-in patches are named like ipi-offline-v6/0001; a file path must end in .patch)` });
-    else patches.push({ name: p.name, path, at: p.range, option: p.option });
-  }
-  const model = loadModel(resolveModelDir(scenario.kernel.name, dir), patches, scenario.kernel.range, diagnostics);
+  const model = loadScenarioModel(scenario, overrides, diagnostics);
   if (!model) return { diagnostics };
   const expected = expectedReturns(scenario, diagnostics);
 
@@ -75,58 +64,30 @@ export function prepareScenario(file: string, text: string, overrides: ScenarioO
   const compiled = compileProgram([...modelSources(model), { file, text: generated.text }], { nrCpus: scenario.cpus.n, builtins: machineBuiltins() });
   for (const d of compiled.diagnostics) diagnostics.push(generated.remap(d));
   const program = compiled.program;
-  if (!program || diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
-  for (const o of scenario.objects) {
-    const g = program.globals.get(o.name)!;
-    if (g.range?.file !== file) diagnostics.push({ range: o.range, severity: 'error', message: `'${o.name}' is already a variable of the model (${g.range ? `${g.range.file}:${g.range.start.line}` : 'built in'}): name the object differently` });
-  }
+  if (!program) return { diagnostics };
+  checkObjectNames(scenario, program, diagnostics);
+  const machine = new Machine(program);
+  const conditions = compileConditions(machine, scenario, diagnostics);
+  const values = compileExpectedValues(program, expected, diagnostics);
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
 
-  const machine = new Machine(program);
-  try {
-    const boot = machine.boot();
-    if (boot.kind !== 'done') {
-      diagnostics.push({ range: scenario.kernel.range, severity: 'error', message: `the model did not boot: ${boot.message}` });
-      return { diagnostics };
-    }
-  } catch (e) {
-    diagnostics.push({ range: scenario.kernel.range, severity: 'error', message: `the model did not boot: ${(e as Error).message}` });
-    return { diagnostics };
-  }
+  if (!boot(machine, scenario, diagnostics)) return { diagnostics };
   const lineFunctions = new Map<number, CompiledFunction>();
   for (const [line, name] of generated.functions) lineFunctions.set(line, program.functionsByName.get(name)!);
-  const free = machine.maxTasks - machine.allTasks().length;
-  if (scenario.tasks.length > free) {
-    const first = scenario.tasks[free];
-    diagnostics.push({ range: first.range, severity: 'error', message: `too many tasks: the machine holds ${machine.maxTasks} tasks with ${scenario.cpus.n} CPUs and the kernel's own take ${machine.allTasks().length}, so a scenario may start ${free}; this is task ${free + 1} of ${scenario.tasks.length}` });
-    return { diagnostics };
-  }
-  const taskOf = new Map<string, number>();
-  scenario.tasks.forEach((t) => {
-    const fn = lineFunctions.get(t.range.start.line)!;
-    const task = machine.spawn(t.cpu, fn, t.name ?? `scenario/${t.range.start.line}`);
-    if (t.name) taskOf.set(t.name, task);
-  });
+  const tasks = startTasks(machine, scenario, lineFunctions, diagnostics);
+  if (!tasks) return { diagnostics };
   for (const q of scenario.irqs) {
     const handler = lineFunctions.get(q.range.start.line)!;
     const when: DeviceIrq['when'] = q.when.kind === 'after'
-      ? { kind: 'after', event: q.when.event, condition: q.when.where ? eventCondition(machine, file, q.when.where, diagnostics, q.when.event) : undefined }
+      ? { kind: 'after', event: q.when.event, condition: conditions.get(q) }
       : q.when.kind === 'at' ? { kind: 'at', step: q.when.step } : { kind: 'any', from: q.when.from, to: q.when.to };
     machine.addDeviceIrq({ name: q.name, cpu: q.cpu, handler, args: [], when });
   }
-  // a count's condition is compiled again for each run; checking it here reports its errors before any run
-  for (const e of scenario.expectations) if (e.kind === 'count' && e.where) eventCondition(machine, file, e.where, diagnostics, e.event);
   const returns: PreparedScenario['returns'] = new Map();
   for (const [e, task] of expected) {
-    const value = program.compileExpression(file, e.value.text, {}, { line: e.value.line, col: e.value.col });
-    if (!value.ok) {
-      diagnostics.push(...value.diagnostics);
-      continue;
-    }
     const result = program.globals.get(resultCell(task.range.start.line))!.addr;
-    returns.set(e, { task: taskOf.get(e.task)!, result, expected: value.eval });
+    returns.set(e, { task: tasks.get(e.task)!, result, expected: values.get(e)! });
   }
-  if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
   const objects = scenario.objects.map((o) => {
     const g = program.globals.get(o.name)!;
     return { name: o.name, addr: g.addr, type: g.type };
@@ -139,6 +100,95 @@ export function prepareScenario(file: string, text: string, overrides: ScenarioO
     },
     diagnostics,
   };
+}
+
+/** The model the scenario names, with its patches (or the ones the overrides name instead). */
+function loadScenarioModel(scenario: Scenario, overrides: ScenarioOverrides, diagnostics: Diagnostic[]): LoadedModel | undefined {
+  const file = scenario.file;
+  const dir = dirname(file);
+  const start: SourceRange = { file, start: { line: 1, col: 1 }, end: { line: 1, col: 1 } };
+  const names: { name: string; range: SourceRange; option?: string }[] = overrides.patches
+    ? overrides.patches.map((name) => ({ name, range: start, option: 'patches' }))
+    : scenario.patches;
+  const patches: PatchToApply[] = [];
+  for (const p of names) {
+    const path = resolvePatch(p.name, dir);
+    if (!path) diagnostics.push({ range: p.range, option: p.option, severity: 'error', message: `no patch named '${p.name}' (built-in patches are named like ipi-offline-v6/0001; a file path must end in .patch)` });
+    else patches.push({ name: p.name, path, at: p.range, option: p.option });
+  }
+  return loadModel(resolveModelDir(scenario.kernel!.name, dir), patches, scenario.kernel!.range, diagnostics);
+}
+
+/** A scenario object must not be a model variable under another declaration: it would be the same memory. */
+function checkObjectNames(scenario: Scenario, program: Program, diagnostics: Diagnostic[]): void {
+  for (const o of scenario.objects) {
+    const g = program.globals.get(o.name);
+    if (g && g.range?.file !== scenario.file) {
+      diagnostics.push({ range: o.range, severity: 'error', message: `'${o.name}' is already a variable of the model (${g.range ? `${g.range.file}:${g.range.start.line}` : 'built in'}): name the object differently` });
+    }
+  }
+}
+
+/**
+ * The `where` conditions of irq lines, compiled; those of count expectations
+ * are compiled too, to report their errors before any run (each run's tracker
+ * compiles its own).
+ */
+function compileConditions(machine: Machine, scenario: Scenario, diagnostics: Diagnostic[]): Map<Scenario['irqs'][number], (e: MachineEvent) => boolean> {
+  const out = new Map<Scenario['irqs'][number], (e: MachineEvent) => boolean>();
+  for (const q of scenario.irqs) {
+    if (q.when.kind !== 'after' || !q.when.where) continue;
+    const test = eventCondition(machine, scenario.file, q.when.where, diagnostics, q.when.event);
+    if (test) out.set(q, test);
+  }
+  for (const e of scenario.expectations) if (e.kind === 'count' && e.where) eventCondition(machine, scenario.file, e.where, diagnostics, e.event);
+  return out;
+}
+
+/** The value each `expect TASK returns VALUE` expects, compiled. */
+function compileExpectedValues(program: Program, expected: ReturnType<typeof expectedReturns>, diagnostics: Diagnostic[]): Map<Expectation, (rt: Runtime) => number> {
+  const out = new Map<Expectation, (rt: Runtime) => number>();
+  for (const e of expected.keys()) {
+    const value = program.compileExpression(e.range.file, e.value.text, {}, { line: e.value.line, col: e.value.col });
+    if (value.ok) out.set(e, value.eval);
+    else diagnostics.push(...value.diagnostics);
+  }
+  return out;
+}
+
+/** Boots the model (its initcalls); false, with a diagnostic at the kernel line, when it does not boot. */
+function boot(machine: Machine, scenario: Scenario, diagnostics: Diagnostic[]): boolean {
+  let message: string;
+  try {
+    const r = machine.boot();
+    if (r.kind === 'done') return true;
+    message = r.message;
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  diagnostics.push({ range: scenario.kernel!.range, severity: 'error', message: `the model did not boot: ${message}` });
+  return false;
+}
+
+/**
+ * Creates the scenario's tasks, in file order; the named ones by name. A
+ * scenario with more tasks than the booted machine has room for is an error
+ * at the first task too many.
+ */
+function startTasks(machine: Machine, scenario: Scenario, lineFunctions: Map<number, CompiledFunction>, diagnostics: Diagnostic[]): Map<string, number> | undefined {
+  const taken = machine.allTasks().length;
+  const free = machine.maxTasks - taken;
+  if (scenario.tasks.length > free) {
+    const first = scenario.tasks[free];
+    diagnostics.push({ range: first.range, severity: 'error', message: `too many tasks: the machine holds ${machine.maxTasks} tasks with ${scenario.cpus!.n} CPUs and the kernel's own take ${taken}, so a scenario may start ${free}; this is task ${free + 1} of ${scenario.tasks.length}` });
+    return undefined;
+  }
+  const named = new Map<string, number>();
+  for (const t of scenario.tasks) {
+    const task = machine.spawn(t.cpu, lineFunctions.get(t.range.start.line)!, t.name ?? `scenario/${t.range.start.line}`);
+    if (t.name) named.set(t.name, task);
+  }
+  return named;
 }
 
 /**
