@@ -16,7 +16,7 @@ commands:
       --schedule S           round-robin | random | 0,1,1,2,... (a list of CPUs to step)
       --max-steps N          step budget (default: the scenario's, or 1000000)
       --patch NAME           apply this patch instead of the scenario's (repeatable)
-      --ipi-latency N|A..B   IPI delivery latency in steps
+      --ipi-latency N|A..B|any  IPI delivery latency in steps
       --json                 one JSON object per line: events, then a summary
       --quiet                verdicts only
   check FILE...              check scenarios and models; print file:line:col: error: message
@@ -61,8 +61,13 @@ function parseRunArgs(args: string[]): { file: string; overrides: ScenarioOverri
       case '--max-steps': overrides.maxSteps = int(value(++i, a), a); break;
       case '--patch': (overrides.patches ??= []).push(value(++i, a)); break;
       case '--ipi-latency': {
-        const m = /^(\d+)(?:\.\.(\d+))?$/.exec(value(++i, a));
-        if (!m || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) throw new UsageError('--ipi-latency takes N or A..B');
+        const v = value(++i, a);
+        if (v === 'any') {
+          overrides.ipiLatency = { min: 0, max: Infinity };
+          break;
+        }
+        const m = /^(\d+)(?:\.\.(\d+))?$/.exec(v);
+        if (!m || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) throw new UsageError('--ipi-latency takes N, A..B or any');
         overrides.ipiLatency = { min: Number(m[1]), max: Number(m[2] ?? m[1]) };
         break;
       }

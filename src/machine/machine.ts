@@ -4,14 +4,15 @@ import {
   CallSite, FRAME_FUNC, FRAME_HEADER, FRAME_KIND, FRAME_PC, FRAME_RET_DEST, FRAME_SAVED_FP, Runtime,
 } from '../kc/runtime.js';
 import { FUNCTION_TAG, TAG_MASK, Type, isFunctionValue, isStringValue, sizeOf, stringValue } from '../kc/types.js';
-import { Chooser, RoundRobin } from './chooser.js';
+import { Chooser, LEAVE_TO_SCHEDULE, RoundRobin } from './chooser.js';
 import { EventKind, FieldValue, MachineEvent } from './events.js';
 import {
-  CPU_REGS, HARDIRQ_MASK, HARDIRQ_OFFSET, IRQ_CELLS, I_FIRED, I_FIRE_AT, K_CALL, K_HARDIRQ, K_SOFTIRQ, K_TASK,
-  MAX_DEVICE_IRQS, PRIO_IDLE, PRIO_NORMAL, R_BLOCKED, R_CURRENT, R_DEAD, R_DEV_PENDING, R_IPI_ARRIVAL,
+  CPU_REGS, HARDIRQ_MASK, HARDIRQ_OFFSET, IRQ_CELLS, I_EARLIEST, I_FIRED, K_CALL, K_HARDIRQ, K_SOFTIRQ, K_TASK,
+  MAX_DEVICE_IRQS, PRIO_IDLE, PRIO_NORMAL, REGISTER_NAMES, R_BLOCKED, R_CURRENT, R_DEAD, R_DEV_PENDING, R_IPI_EARLIEST,
   R_IPI_PENDING, R_IRQS_ON, R_NEED_RESCHED, R_PREEMPT, R_SOFTIRQ_PENDING, SOFTIRQ_MASK, TASK_CELLS, TASK_DEAD,
   TASK_HEADER, TASK_RUNNING, T_CPU, T_FP, T_NAME, T_ON_RQ, T_PID, T_PREEMPT, T_PRIO, T_STATE,
 } from './layout.js';
+import { StateTracking } from './tracking.js';
 
 /** A fault in the model: a NULL dereference, a stack overflow, a BUG. Stops the machine. */
 export class MachineFault extends Error {
@@ -25,13 +26,14 @@ export interface DeviceIrq {
   cpu: number;
   handler: CompiledFunction;
   args: number[];
-  /** when it fires: at a clock value, uniformly in a range (a choice), or after an event */
+  /** when it fires: at a step, at a step in a window (a choice; `to` may be Infinity), or after an event */
   when:
     | { kind: 'at'; step: number }
     | { kind: 'any'; from: number; to: number }
     | { kind: 'after'; event: EventKind; condition?: (e: MachineEvent) => boolean };
 }
 
+/** Steps an IPI is in flight: between min and max (Infinity: it may take any time). */
 export interface IpiLatency {
   min: number;
   max: number;
@@ -65,7 +67,16 @@ export interface FrameInfo {
   instr: Instr | undefined;
 }
 
-const NO_ARRIVAL = 0x7fffffff;
+/** Registers, by index, that only their own CPU writes: its reads of them cannot race. */
+const ONLY_OWNER_WRITES = registerSet([R_IRQS_ON, R_PREEMPT, R_CURRENT, R_SOFTIRQ_PENDING, R_DEAD]);
+/** Registers, by index, that no other CPU reads or writes: its writes to them cannot race. */
+const OWN_WRITES_UNSEEN = registerSet([R_PREEMPT, R_SOFTIRQ_PENDING]);
+
+function registerSet(regs: number[]): Uint8Array {
+  const set = new Uint8Array(CPU_REGS);
+  for (const r of regs) set[r] = 1;
+  return set;
+}
 
 /**
  * The simulated SMP machine. All of its state that matters lives in one
@@ -80,7 +91,7 @@ export class Machine implements Runtime {
   cpu = 0;
   /** steps executed since the scenario started */
   steps = 0;
-  /** time: advances one per step, and jumps ahead when every CPU waits for an IPI in flight */
+  /** time: advances one per step, and jumps ahead when every CPU waits for a timed event */
   clock = 0;
   chooser: Chooser;
   ipiLatency: IpiLatency = { min: 0, max: 0 };
@@ -102,12 +113,24 @@ export class Machine implements Runtime {
   private readonly functions: CompiledFunction[];
   private readonly listeners: EventListener[] = [];
   readonly deviceIrqs: DeviceIrq[] = [];
-  private nextIrqFire = NO_ARRIVAL;
-  private nextArrival = NO_ARRIVAL;
+  /**
+   * Timed events, numbered: timer c < nrCpus is the IPI in flight to CPU c,
+   * timer nrCpus + i is device interrupt i. `armed` lists those waiting for
+   * their moment (derived from memory).
+   */
+  private armed: number[] = [];
 
   /** CPUs that may step now, in CPU order */
   private readonly runList: Int32Array;
   private runCount = 0;
+  /** runnable CPUs and open timers, as actors: scratch for pickActor() */
+  private actorList: Int32Array;
+  /** the state hash, undo log and accessed cells, while a schedule search drives the machine */
+  tracking: StateTracking | null = null;
+  /** per function id: which cells of its frame no other CPU can reach (set by a schedule search) */
+  privateFrameCells: (Uint8Array | undefined)[] = [];
+  /** the CPU whose private cells the current step may touch without it counting as shared (-1: none) */
+  private ownerCpu = -1;
   readonly frozen: Uint8Array;
   private watchCount: Int32Array;
   private readonly spinArmed: Uint8Array;
@@ -147,6 +170,7 @@ export class Machine implements Runtime {
     this.mem[this.heapPtrAddr] = this.heapBase;
     for (let i = 0; i < program.initialData.length; i += 2) this.mem[program.initialData[i]] = program.initialData[i + 1];
     this.runList = new Int32Array(n);
+    this.actorList = new Int32Array(n);
     this.frozen = new Uint8Array(n);
     this.spinArmed = new Uint8Array(n);
     this.spinChanged = new Uint8Array(n);
@@ -170,10 +194,14 @@ export class Machine implements Runtime {
       this.csdLayout = { func: csd.byName.get('func')!.offset, info: csd.byName.get('info')?.offset ?? 0, llist: csd.byName.get('llist')!.offset };
     }
     for (let c = 0; c < n; c++) {
-      this.mem[this.reg(c, R_IPI_ARRIVAL)] = -1;
+      this.mem[this.reg(c, R_IPI_EARLIEST)] = -1;
+      this.mem[this.reg(c, R_IPI_EARLIEST) + 1] = -1;
       this.mem[this.reg(c, R_IRQS_ON)] = 1;
     }
-    for (let i = 0; i < MAX_DEVICE_IRQS; i++) this.mem[this.irqBase + i * IRQ_CELLS + I_FIRE_AT] = -1;
+    for (let i = 0; i < MAX_DEVICE_IRQS; i++) {
+      this.mem[this.irqBase + i * IRQ_CELLS + I_EARLIEST] = -1;
+      this.mem[this.irqBase + i * IRQ_CELLS + I_EARLIEST + 1] = -1;
+    }
   }
 
   // ---- registers and tasks
@@ -213,17 +241,16 @@ export class Machine implements Runtime {
     const count = this.mem[this.taskCountAddr];
     if (count >= this.maxTasks) this.fault(`too many tasks (the machine holds ${this.maxTasks})`);
     const task = this.taskBase + count * TASK_CELLS;
-    this.mem[this.taskCountAddr] = count + 1;
-    const m = this.mem;
-    m[task + T_STATE] = runnable ? TASK_RUNNING : 1;
-    m[task + T_ON_RQ] = runnable ? 1 : 0;
-    m[task + T_CPU] = cpu;
-    m[task + T_PRIO] = prio;
-    m[task + T_NAME] = this.internString(name);
-    m[task + T_PID] = count + 1;
+    this.poke(this.taskCountAddr, count + 1);
+    this.poke(task + T_STATE, runnable ? TASK_RUNNING : 1);
+    this.poke(task + T_ON_RQ, runnable ? 1 : 0);
+    this.poke(task + T_CPU, cpu);
+    this.poke(task + T_PRIO, prio);
+    this.poke(task + T_NAME, this.internString(name));
+    this.poke(task + T_PID, count + 1);
     const fp = task + TASK_HEADER;
     this.writeFrame(fp, fn, args, 0, K_TASK, 0);
-    m[task + T_FP] = fp;
+    this.poke(task + T_FP, fp);
     this.tasksOfCpu[cpu].push(task);
     return task;
   }
@@ -231,7 +258,7 @@ export class Machine implements Runtime {
   /** A new runnable task on a CPU, which leaves idle for it at its next step. */
   spawn(cpu: number, fn: CompiledFunction, name: string): number {
     const t = this.createTask(cpu, fn, [], name, PRIO_NORMAL, true);
-    this.mem[this.reg(cpu, R_NEED_RESCHED)] = 1;
+    this.poke(this.reg(cpu, R_NEED_RESCHED), 1);
     this.unblock(cpu);
     return t;
   }
@@ -246,13 +273,29 @@ export class Machine implements Runtime {
   }
 
   private writeFrame(fp: number, fn: CompiledFunction, args: readonly number[], savedFp: number, kind: number, retDest: number): void {
-    const m = this.mem;
-    m[fp + FRAME_FUNC] = fn.id;
-    m[fp + FRAME_PC] = 0;
-    m[fp + FRAME_SAVED_FP] = savedFp;
-    m[fp + FRAME_RET_DEST] = retDest;
-    m[fp + FRAME_KIND] = kind;
-    for (let i = 0; i < args.length; i++) m[fp + FRAME_HEADER + i] = args[i];
+    this.poke(fp + FRAME_FUNC, fn.id);
+    this.poke(fp + FRAME_PC, 0);
+    this.poke(fp + FRAME_SAVED_FP, savedFp);
+    this.poke(fp + FRAME_RET_DEST, retDest);
+    this.poke(fp + FRAME_KIND, kind);
+    for (let i = 0; i < args.length; i++) this.poke(fp + FRAME_HEADER + i, args[i]);
+  }
+
+  /**
+   * A write the model cannot see happen (frames, task bookkeeping): no
+   * watchers, no data breakpoints, but it is part of the state a search hashes.
+   */
+  private poke(addr: number, value: number): void {
+    const old = this.mem[addr];
+    if (old === value) return;
+    this.mem[addr] = value;
+    if (this.tracking !== null) this.tracking.written(addr, old, value);
+  }
+
+  /** Sets a CPU register that other CPUs read or write too. */
+  private setShared(addr: number, value: number): void {
+    this.poke(addr, value);
+    if (this.tracking !== null) this.tracking.accessed(addr, true);
   }
 
   private stackLimit(task: number): number {
@@ -263,7 +306,7 @@ export class Machine implements Runtime {
   alloc(cells: number): number {
     const p = this.mem[this.heapPtrAddr];
     if (p + cells > this.heapEnd) this.fault(`out of memory: the heap holds ${this.heapEnd - this.heapBase} cells`);
-    this.mem[this.heapPtrAddr] = p + cells;
+    this.store(this.heapPtrAddr, p + cells);
     return p;
   }
 
@@ -274,6 +317,7 @@ export class Machine implements Runtime {
     const v = this.mem[addr];
     const r = this.reads;
     if (r !== null) r.push(addr, v);
+    if (this.tracking !== null && !this.isPrivate(addr, false)) this.tracking.accessed(addr, false);
     return v;
   }
 
@@ -281,11 +325,38 @@ export class Machine implements Runtime {
     if (addr <= 0 || addr >= this.heapEnd) this.badAddress(addr, 'write');
     const m = this.mem;
     const old = m[addr];
+    if (this.tracking !== null && !this.isPrivate(addr, true)) this.tracking.accessed(addr, true);
     if (old === value) return;
     m[addr] = value;
+    if (this.tracking !== null) this.tracking.written(addr, old, value);
     this.spinChanged[this.cpu] = 1;
     if (this.watchCount[addr] !== 0) this.wakeWatchers(addr);
     if (this.writeWatch !== null && this.writeWatch.has(addr)) this.onWatchedWrite(addr, old, m[addr]);
+  }
+
+  /**
+   * A cell only the stepping CPU can reach, so the access cannot race with
+   * another actor: a frame cell of its running task that no pointer can reach
+   * (see privateFrameCells), its task's frame pointer and saved preempt
+   * count, and its own registers that only it writes (reads) or only it
+   * reads (writes).
+   */
+  private isPrivate(addr: number, write: boolean): boolean {
+    const c = this.ownerCpu;
+    if (c < 0) return false;
+    const reg = addr - (this.regBase + c * CPU_REGS);
+    if (reg >= 0 && reg < CPU_REGS) return write ? OWN_WRITES_UNSEEN[reg] === 1 : ONLY_OWNER_WRITES[reg] === 1;
+    const task = this.mem[this.regBase + c * CPU_REGS + R_CURRENT];
+    const off = addr - task;
+    if (off < 0 || off >= TASK_CELLS) return false;
+    if (off < TASK_HEADER) return off === T_FP || off === T_PREEMPT;
+    for (let fp = this.mem[task + T_FP]; fp; fp = this.mem[fp + FRAME_SAVED_FP]) {
+      if (addr < fp) continue;
+      const fn = this.mem[fp + FRAME_FUNC];
+      const cells = this.privateFrameCells[fn];
+      return addr - fp < FRAME_HEADER || (cells !== undefined && cells[addr - fp] === 1);
+    }
+    return false;
   }
 
   /** Data breakpoints: addresses whose change calls onWatchedWrite (null when there are none). */
@@ -308,7 +379,7 @@ export class Machine implements Runtime {
     const task = this.currentTask(this.cpu);
     if (newFp + fn.frameSize > this.stackLimit(task)) this.fault(`stack overflow calling ${fn.name}() (a task has ${TASK_CELLS - TASK_HEADER} cells of stack)`);
     this.writeFrame(newFp, fn, args, this.fp, K_CALL, retDest);
-    this.mem[task + T_FP] = newFp;
+    this.poke(task + T_FP, newFp);
   }
 
   leave(value: number): void {
@@ -319,12 +390,13 @@ export class Machine implements Runtime {
     const kind = m[fp + FRAME_KIND];
     const savedFp = m[fp + FRAME_SAVED_FP];
     const retDest = m[fp + FRAME_RET_DEST];
-    m[task + T_FP] = savedFp;
+    this.clearFrame(fp);
+    this.poke(task + T_FP, savedFp);
     switch (kind & 0xff) {
       case K_CALL: {
         const caller = this.functions[m[savedFp + FRAME_FUNC]];
         const callPc = m[savedFp + FRAME_PC];
-        m[savedFp + FRAME_PC] = (caller.code[callPc] as Instr & { next: number }).next;
+        this.poke(savedFp + FRAME_PC, (caller.code[callPc] as Instr & { next: number }).next);
         if (retDest) this.store(retDest, value);
         return;
       }
@@ -340,6 +412,12 @@ export class Machine implements Runtime {
         this.store(this.reg(c, R_IRQS_ON), (kind >> 8) & 1);
         return;
     }
+  }
+
+  /** Zeroes a frame being popped, so memory above the innermost frame is always zero (states merge, locals start at 0). */
+  private clearFrame(fp: number): void {
+    const size = this.functions[this.mem[fp + FRAME_FUNC]].frameSize;
+    for (let a = fp; a < fp + size; a++) this.poke(a, 0);
   }
 
   fault(message: string): never {
@@ -362,8 +440,9 @@ export class Machine implements Runtime {
     for (const l of this.listeners) l(e);
     for (let i = 0; i < this.deviceIrqs.length; i++) {
       const w = this.deviceIrqs[i].when;
-      if (w.kind === 'after' && w.event === kind && !this.mem[this.irqBase + i * IRQ_CELLS + I_FIRED] && this.mem[this.irqBase + i * IRQ_CELLS + I_FIRE_AT] < 0) {
-        if (!w.condition || w.condition(e)) this.scheduleIrq(i, this.clock);
+      if (w.kind === 'after' && w.event === kind && !this.mem[this.irqBase + i * IRQ_CELLS + I_FIRED] && !this.isArmed(this.nrCpus + i)) {
+        // it fires as the next step begins
+        if (!w.condition || w.condition(e)) this.arm(this.nrCpus + i, 1, 1);
       }
     }
   }
@@ -453,7 +532,7 @@ export class Machine implements Runtime {
       list.push(a);
       this.watchCount[a]++;
     }
-    this.mem[this.reg(c, R_BLOCKED)] = halted ? 2 : 1;
+    this.setShared(this.reg(c, R_BLOCKED), halted ? 2 : 1);
     this.spinArmed[c] = 0;
     this.updateRunnable(c);
   }
@@ -462,7 +541,7 @@ export class Machine implements Runtime {
     if (!this.mem[this.reg(c, R_BLOCKED)]) return;
     for (const a of this.watching[c]) this.watchCount[a]--;
     this.watching[c] = [];
-    this.mem[this.reg(c, R_BLOCKED)] = 0;
+    this.setShared(this.reg(c, R_BLOCKED), 0);
     this.spinArmed[c] = 0;
     this.updateRunnable(c);
   }
@@ -516,26 +595,112 @@ export class Machine implements Runtime {
 
   /** An interrupt became pending at c: a waiting CPU with interrupts on wakes to take it. */
   private kick(c: number): void {
-    if (this.mem[this.reg(c, R_IRQS_ON)] && this.isBlocked(c)) this.unblock(c);
+    const blocked = this.reg(c, R_BLOCKED);
+    if (this.tracking !== null) this.tracking.accessed(blocked, false);
+    if (!this.mem[blocked]) return;
+    if (this.tracking !== null) this.tracking.accessed(this.reg(c, R_IRQS_ON), false);
+    if (this.mem[this.reg(c, R_IRQS_ON)]) this.unblock(c);
   }
 
-  // ---- interrupts
+  // ---- timed events: IPIs in flight and device interrupts waiting for their moment
+
+  /** Address of timer k's pair of counters: steps until it may happen, steps until it must. */
+  private timerCells(k: number): number {
+    return k < this.nrCpus ? this.reg(k, R_IPI_EARLIEST) : this.irqBase + (k - this.nrCpus) * IRQ_CELLS + I_EARLIEST;
+  }
+
+  private isArmed(k: number): boolean {
+    return this.mem[this.timerCells(k)] >= 0;
+  }
+
+  /**
+   * Timer k happens between `earliest` and `latest` steps from now (latest
+   * -1: no deadline). An IPI already in flight to the same CPU takes the
+   * earlier of the two windows: the target sees one pending IPI either way.
+   */
+  private arm(k: number, earliest: number, latest: number): void {
+    const a = this.timerCells(k);
+    if (this.mem[a] >= 0) {
+      earliest = Math.min(earliest, this.mem[a]);
+      const was = this.mem[a + 1];
+      latest = latest < 0 ? was : was < 0 ? latest : Math.min(latest, was);
+    } else {
+      this.armed.push(k);
+    }
+    this.setShared(a, earliest);
+    this.setShared(a + 1, latest);
+  }
+
+  private disarm(k: number): void {
+    const a = this.timerCells(k);
+    if (this.mem[a] < 0) return;
+    this.setShared(a, -1);
+    this.setShared(a + 1, -1);
+    this.armed.splice(this.armed.indexOf(k), 1);
+  }
+
+  /** Timer k may be picked as an actor now: its window is open and it has somewhere to go. */
+  private isOpen(k: number): boolean {
+    const a = this.timerCells(k);
+    if (this.mem[a] !== 0 || this.mem[a + 1] === 0) return false;
+    return k < this.nrCpus || !this.isDead(this.deviceIrqs[k - this.nrCpus].cpu);
+  }
+
+  /** `d` steps pass: counters count down, and timers whose deadline came happen, in timer order. */
+  private tick(d: number): void {
+    if (this.armed.length === 0) return;
+    let due: number[] | undefined;
+    for (const k of this.armed) {
+      const a = this.timerCells(k);
+      const earliest = this.mem[a];
+      const latest = this.mem[a + 1];
+      if (earliest > 0) this.setShared(a, Math.max(0, earliest - d));
+      if (latest > 0) {
+        this.setShared(a + 1, Math.max(0, latest - d));
+        if (latest <= d) (due ??= []).push(k);
+      }
+    }
+    if (due) for (const k of due.sort((x, y) => x - y)) this.fire(k);
+  }
+
+  /** Timer k happens: the IPI arrives, or the device interrupt is raised. */
+  private fire(k: number): void {
+    this.disarm(k);
+    if (k < this.nrCpus) this.ipiArrives(k);
+    else this.raiseDeviceIrq(k - this.nrCpus);
+  }
+
+  /** How many steps a timed event waits: the chooser's number, or -1 when the schedule picks the moment. */
+  private chooseDelay(min: number, max: number): number {
+    const d = this.chooser.pickDelay(min, max);
+    if (this.recordChoices && d !== LEAVE_TO_SCHEDULE) this.choiceLog.push(d);
+    return d;
+  }
+
+  /**
+   * Arms timer k for a delay in [min, max] (max may be Infinity). A delay the
+   * chooser names happens exactly then; one left to the schedule is an actor
+   * while its window is open, and happens at the latest at `max`.
+   */
+  private armWithin(k: number, min: number, max: number): void {
+    const d = min === max ? min : this.chooseDelay(min, max);
+    if (d === LEAVE_TO_SCHEDULE) this.arm(k, min, max === Infinity ? -1 : Math.max(max, 1));
+    else this.arm(k, Math.max(d, 1), Math.max(d, 1));
+  }
 
   /** arch_send_call_function_single_ipi: the IPI is in flight for the latency, then pending. */
   sendIpi(target: number, site?: CallSite): void {
-    const latency = this.ipiLatency.max > this.ipiLatency.min
-      ? this.ipiLatency.min + this.choose(this.ipiLatency.max - this.ipiLatency.min + 1)
-      : this.ipiLatency.min;
-    this.emit('ipi-send', { target, latency, callsite: site?.functionName ?? '' }, site?.range);
+    const { min, max } = this.ipiLatency;
+    const latency = min === max ? min : this.chooseDelay(min, max);
+    const shown: FieldValue = latency !== LEAVE_TO_SCHEDULE ? latency : `${min}..${max === Infinity ? 'any' : max}`;
+    this.emit('ipi-send', { target, latency: shown, callsite: site?.functionName ?? '' }, site?.range);
     if (this.isDead(target)) {
       this.emit('ipi-dropped', { target }, site?.range);
       return;
     }
     if (latency === 0) return this.ipiArrives(target);
-    const r = this.reg(target, R_IPI_ARRIVAL);
-    const at = this.clock + latency;
-    if (this.mem[r] < 0 || this.mem[r] > at) this.store(r, at);
-    if (at < this.nextArrival) this.nextArrival = at;
+    if (latency === LEAVE_TO_SCHEDULE) this.arm(target, min, max === Infinity ? -1 : max);
+    else this.arm(target, latency, latency);
   }
 
   private ipiArrives(target: number): void {
@@ -547,40 +712,9 @@ export class Machine implements Runtime {
     this.kick(target);
   }
 
-  private deliverArrivals(): void {
-    let next = NO_ARRIVAL;
-    for (let c = 0; c < this.nrCpus; c++) {
-      const r = this.reg(c, R_IPI_ARRIVAL);
-      const at = this.mem[r];
-      if (at < 0) continue;
-      if (at <= this.clock) {
-        this.store(r, -1);
-        this.ipiArrives(c);
-      } else if (at < next) next = at;
-    }
-    this.nextArrival = next;
-  }
-
   addDeviceIrq(irq: DeviceIrq): void {
     if (this.deviceIrqs.length >= MAX_DEVICE_IRQS) throw new Error(`at most ${MAX_DEVICE_IRQS} device interrupts`);
     this.deviceIrqs.push(irq);
-  }
-
-  private scheduleIrq(i: number, at: number): void {
-    this.store(this.irqBase + i * IRQ_CELLS + I_FIRE_AT, at);
-    if (at < this.nextIrqFire) this.nextIrqFire = at;
-  }
-
-  private fireDueIrqs(): void {
-    let next = NO_ARRIVAL;
-    for (let i = 0; i < this.deviceIrqs.length; i++) {
-      const base = this.irqBase + i * IRQ_CELLS;
-      const at = this.mem[base + I_FIRE_AT];
-      if (at < 0 || this.mem[base + I_FIRED]) continue;
-      if (at <= this.clock) this.raiseDeviceIrq(i);
-      else if (at < next) next = at;
-    }
-    this.nextIrqFire = next;
   }
 
   private raiseDeviceIrq(i: number): void {
@@ -669,9 +803,14 @@ export class Machine implements Runtime {
     for (const w of this.queuedCallbacks(c)) {
       this.emit('lost-work', { target: c, func: w.func, csd: w.csd });
     }
-    if (this.mem[this.reg(c, R_IPI_PENDING)] || this.mem[this.reg(c, R_IPI_ARRIVAL)] >= 0) {
+    if (this.mem[this.reg(c, R_IPI_PENDING)] || this.isArmed(c)) {
       this.emit('ipi-dropped', { target: c });
     }
+    // nothing is delivered to a dead CPU any more: one lost IPI is reported once
+    this.disarm(c);
+    this.deviceIrqs.forEach((irq, i) => {
+      if (irq.cpu === c) this.disarm(this.nrCpus + i);
+    });
     this.updateRunnable(c);
   }
 
@@ -729,12 +868,6 @@ export class Machine implements Runtime {
 
   // ---- stepping
 
-  choose(n: number): number {
-    const v = this.chooser.pick(n);
-    if (this.recordChoices) this.choiceLog.push(v);
-    return v;
-  }
-
   /** The instruction CPU c executes next, or undefined if it has no frame. */
   nextInstr(c: number): { fn: CompiledFunction; pc: number; fp: number } | undefined {
     const task = this.currentTask(c);
@@ -750,9 +883,10 @@ export class Machine implements Runtime {
   stepCpu(c: number): void {
     this.steps++;
     this.clock++;
-    if (this.clock >= this.nextArrival) this.deliverArrivals();
-    if (this.clock >= this.nextIrqFire) this.fireDueIrqs();
+    this.ownerCpu = -1;
+    this.tick(1);
     this.cpu = c;
+    this.ownerCpu = c;
     const m = this.mem;
     const r = this.regBase + c * CPU_REGS;
     try {
@@ -778,7 +912,7 @@ export class Machine implements Runtime {
       this.reads = this.spinArmed[c] ? this.spinReads[c] : null;
       const next = ins.exec(this);
       this.reads = null;
-      if (next >= 0) m[fp + FRAME_PC] = next;
+      if (next >= 0) this.poke(fp + FRAME_PC, next);
       if (this.switchPending) {
         this.switchPending = false;
         // schedule() in a state other than TASK_RUNNING puts the task to sleep
@@ -797,34 +931,97 @@ export class Machine implements Runtime {
     }
   }
 
-  /** Picks the next CPU to step, advancing time past idle gaps. Undefined when nothing can ever step again. */
-  pickCpu(): number | undefined {
-    while (this.runCount === 0) {
-      if (!this.advanceIdleTime()) return undefined;
-    }
-    const c = this.chooser.pickCpu(this.runList, this.runCount);
-    if (this.recordChoices) this.choiceLog.push(c);
-    return c;
+  /** One step of an actor: a CPU, or a timed event whose moment the schedule picked. */
+  step(actor: number): void {
+    if (actor < this.nrCpus) this.stepCpu(actor);
+    else this.stepTimer(actor - this.nrCpus);
   }
 
-  /** Nothing can step: let time pass to the next IPI arrival or device interrupt. */
-  private advanceIdleTime(): boolean {
-    const next = Math.min(this.nextArrival, this.nextIrqFire);
-    if (next !== NO_ARRIVAL) {
-      this.clock = Math.max(this.clock, next);
-      if (this.clock >= this.nextArrival) this.deliverArrivals();
-      if (this.clock >= this.nextIrqFire) this.fireDueIrqs();
-      return true;
-    }
-    // an interrupt that may come "at any step" and has not come yet comes now
-    for (let i = 0; i < this.deviceIrqs.length; i++) {
-      const base = this.irqBase + i * IRQ_CELLS;
-      if (!this.mem[base + I_FIRED] && this.deviceIrqs[i].when.kind !== 'after' && !this.isDead(this.deviceIrqs[i].cpu)) {
-        this.raiseDeviceIrq(i);
-        if (this.runCount) return true;
+  /** Timer k happens now, as a step of its own; time passes for the others. */
+  private stepTimer(k: number): void {
+    this.steps++;
+    this.clock++;
+    this.ownerCpu = -1;
+    if (this.isArmed(k)) this.fire(k);
+    this.tick(1);
+  }
+
+  /**
+   * The actors that may step now, in actor order: runnable CPUs, then timers
+   * whose window is open (only when the chooser leaves their moment to the
+   * schedule). Valid until the next step.
+   */
+  actors(): Int32Array {
+    if (this.armed.length === 0) return this.runList.subarray(0, this.runCount);
+    let open = 0;
+    for (const k of this.armed) if (this.isOpen(k)) open++;
+    if (open === 0) return this.runList.subarray(0, this.runCount);
+    if (this.actorList.length < this.runCount + open) this.actorList = new Int32Array(this.nrCpus + this.nrCpus + this.deviceIrqs.length);
+    const list = this.actorList;
+    list.set(this.runList.subarray(0, this.runCount));
+    let n = this.runCount;
+    for (const k of [...this.armed].sort((x, y) => x - y)) if (this.isOpen(k)) list[n++] = this.nrCpus + k;
+    return list.subarray(0, n);
+  }
+
+  /** Picks the next actor, advancing time past idle gaps. Undefined when nothing can ever step again. */
+  pickActor(): number | undefined {
+    for (;;) {
+      const actors = this.actors();
+      if (actors.length > 0) {
+        const a = this.chooser.pickActor(actors, actors.length);
+        if (this.recordChoices) this.choiceLog.push(a);
+        return a;
       }
+      if (!this.advanceIdleTime()) return undefined;
     }
-    return false;
+  }
+
+  /** Nothing can step: let time pass until a timed event may or must happen. */
+  advanceIdleTime(): boolean {
+    let d = Infinity;
+    for (const k of this.armed) {
+      const a = this.timerCells(k);
+      const next = this.mem[a] > 0 ? this.mem[a] : this.mem[a + 1] > 0 ? this.mem[a + 1] : Infinity;
+      if (next < d) d = next;
+    }
+    if (d === Infinity) return false;
+    this.clock += d;
+    this.ownerCpu = -1;
+    this.tick(d);
+    return true;
+  }
+
+  /** When the IPI in flight to CPU c arrives, in words, or undefined when none is in flight. */
+  ipiInFlight(c: number): string | undefined {
+    const earliest = this.mem[this.reg(c, R_IPI_EARLIEST)];
+    const latest = this.mem[this.reg(c, R_IPI_EARLIEST) + 1];
+    if (earliest < 0) return undefined;
+    if (earliest === latest) return `arrives in ${earliest} step${earliest === 1 ? '' : 's'}`;
+    const from = earliest === 0 ? 'may arrive now' : `may arrive in ${earliest} steps`;
+    return latest < 0 ? `${from}, or at any later step` : `${from}, at the latest in ${latest}`;
+  }
+
+  /** A name for an actor, as counterexamples and logs write it: `2` (CPU 2), `ipi>1`, `irq:disk`. */
+  actorName(actor: number): string {
+    const n = this.nrCpus;
+    if (actor < n) return String(actor);
+    if (actor < 2 * n) return `ipi>${actor - n}`;
+    return `irq:${this.deviceIrqs[actor - 2 * n]?.name ?? actor - 2 * n}`;
+  }
+
+  /** The actor a name stands for, or undefined. */
+  actorByName(name: string): number | undefined {
+    const n = this.nrCpus;
+    if (/^\d+$/.test(name)) return Number(name) < n ? Number(name) : undefined;
+    const ipi = /^ipi>(\d+)$/.exec(name);
+    if (ipi) return Number(ipi[1]) < n ? n + Number(ipi[1]) : undefined;
+    const irq = /^irq:(.+)$/.exec(name);
+    if (irq) {
+      const i = this.deviceIrqs.findIndex((q) => q.name === irq[1]);
+      return i >= 0 ? 2 * n + i : undefined;
+    }
+    return undefined;
   }
 
   /** Runs until the machine stops by itself or `maxSteps` more steps are taken. */
@@ -832,9 +1029,9 @@ export class Machine implements Runtime {
     this.stopReason = undefined;
     const limit = this.steps + maxSteps;
     while (this.steps < limit) {
-      const c = this.pickCpu();
-      if (c === undefined) return (this.stopReason = this.endReason());
-      this.stepCpu(c);
+      const a = this.pickActor();
+      if (a === undefined) return (this.stopReason = this.endReason());
+      this.step(a);
       if (this.stopReason) return this.stopReason;
     }
     return (this.stopReason = { kind: 'budget', message: `step budget of ${maxSteps} steps used up; ${this.describeCpus()}` });
@@ -895,7 +1092,7 @@ export class Machine implements Runtime {
     }
     for (let c = 0; c < this.nrCpus; c++) {
       const r = addr - (this.regBase + c * CPU_REGS);
-      if (r >= 0 && r < CPU_REGS) return `CPU${c} ${['irqs', 'preempt_count', 'current', 'need_resched', 'IPI pending', 'IPI arrival', 'device irq pending', 'softirq pending', 'dead', 'blocked'][r] ?? 'register'}`;
+      if (r >= 0 && r < CPU_REGS) return `CPU${c} ${REGISTER_NAMES[r] ?? 'register'}`;
     }
     const owner = this.locateStackCell(addr);
     if (owner) return owner;
@@ -988,8 +1185,8 @@ export class Machine implements Runtime {
   startDeviceIrqs(): void {
     for (let i = 0; i < this.deviceIrqs.length; i++) {
       const w = this.deviceIrqs[i].when;
-      if (w.kind === 'at') this.scheduleIrq(i, w.step);
-      else if (w.kind === 'any') this.scheduleIrq(i, w.from + this.choose(w.to - w.from + 1));
+      if (w.kind === 'at') this.arm(this.nrCpus + i, Math.max(w.step, 1), Math.max(w.step, 1));
+      else if (w.kind === 'any') this.armWithin(this.nrCpus + i, w.from, w.to);
     }
   }
 
@@ -1042,17 +1239,8 @@ export class Machine implements Runtime {
     this.tasksOfCpu = Array.from({ length: this.nrCpus }, () => []);
     for (const t of this.allTasks()) this.tasksOfCpu[this.mem[t + T_CPU]].push(t);
     this.rebuildRunList();
-    this.nextArrival = NO_ARRIVAL;
-    for (let c = 0; c < this.nrCpus; c++) {
-      const at = this.mem[this.reg(c, R_IPI_ARRIVAL)];
-      if (at >= 0 && at < this.nextArrival) this.nextArrival = at;
-    }
-    this.nextIrqFire = NO_ARRIVAL;
-    for (let i = 0; i < this.deviceIrqs.length; i++) {
-      const base = this.irqBase + i * IRQ_CELLS;
-      const at = this.mem[base + I_FIRE_AT];
-      if (at >= 0 && !this.mem[base + I_FIRED] && at < this.nextIrqFire) this.nextIrqFire = at;
-    }
+    this.armed = [];
+    for (let k = 0; k < this.nrCpus + this.deviceIrqs.length; k++) if (this.isArmed(k)) this.armed.push(k);
   }
 }
 
