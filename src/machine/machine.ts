@@ -12,7 +12,7 @@ import {
   R_IPI_PENDING, R_IRQS_ON, R_NEED_RESCHED, R_PREEMPT, R_SOFTIRQ_PENDING, SOFTIRQ_MASK, TASK_CELLS, TASK_DEAD,
   TASK_HEADER, TASK_RUNNING, T_CPU, T_FP, T_NAME, T_ON_RQ, T_PID, T_PREEMPT, T_PRIO, T_STATE,
 } from './layout.js';
-import { StateTracking } from './tracking.js';
+import { StateTracking, symbolKey } from './tracking.js';
 
 /** A fault in the model: a NULL dereference, a stack overflow, a BUG. Stops the machine. */
 export class MachineFault extends Error {
@@ -56,6 +56,19 @@ export interface Snapshot {
   choices: number;
 }
 
+/** Where a schedule search can come back to: the undo log's length and the state memory does not hold. */
+export interface Mark {
+  undoLength: number;
+  hashLo: number;
+  hashHi: number;
+  steps: number;
+  clock: number;
+  taskCount: number;
+  spin: SpinState[];
+}
+
+type SpinState = Snapshot['spin'][number];
+
 export type EventListener = (e: MachineEvent) => void;
 
 export interface FrameInfo {
@@ -69,8 +82,18 @@ export interface FrameInfo {
 
 /** Registers, by index, that only their own CPU writes: its reads of them cannot race. */
 const ONLY_OWNER_WRITES = registerSet([R_IRQS_ON, R_PREEMPT, R_CURRENT, R_SOFTIRQ_PENDING, R_DEAD]);
-/** Registers, by index, that no other CPU reads or writes: its writes to them cannot race. */
-const OWN_WRITES_UNSEEN = registerSet([R_PREEMPT, R_SOFTIRQ_PENDING]);
+/**
+ * Registers, by index, whose writes by their own CPU cannot race. No other
+ * CPU touches preempt_count or the softirq bits. The interrupt flag is read
+ * by another CPU only to wake this one when it waits (and a waiting CPU does
+ * not write it); whether an interrupt lands before or after a step is a
+ * dependency on the pending bits, which a search accounts for separately.
+ */
+const OWN_WRITES_UNSEEN = registerSet([R_PREEMPT, R_SOFTIRQ_PENDING, R_IRQS_ON]);
+
+/** Cells of the ownership table that are read by several contexts and written by none, or that can race. */
+const READ_ONLY = -2;
+const SHARED = -1;
 
 function registerSet(regs: number[]): Uint8Array {
   const set = new Uint8Array(CPU_REGS);
@@ -116,7 +139,7 @@ export class Machine implements Runtime {
   /**
    * Timed events, numbered: timer c < nrCpus is the IPI in flight to CPU c,
    * timer nrCpus + i is device interrupt i. `armed` lists those waiting for
-   * their moment (derived from memory).
+   * their moment, in order (derived from memory).
    */
   private armed: number[] = [];
 
@@ -139,6 +162,10 @@ export class Machine implements Runtime {
   private readonly spinSite: (CallSite | null)[];
   private readonly spinReads: number[][];
   private readonly watching: number[][];
+  /** counts changes to the spin bookkeeping, so mark() copies it only when it changed */
+  private spinVersion = 0;
+  private spinCache: SpinState[] = [];
+  private spinCacheVersion = -1;
   /** address, value pairs loaded while the stepping CPU is inside an armed spin */
   private reads: number[] | null = null;
   private switchPending = false;
@@ -316,7 +343,10 @@ export class Machine implements Runtime {
     if (addr <= 0 || addr >= this.heapEnd) this.badAddress(addr, 'read');
     const v = this.mem[addr];
     const r = this.reads;
-    if (r !== null) r.push(addr, v);
+    if (r !== null) {
+      r.push(addr, v);
+      this.spinVersion++;
+    }
     if (this.tracking !== null && !this.isPrivate(addr, false)) this.tracking.accessed(addr, false);
     return v;
   }
@@ -329,7 +359,10 @@ export class Machine implements Runtime {
     if (old === value) return;
     m[addr] = value;
     if (this.tracking !== null) this.tracking.written(addr, old, value);
-    this.spinChanged[this.cpu] = 1;
+    if (this.spinArmed[this.cpu] && !this.spinChanged[this.cpu]) {
+      this.spinChanged[this.cpu] = 1;
+      this.spinVersion++;
+    }
     if (this.watchCount[addr] !== 0) this.wakeWatchers(addr);
     if (this.writeWatch !== null && this.writeWatch.has(addr)) this.onWatchedWrite(addr, old, m[addr]);
   }
@@ -346,10 +379,17 @@ export class Machine implements Runtime {
     if (c < 0) return false;
     const reg = addr - (this.regBase + c * CPU_REGS);
     if (reg >= 0 && reg < CPU_REGS) return write ? OWN_WRITES_UNSEEN[reg] === 1 : ONLY_OWNER_WRITES[reg] === 1;
+    if (addr >= this.regBase && addr < this.taskBase) return false;
     const task = this.mem[this.regBase + c * CPU_REGS + R_CURRENT];
     const off = addr - task;
-    if (off < 0 || off >= TASK_CELLS) return false;
-    if (off < TASK_HEADER) return off === T_FP || off === T_PREEMPT;
+    if (off >= 0 && off < TASK_CELLS) {
+      if (off < TASK_HEADER && (off === T_FP || off === T_PREEMPT)) return true;
+      if (off >= TASK_HEADER && this.isPrivateFrameCell(task, addr)) return true;
+    }
+    return this.ownership !== null && this.ownedByCurrentContext(addr, write);
+  }
+
+  private isPrivateFrameCell(task: number, addr: number): boolean {
     for (let fp = this.mem[task + T_FP]; fp; fp = this.mem[fp + FRAME_SAVED_FP]) {
       if (addr < fp) continue;
       const fn = this.mem[fp + FRAME_FUNC];
@@ -357,6 +397,66 @@ export class Machine implements Runtime {
       return addr - fp < FRAME_HEADER || (cells !== undefined && cells[addr - fp] === 1);
     }
     return false;
+  }
+
+  /**
+   * Cells that, as far as every step so far shows, cannot race: only one
+   * context ever touches them (one task, or the interrupts at one depth on
+   * one CPU), or nobody writes them. 0 means no access yet, READ_ONLY read by
+   * several contexts and written by none, SHARED neither, else the owning
+   * context (written by it when `cellWritten` says so). A search treats such
+   * cells as private; when one turns out otherwise it becomes SHARED for
+   * good and `ownershipChanged` tells the search that its reductions so far
+   * assumed too much (it starts again).
+   */
+  ownership: Int32Array | null = null;
+  private cellWritten: Uint8Array | null = null;
+  ownershipChanged = false;
+  /** the context of the step being taken, computed on first use (0: not yet) */
+  private contextId = 0;
+
+  /** Starts learning (on) or stops using (off) which cells cannot race; learning starts from nothing. */
+  learnOwnership(on: boolean): void {
+    this.ownership = on ? new Int32Array(this.mem.length) : null;
+    this.cellWritten = on ? new Uint8Array(this.mem.length) : null;
+    this.ownershipChanged = false;
+  }
+
+  private ownedByCurrentContext(addr: number, write: boolean): boolean {
+    const own = this.ownership!;
+    const written = this.cellWritten!;
+    const me = this.contextId || (this.contextId = this.currentContext());
+    const o = own[addr];
+    if (o === SHARED) return false;
+    if (o === me || o === 0) {
+      own[addr] = me;
+      if (write) written[addr] = 1;
+      return true;
+    }
+    if (!write && !written[addr]) {
+      own[addr] = READ_ONLY;
+      return true;
+    }
+    own[addr] = SHARED;
+    this.ownershipChanged = true;
+    return false;
+  }
+
+  /**
+   * The stepping CPU's context: its task, or, inside interrupts, the CPU and
+   * how many interrupt frames deep it is. One interrupt context per depth is
+   * live on a CPU at a time, whichever task it came in over.
+   */
+  private currentContext(): number {
+    const c = this.ownerCpu;
+    const task = this.currentTask(c);
+    let nesting = 0;
+    for (let fp = this.mem[task + T_FP]; fp; fp = this.mem[fp + FRAME_SAVED_FP]) {
+      const kind = this.mem[fp + FRAME_KIND] & 0xff;
+      if (kind === K_HARDIRQ || kind === K_SOFTIRQ) nesting++;
+    }
+    if (nesting === 0) return (task - this.taskBase) / TASK_CELLS + 1;
+    return this.maxTasks + 1 + c * 16 + Math.min(nesting, 15);
   }
 
   /** Data breakpoints: addresses whose change calls onWatchedWrite (null when there are none). */
@@ -492,7 +592,8 @@ export class Machine implements Runtime {
     return this.runList.subarray(0, this.runCount);
   }
 
-  private canRun(c: number): boolean {
+  /** CPU c may step now: alive, not waiting, not frozen. */
+  canRun(c: number): boolean {
     return !this.mem[this.reg(c, R_DEAD)] && !this.mem[this.reg(c, R_BLOCKED)] && !this.frozen[c];
   }
 
@@ -534,6 +635,7 @@ export class Machine implements Runtime {
     }
     this.setShared(this.reg(c, R_BLOCKED), halted ? 2 : 1);
     this.spinArmed[c] = 0;
+    this.spinVersion++;
     this.updateRunnable(c);
   }
 
@@ -543,6 +645,7 @@ export class Machine implements Runtime {
     this.watching[c] = [];
     this.setShared(this.reg(c, R_BLOCKED), 0);
     this.spinArmed[c] = 0;
+    this.spinVersion++;
     this.updateRunnable(c);
   }
 
@@ -566,12 +669,20 @@ export class Machine implements Runtime {
       this.blockOn(addrs);
       return;
     }
+    this.spinVersion++;
     this.spinArmed[c] = 1;
     this.spinChanged[c] = 0;
     this.spinFp[c] = this.fp;
     this.spinSite[c] = site;
     this.spinReads[c] = [];
     this.reads = this.spinReads[c];
+  }
+
+  /** CPU c left the loop it was spinning in (an interrupt, a task switch). */
+  private disarmSpin(c: number): void {
+    if (!this.spinArmed[c]) return;
+    this.spinArmed[c] = 0;
+    this.spinVersion++;
   }
 
   /** Nobody changed what this CPU read during its last spin iteration. */
@@ -598,7 +709,6 @@ export class Machine implements Runtime {
     const blocked = this.reg(c, R_BLOCKED);
     if (this.tracking !== null) this.tracking.accessed(blocked, false);
     if (!this.mem[blocked]) return;
-    if (this.tracking !== null) this.tracking.accessed(this.reg(c, R_IRQS_ON), false);
     if (this.mem[this.reg(c, R_IRQS_ON)]) this.unblock(c);
   }
 
@@ -625,7 +735,9 @@ export class Machine implements Runtime {
       const was = this.mem[a + 1];
       latest = latest < 0 ? was : was < 0 ? latest : Math.min(latest, was);
     } else {
-      this.armed.push(k);
+      let i = this.armed.length;
+      while (i > 0 && this.armed[i - 1] > k) i--;
+      this.armed.splice(i, 0, k);
     }
     this.setShared(a, earliest);
     this.setShared(a + 1, latest);
@@ -660,7 +772,7 @@ export class Machine implements Runtime {
         if (latest <= d) (due ??= []).push(k);
       }
     }
-    if (due) for (const k of due.sort((x, y) => x - y)) this.fire(k);
+    if (due) for (const k of due) this.fire(k);
   }
 
   /** Timer k happens: the IPI arrives, or the device interrupt is raised. */
@@ -750,10 +862,10 @@ export class Machine implements Runtime {
     }
     if (newFp + handler.frameSize > this.stackLimit(task)) this.fault(`stack overflow entering ${handler.name}()`);
     this.writeFrame(newFp, handler, args, top, K_HARDIRQ | (1 << 8) | (irqNo << 16), 0);
-    m[task + T_FP] = newFp;
+    this.poke(task + T_FP, newFp);
     this.store(this.reg(c, R_IRQS_ON), 0);
     this.store(this.reg(c, R_PREEMPT), m[this.reg(c, R_PREEMPT)] + HARDIRQ_OFFSET);
-    this.spinArmed[c] = 0;
+    this.disarmSpin(c);
     const at = handler.code[0]?.range;
     if (irqNo === 0) {
       this.emit('ipi-receive', { online: this.isOnline(c) ? 1 : 0, queued: this.queuedCallbacks(c).length }, at, handler.name);
@@ -775,7 +887,7 @@ export class Machine implements Runtime {
       const newFp = interruptedFp + this.functions[this.mem[interruptedFp + FRAME_FUNC]].frameSize;
       if (newFp + doSoftirq.frameSize > this.stackLimit(task)) this.fault('stack overflow entering __do_softirq()');
       this.writeFrame(newFp, doSoftirq, [], interruptedFp, K_SOFTIRQ | (kind & 0x100), 0);
-      this.mem[task + T_FP] = newFp;
+      this.poke(task + T_FP, newFp);
       return;
     }
     this.store(this.reg(c, R_IRQS_ON), (kind >> 8) & 1);
@@ -862,7 +974,7 @@ export class Machine implements Runtime {
     this.store(prev + T_PREEMPT, this.mem[this.reg(c, R_PREEMPT)]);
     this.store(this.reg(c, R_PREEMPT), this.mem[next + T_PREEMPT]);
     this.store(this.reg(c, R_CURRENT), next);
-    this.spinArmed[c] = 0;
+    this.disarmSpin(c);
     this.emit('sched-switch', { prev: this.taskName(prev), next: this.taskName(next) });
   }
 
@@ -887,6 +999,7 @@ export class Machine implements Runtime {
     this.tick(1);
     this.cpu = c;
     this.ownerCpu = c;
+    this.contextId = 0;
     const m = this.mem;
     const r = this.regBase + c * CPU_REGS;
     try {
@@ -960,7 +1073,7 @@ export class Machine implements Runtime {
     const list = this.actorList;
     list.set(this.runList.subarray(0, this.runCount));
     let n = this.runCount;
-    for (const k of [...this.armed].sort((x, y) => x - y)) if (this.isOpen(k)) list[n++] = this.nrCpus + k;
+    for (const k of this.armed) if (this.isOpen(k)) list[n++] = this.nrCpus + k;
     return list.subarray(0, n);
   }
 
@@ -990,6 +1103,19 @@ export class Machine implements Runtime {
     this.ownerCpu = -1;
     this.tick(d);
     return true;
+  }
+
+  /** The part of a state's hash that memory does not hold: which CPUs are in the middle of a watched spin. */
+  spinHash(): [number, number] {
+    let lo = 0;
+    let hi = 0;
+    for (let c = 0; c < this.nrCpus; c++) {
+      if (!this.spinArmed[c]) continue;
+      const [a, b] = symbolKey(1000 + c, this.spinFp[c]);
+      lo ^= a;
+      hi ^= b;
+    }
+    return [lo, hi];
   }
 
   /** When the IPI in flight to CPU c arrives, in words, or undefined when none is in flight. */
@@ -1203,12 +1329,72 @@ export class Machine implements Runtime {
       steps: this.steps,
       clock: this.clock,
       chooser: this.chooser.save(),
-      spin: Array.from({ length: this.nrCpus }, (_, c) => ({
-        armed: this.spinArmed[c], changed: this.spinChanged[c], fp: this.spinFp[c], site: this.spinSite[c],
-        reads: this.spinReads[c].slice(), watch: this.watching[c].slice(),
-      })),
+      spin: this.spinState(),
       choices: this.choiceLog.length,
     };
+  }
+
+  private spinState(): SpinState[] {
+    return Array.from({ length: this.nrCpus }, (_, c) => ({
+      armed: this.spinArmed[c], changed: this.spinChanged[c], fp: this.spinFp[c], site: this.spinSite[c],
+      reads: this.spinReads[c].slice(), watch: this.watching[c].slice(),
+    }));
+  }
+
+  private setSpinState(spin: readonly SpinState[]): void {
+    for (let c = 0; c < this.nrCpus; c++) for (const a of this.watching[c]) this.watchCount[a]--;
+    for (let c = 0; c < this.nrCpus; c++) {
+      const sp = spin[c];
+      this.spinArmed[c] = sp.armed;
+      this.spinChanged[c] = sp.changed;
+      this.spinFp[c] = sp.fp;
+      this.spinSite[c] = sp.site;
+      this.spinReads[c] = sp.reads.slice();
+      this.watching[c] = sp.watch.slice();
+      for (const a of sp.watch) this.watchCount[a]++;
+    }
+  }
+
+  /**
+   * Starts keeping the state hash and an undo log, so a search can mark a
+   * state and come back to it. Cheap to call again: it rehashes memory.
+   */
+  track(): StateTracking {
+    this.tracking ??= new StateTracking();
+    this.tracking.rehash(this.mem);
+    this.tracking.undoLength = 0;
+    return this.tracking;
+  }
+
+  /** The current state, to come back to with rewind(). Needs track(). */
+  mark(): Mark {
+    const t = this.tracking!;
+    if (this.spinCacheVersion !== this.spinVersion) {
+      this.spinCache = this.spinState();
+      this.spinCacheVersion = this.spinVersion;
+    }
+    return {
+      undoLength: t.undoLength, hashLo: t.hashLo, hashHi: t.hashHi, steps: this.steps, clock: this.clock,
+      taskCount: this.mem[this.taskCountAddr], spin: this.spinCache,
+    };
+  }
+
+  /** Back to a marked state: memory from the undo log, the rest from the mark. */
+  rewind(mark: Mark): void {
+    const t = this.tracking!;
+    t.undoTo(this.mem, mark.undoLength);
+    t.hashLo = mark.hashLo;
+    t.hashHi = mark.hashHi;
+    this.steps = mark.steps;
+    this.clock = mark.clock;
+    this.stopReason = undefined;
+    this.switchPending = false;
+    this.setSpinState(mark.spin);
+    this.spinCache = mark.spin;
+    this.spinCacheVersion = ++this.spinVersion;
+    if (this.tasksOfCpu.reduce((n, l) => n + l.length, 0) !== mark.taskCount) this.rebuildTaskLists();
+    this.rebuildRunList();
+    this.rebuildArmed();
   }
 
   restore(s: Snapshot): void {
@@ -1219,16 +1405,9 @@ export class Machine implements Runtime {
     this.clock = s.clock;
     this.chooser.load(s.chooser);
     this.watchCount.fill(0);
-    for (let c = 0; c < this.nrCpus; c++) {
-      const sp = s.spin[c];
-      this.spinArmed[c] = sp.armed;
-      this.spinChanged[c] = sp.changed;
-      this.spinFp[c] = sp.fp;
-      this.spinSite[c] = sp.site;
-      this.spinReads[c] = sp.reads.slice();
-      this.watching[c] = sp.watch.slice();
-      for (const a of sp.watch) this.watchCount[a]++;
-    }
+    for (let c = 0; c < this.nrCpus; c++) this.watching[c] = [];
+    this.setSpinState(s.spin);
+    if (this.tracking !== null) this.track();
     this.choiceLog.length = Math.min(this.choiceLog.length, s.choices);
     this.stopReason = undefined;
     this.rebuildDerived();
@@ -1236,9 +1415,17 @@ export class Machine implements Runtime {
 
   /** Recomputes what is derived from memory: task lists, the run list, the next timed events. */
   private rebuildDerived(): void {
+    this.rebuildTaskLists();
+    this.rebuildRunList();
+    this.rebuildArmed();
+  }
+
+  private rebuildTaskLists(): void {
     this.tasksOfCpu = Array.from({ length: this.nrCpus }, () => []);
     for (const t of this.allTasks()) this.tasksOfCpu[this.mem[t + T_CPU]].push(t);
-    this.rebuildRunList();
+  }
+
+  private rebuildArmed(): void {
     this.armed = [];
     for (let k = 0; k < this.nrCpus + this.deviceIrqs.length; k++) if (this.isArmed(k)) this.armed.push(k);
   }

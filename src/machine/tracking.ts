@@ -66,6 +66,14 @@ export function hashOf(mem: Int32Array): [number, number] {
   return [lo, hi];
 }
 
+/**
+ * The hash key of slot `i` of state kept outside memory (a search's
+ * observer, a CPU's spin bookkeeping) holding `value`: XOR it into a state's hash.
+ */
+export function symbolKey(i: number, value: number): [number, number] {
+  return [keyLo(-1 - i, value), keyHi(-1 - i, value)];
+}
+
 /** murmur3's 32-bit finaliser: every input bit reaches every output bit. */
 function mix(h: number): number {
   h ^= h >>> 16;
