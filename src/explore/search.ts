@@ -3,6 +3,7 @@ import { R_DEV_PENDING, R_IPI_PENDING, R_NEED_RESCHED } from '../machine/layout.
 import { Machine, Mark, StopReason } from '../machine/machine.js';
 import { PreparedScenario, startRun } from '../scenario/build.js';
 import { ExpectationObserver, Violation } from './observer.js';
+import { settle } from './replay.js';
 import { VisitedStates } from './visited.js';
 
 /** Which reductions a search uses. Turning one off never changes the outcomes it finds, only its cost. */
@@ -50,6 +51,27 @@ export interface SearchStats {
   cutByBound: number;
   /** times the search started again because a cell it took for private turned out shared */
   restarts: number;
+}
+
+/** What a search looks for. */
+export type SearchGoal =
+  /** the first schedule that breaks an expectation */
+  | 'first'
+  /** the shortest such schedule within the limits (states reached again by a shorter path are explored again) */
+  | 'shortest'
+  /** every outcome (how runs end, with what the expectations look at), breaking expectations or not */
+  | 'outcomes';
+
+export interface SearchOptions {
+  reductions?: Reductions;
+  limits?: SearchLimits;
+  goal?: SearchGoal;
+  /** the schedule from the scenario's start to the search's root: one actor per step */
+  prefix?: readonly number[];
+  /** states seen by earlier searches of the same scenario (shards of one search) */
+  visited?: VisitedStates;
+  /** instead of exploring states this many transitions deep, list them in `frontier` */
+  frontierDepth?: number;
 }
 
 /** A broken expectation and the schedule that breaks it: one actor per machine step. */
@@ -122,33 +144,37 @@ export class ScheduleSearch {
   private at: Node | undefined;
   private readonly interruptLines: Int32Array[];
 
-  constructor(
-    readonly p: PreparedScenario,
-    readonly reductions: Reductions = ALL_REDUCTIONS,
-    readonly limits: SearchLimits = {},
-    /** stop at the first broken expectation (else: collect every outcome) */
-    readonly stopAtFirst = true,
-    /** the path from the scenario's start to the search's root: one actor per step */
-    readonly prefix: readonly number[] = [],
-    /** sleep set at the root */
-    rootSleep: readonly Transition[] = [],
-  ) {
+  readonly reductions: Reductions;
+  readonly limits: SearchLimits;
+  readonly goal: SearchGoal;
+  readonly prefix: readonly number[];
+  /** with frontierDepth: the schedules (one actor per step) to the states found at that depth, in the order found */
+  readonly frontier: number[][] = [];
+  private readonly frontierDepth: number | undefined;
+
+  constructor(readonly p: PreparedScenario, opts: SearchOptions = {}) {
+    const reductions = (this.reductions = opts.reductions ?? ALL_REDUCTIONS);
+    this.limits = opts.limits ?? {};
+    this.goal = opts.goal ?? 'first';
+    const prefix = (this.prefix = opts.prefix ?? []);
+    this.frontierDepth = opts.frontierDepth;
+    if (opts.visited) this.visited = opts.visited;
     const m = (this.m = p.machine);
     m.privateFrameCells = this.p.program.functions.map((f) => (reductions.localSteps ? privateFrameCells(f) : undefined));
-    m.learnOwnership(false);
-    if (reductions.localSteps && reductions.ownedCells) this.learnOwnership();
+    if (!(reductions.localSteps && reductions.ownedCells)) m.learnOwnership(false);
+    else if (m.ownership === null) learnOwnership(p);
     startRun(p, { schedule: { kind: 'replay', actors: [] } });
     this.observer = new ExpectationObserver(p);
     m.onEvent(this.observer.listener);
     for (const a of prefix) {
-      this.settle();
+      settle(this.m);
       m.step(a);
     }
-    this.settle();
+    settle(this.m);
     m.track();
     this.interruptLines = Array.from({ length: m.nrCpus }, (_, c) =>
       Int32Array.from([R_IPI_PENDING, R_DEV_PENDING, R_NEED_RESCHED], (r) => m.reg(c, r) * 2));
-    this.root = { mark: m.mark(), observer: this.observer.state.slice(), sleep: [...rootSleep] };
+    this.root = { mark: m.mark(), observer: this.observer.state.slice(), sleep: [] };
     this.start();
   }
 
@@ -156,21 +182,6 @@ export class ScheduleSearch {
     const root = this.newNode(-1, 0, -1, 0, this.prefix.length, [...this.root.sleep]);
     if (root) this.push(root);
     else this.finished = true;
-  }
-
-  /**
-   * A first guess at which cells only one context touches, from a few
-   * seeded random runs (the search corrects it as it goes).
-   */
-  private learnOwnership(): void {
-    const m = this.m;
-    m.learnOwnership(true);
-    for (let seed = 1; seed <= 8; seed++) {
-      startRun(this.p, { schedule: { kind: 'random', seed } });
-      m.track();
-      m.run(this.p.maxSteps);
-    }
-    m.ownershipChanged = false;
   }
 
   /** A cell taken for private is shared: everything explored so far may have missed interleavings. */
@@ -245,12 +256,20 @@ export class ScheduleSearch {
     const lastCpu = actor < this.m.nrCpus ? actor : node.lastCpu;
 
     const broken = this.observer.broken;
-    if (broken && this.stopAtFirst) return this.found(broken, { actor, steps }, preemptions);
+    if (broken && this.goal !== 'outcomes') return this.found(broken, { actor, steps }, preemptions);
     if (ended) return this.endOfRun(ended, { actor, steps }, preemptions);
+    if (this.goal === 'shortest' && this.counterexample && depthSteps >= this.counterexample.actors.length) {
+      this.stats.schedules++;
+      return;
+    }
     if (this.limits.depthBound !== undefined && this.stack.length >= this.limits.depthBound) {
       this.stats.cutByBound++;
       this.stats.schedules++;
       this.cutBy ??= 'depth-bound';
+      return;
+    }
+    if (this.frontierDepth !== undefined && this.stack.length >= this.frontierDepth) {
+      if (this.isNewState()) this.frontier.push(this.path({ actor, steps }));
       return;
     }
     const child = this.newNode(actor, steps, lastCpu, preemptions, depthSteps, childSleep);
@@ -265,7 +284,7 @@ export class ScheduleSearch {
   private newNode(actor: number, steps: number, lastCpu: number, preemptions: number, depthSteps: number, sleep: Transition[]): Node | undefined {
     const m = this.m;
     let todo = this.orderedActors(lastCpu);
-    const bound = this.limits.preemptionBound !== undefined ? preemptions : this.limits.depthBound !== undefined ? this.stack.length : 0;
+    const bound = this.bound(preemptions, depthSteps);
     if (this.reductions.stateMatching) {
       const [lo, hi] = this.stateHash();
       const [sleepLo, sleepHi] = sleepMask(sleep);
@@ -278,7 +297,7 @@ export class ScheduleSearch {
         }
         this.visited.add(lo, hi, sleepLo, sleepHi, bound);
         this.stats.states = this.visited.size;
-      } else if ((this.limits.preemptionBound !== undefined || this.limits.depthBound !== undefined)) {
+      } else if (this.bounded()) {
         // reached again with less of the bound used: explore it again, fully
         if (seen.bound <= bound) return undefined;
         this.visited.update(seen, sleepLo, sleepHi, bound);
@@ -299,12 +318,36 @@ export class ScheduleSearch {
   }
 
   /**
+   * In a bounded search (by preemptions, depth, or the length of the
+   * shortest counterexample so far) a state reached again with less of the
+   * bound used is explored again: this is how much was used.
+   */
+  private bound(preemptions: number, depthSteps: number): number {
+    if (this.goal === 'shortest') return preemptions * 0x100000 + Math.min(depthSteps, 0xfffff);
+    if (this.limits.preemptionBound !== undefined) return preemptions;
+    if (this.limits.depthBound !== undefined) return this.stack.length;
+    return 0;
+  }
+
+  private bounded(): boolean {
+    return this.goal === 'shortest' || this.limits.preemptionBound !== undefined || this.limits.depthBound !== undefined;
+  }
+
+  /** Whether the machine's state was not seen before (and remembers it). */
+  private isNewState(): boolean {
+    const [lo, hi] = this.stateHash();
+    if (this.visited.find(lo, hi)) return false;
+    this.visited.add(lo, hi, 0, 0, 0);
+    return true;
+  }
+
+  /**
    * Sleep sets are used only in unbounded searches (pruning by a bound on top
    * of them can miss schedules within the bound) and only for actors 0..63,
    * the ones a stored sleep set can name.
    */
   private sleepSetsOn(): boolean {
-    return this.reductions.sleepSets && this.limits.preemptionBound === undefined && this.limits.depthBound === undefined;
+    return this.reductions.sleepSets && !this.bounded() && this.frontierDepth === undefined;
   }
 
   private push(n: Node): void {
@@ -366,7 +409,7 @@ export class ScheduleSearch {
     this.stats.steps += steps;
     let ended: StopReason | undefined = m.stopReason;
     if (!ended && depthSteps + steps >= budget) ended = { kind: 'budget', message: `step budget of ${budget} steps used up; ${m.describeCpus()}` };
-    if (!ended) ended = this.settle();
+    if (!ended) ended = settle(this.m);
     const lines = actor < m.nrCpus ? this.interruptLines[actor] : undefined;
     const footprint = new Int32Array(t.accessCount + (lines?.length ?? 0));
     footprint.set(t.accesses.subarray(0, t.accessCount));
@@ -374,18 +417,9 @@ export class ScheduleSearch {
     return { steps, footprint, ended };
   }
 
-  /** Lets time pass while nothing can step; the run's end when nothing ever will. */
-  private settle(): StopReason | undefined {
-    const m = this.m;
-    while (m.actors().length === 0) {
-      if (!m.advanceIdleTime()) return m.endReason();
-    }
-    return undefined;
-  }
-
   private endOfRun(stop: StopReason, last: { actor: number; steps: number }, preemptions: number): void {
     this.stats.schedules++;
-    if (!this.stopAtFirst) {
+    if (this.goal === 'outcomes') {
       this.outcomes.add(this.observer.outcome(this.m, stop));
       return;
     }
@@ -395,9 +429,29 @@ export class ScheduleSearch {
 
   private found(v: Violation, last: { actor: number; steps: number }, preemptions: number): void {
     this.stats.schedules++;
-    this.counterexample = { violation: v, actors: this.path(last), preemptions };
+    const actors = this.path(last);
+    if (this.goal === 'shortest') {
+      if (!this.counterexample || actors.length < this.counterexample.actors.length) this.counterexample = { violation: v, actors, preemptions };
+      return;
+    }
+    this.counterexample = { violation: v, actors, preemptions };
     this.finished = true;
   }
+}
+
+/**
+ * A first guess at which cells only one context touches, from a few seeded
+ * random runs; searches of the scenario correct it as they go and keep it.
+ */
+export function learnOwnership(p: PreparedScenario): void {
+  const m = p.machine;
+  m.learnOwnership(true);
+  for (let seed = 1; seed <= 8; seed++) {
+    startRun(p, { schedule: { kind: 'random', seed } });
+    m.track();
+    m.run(p.maxSteps);
+  }
+  m.ownershipChanged = false;
 }
 
 /** No cell is written by one transition and read or written by the other. */

@@ -91,6 +91,12 @@ const ONLY_OWNER_WRITES = registerSet([R_IRQS_ON, R_PREEMPT, R_CURRENT, R_SOFTIR
  */
 const OWN_WRITES_UNSEEN = registerSet([R_PREEMPT, R_SOFTIRQ_PENDING, R_IRQS_ON]);
 
+/** What a CPU's next step does (nextStepKind). */
+export const STATEMENT = 0;
+export const INTERRUPT = 1;
+export const SWITCH = 2;
+export type StepKind = typeof STATEMENT | typeof INTERRUPT | typeof SWITCH;
+
 /** Cells of the ownership table that are read by several contexts and written by none, or that can race. */
 const READ_ONLY = -2;
 const SHARED = -1;
@@ -989,6 +995,19 @@ export class Machine implements Runtime {
   }
 
   /**
+   * What CPU c's next step does: take a pending interrupt (when its
+   * interrupts are on), switch tasks (a woken task preempts, or the current
+   * one has finished), or execute its next statement.
+   */
+  nextStepKind(c: number): StepKind {
+    const m = this.mem;
+    const r = this.regBase + c * CPU_REGS;
+    if (m[r + R_IRQS_ON] && (m[r + R_IPI_PENDING] | m[r + R_DEV_PENDING])) return INTERRUPT;
+    if (m[r + R_NEED_RESCHED] && m[r + R_PREEMPT] === 0 && m[r + R_IRQS_ON]) return SWITCH;
+    return m[m[r + R_CURRENT] + T_FP] === 0 ? SWITCH : STATEMENT;
+  }
+
+  /**
    * One step of CPU c: take a pending interrupt, or switch to a woken
    * higher-priority task, or execute one statement.
    */
@@ -1003,22 +1022,14 @@ export class Machine implements Runtime {
     const m = this.mem;
     const r = this.regBase + c * CPU_REGS;
     try {
-      if (m[r + R_IRQS_ON] && (m[r + R_IPI_PENDING] | m[r + R_DEV_PENDING])) {
+      const kind = this.nextStepKind(c);
+      if (kind !== STATEMENT) {
         this.currentInstr = undefined;
-        this.takeInterrupt(c);
+        if (kind === INTERRUPT) this.takeInterrupt(c);
+        else this.switchTask(c);
         return;
       }
-      if (m[r + R_NEED_RESCHED] && m[r + R_PREEMPT] === 0 && m[r + R_IRQS_ON]) {
-        this.currentInstr = undefined;
-        this.switchTask(c);
-        return;
-      }
-      const task = m[r + R_CURRENT];
-      const fp = m[task + T_FP];
-      if (fp === 0) {
-        this.switchTask(c);
-        return;
-      }
+      const fp = m[m[r + R_CURRENT] + T_FP];
       this.fp = fp;
       const ins = this.functions[m[fp + FRAME_FUNC]].code[m[fp + FRAME_PC]];
       this.currentInstr = ins;
