@@ -200,9 +200,53 @@ function makeSearcher(p: PreparedScenario, o: ExploreOptions): Searcher {
       return new RandomRuns(p, o.strategy as 'random' | 'pct', o.runs ?? 1000, o.seed ?? 1);
     case 'bfs':
       return new Deepening(p, o.reductions, limits);
-    case 'dfs':
-      if (o.shard && o.shard.count > 1) return new ShardSearch(p, o.shard, o.reductions, limits);
-      return new ScheduleSearch(p, { reductions: o.reductions, limits });
+    case 'dfs': {
+      const exhaustive = () => (o.shard && o.shard.count > 1 ? new ShardSearch(p, o.shard, o.reductions, limits) : new ScheduleSearch(p, { reductions: o.reductions, limits }));
+      return o.preemptionBound === undefined ? new Probed(new RandomRuns(p, 'pct', PROBE_RUNS, o.seed ?? 1), exhaustive) : exhaustive();
+    }
+  }
+}
+
+/** PCT runs tried before a depth-first search: a race a few ordering constraints deep shows in a second. */
+export const PROBE_RUNS = 100;
+
+/**
+ * A few PCT runs, then the exhaustive search. Depth-first order decides late
+ * choices first and so reaches a race in the middle of a run late; a
+ * randomised probe finds such races early, and a search that finds nothing
+ * loses only the probe's few runs.
+ */
+class Probed implements Searcher {
+  private search: Searcher | undefined;
+  counterexample: Counterexample | undefined;
+  finished = false;
+  cutBy: string | undefined;
+
+  constructor(private readonly probe: RandomRuns, private readonly exhaustive: () => Searcher) {}
+
+  get stats(): SearchStats {
+    const s = this.search?.stats ?? this.probe.stats;
+    if (!this.search) return s;
+    const p = this.probe.stats;
+    return { ...s, transitions: s.transitions + p.transitions, steps: s.steps + p.steps, schedules: s.schedules + p.schedules };
+  }
+
+  advance(work: number): boolean {
+    if (this.finished) return true;
+    if (!this.search) {
+      if (!this.probe.advance(work)) return false;
+      if (this.probe.counterexample) return this.end(this.probe);
+      this.search = this.exhaustive();
+      return false;
+    }
+    return this.search.advance(work) ? this.end(this.search) : false;
+  }
+
+  private end(s: Searcher): boolean {
+    this.counterexample = s.counterexample;
+    this.cutBy = s.cutBy;
+    this.finished = true;
+    return true;
   }
 }
 
