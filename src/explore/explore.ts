@@ -41,8 +41,6 @@ export interface ExploreResult {
   /** chance that two different states shared a hash and one went unexplored */
   collisionChance: number;
   counterexample?: CounterexampleFile & {
-    /** the step of the event that broke the expectation (0: judged at the end) */
-    failingStep: number;
     failingCpu?: number;
     race?: DecisiveRace;
     /** preemptions and steps of the schedule first found, before minimising */
@@ -162,7 +160,7 @@ export class Exploration {
     const failingStep = v.step ?? 0;
     this.final = {
       ...makeCounterexample(this.p, v, best.actors, replay.preemptions),
-      failingStep, failingCpu: v.cpu,
+      failingCpu: v.cpu,
       race: explainCounterexample(this.p, best.actors, failingStep || best.actors.length),
       foundWith: { preemptions: this.found.preemptions, steps: this.found.actors.length },
     };
