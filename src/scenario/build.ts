@@ -207,7 +207,9 @@ function checkOverrides(s: Scenario, o: ScenarioOverrides): Diagnostic[] {
   if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed <= MAX_SEED)) bad('seed', `a seed is a whole number from 0 to ${MAX_SEED}, not ${seed}`);
   if (o.maxSteps !== undefined && !(Number.isInteger(o.maxSteps) && o.maxSteps >= 1 && o.maxSteps <= MAX_STEPS)) bad('maxSteps', `the step budget is a whole number from 1 to ${MAX_STEPS}, not ${o.maxSteps}`);
   const l = o.ipiLatency;
-  if (l && !(Number.isInteger(l.min) && Number.isInteger(l.max) && l.min >= 0 && l.max <= MAX_STEPS)) bad('ipiLatency', `a latency is N or A..B steps from 0 to ${MAX_STEPS}, not ${l.min}..${l.max}`);
+  const steps = (n: number) => Number.isInteger(n) && n >= 0 && n <= MAX_STEPS;
+  // `any` is 0..Infinity: no bound at all
+  if (l && !(steps(l.min) && (steps(l.max) || l.max === Infinity))) bad('ipiLatency', `a latency is N, A..B steps from 0 to ${MAX_STEPS}, or any; not ${l.min}..${l.max}`);
   else if (l && l.min > l.max) bad('ipiLatency', `the latency ${l.min}..${l.max} is reversed: write ${l.max}..${l.min}`);
   return out;
 }

@@ -81,13 +81,19 @@ export class ExpectationTracker {
         return v(compare(c.n, e.op, e.n), `counted ${c.n}`);
       }
       case 'returns': {
-        const r = this.p.returns.get(e)!;
-        if (m.mem[r.task + T_STATE] !== TASK_DEAD) return v(false, `${e.task} has not returned`);
-        const got = m.mem[r.result];
-        return v(got === r.expected(m), `${e.task} returned ${errnoName(this.p.program.constants, got)}`);
+        const r = judgeReturn(this.p, e, m);
+        return v(r.ok, r.detail);
       }
     }
   }
+}
+
+/** Whether a named task's call returned what `expect TASK returns VALUE` says, and what it returned. */
+export function judgeReturn(p: PreparedScenario, e: Extract<Expectation, { kind: 'returns' }>, m: Machine): { ok: boolean; detail: string } {
+  const r = p.returns.get(e)!;
+  if (m.mem[r.task + T_STATE] !== TASK_DEAD) return { ok: false, detail: `${e.task} has not returned` };
+  const got = m.mem[r.result];
+  return { ok: got === r.expected(m), detail: `${e.task} returned ${errnoName(p.program.constants, got)}` };
 }
 
 /** A value as a kernel developer reads it: -16 is -EBUSY. */
@@ -97,7 +103,8 @@ function errnoName(constants: ReadonlyMap<string, number>, v: number): string {
   return String(v);
 }
 
-function compare(a: number, op: string, b: number): boolean {
+/** `a OP b` for a count expectation's comparison. */
+export function compare(a: number, op: string, b: number): boolean {
   switch (op) {
     case '==': return a === b;
     case '!=': return a !== b;

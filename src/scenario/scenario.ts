@@ -44,8 +44,6 @@ export interface Scenario {
 }
 
 export const DEFAULT_MAX_STEPS = 1_000_000;
-/** "at any step" without a range: somewhere in the first this-many steps */
-export const DEFAULT_ANY_STEP_WINDOW = 1000;
 export const MAX_CPUS = 256;
 /**
  * The largest step count a scenario may name: the step budget, an interrupt's
@@ -144,7 +142,11 @@ export function parseScenario(file: string, text: string): { scenario: Scenario;
       }
       case 'ipi-latency': {
         once('ipi-latency');
-        if (!words[1]) return err(lineRange, "expected a latency in steps: 'ipi-latency 0' or a range 'ipi-latency 0..40'");
+        if (!words[1]) return err(lineRange, "expected a latency in steps: 'ipi-latency 0', a range 'ipi-latency 0..40', or 'ipi-latency any'");
+        if (words[1].text === 'any') {
+          s.ipiLatency = { min: 0, max: Infinity };
+          return;
+        }
         const r = range2(words[1], 'the latency');
         if (r) s.ipiLatency = r;
         return;
@@ -260,7 +262,7 @@ function parseIrq(words: Word[], body: string, line: number, s: Scenario, err: E
       if (!r) return;
       when = { kind: 'any', from: r.min, to: r.max };
     } else if (head[8]) return err(wordRange(head[8]), `unexpected '${head[8].text}': write 'at any step' or 'at any step in A..B'`);
-    else when = { kind: 'any', from: 0, to: DEFAULT_ANY_STEP_WINDOW };
+    else when = { kind: 'any', from: 0, to: Infinity };
   } else if (w5 === 'after') {
     const ev = head[6];
     if (!ev) return err(lineRange, 'expected an event name after \'after\'');
