@@ -133,15 +133,22 @@ class Parser {
   private pos = 0;
   private depth = 0;
   private readonly typedefs: Set<string>;
+  /** comments by the line they end on, in file order: looking one up stays cheap in a file of thousands */
+  private readonly commentsEndingOn = new Map<number, Comment[]>();
 
   constructor(
     private readonly file: string,
     private readonly tokens: Token[],
-    private readonly comments: Comment[],
+    comments: Comment[],
     typedefNames: ReadonlySet<string>,
     private readonly diagnostics: Diagnostic[],
   ) {
     this.typedefs = new Set([...BUILTIN_TYPE_NAMES, ...typedefNames]);
+    for (const c of comments) {
+      const list = this.commentsEndingOn.get(c.range.end.line);
+      if (list) list.push(c);
+      else this.commentsEndingOn.set(c.range.end.line, [c]);
+    }
   }
 
   // ---- token helpers
@@ -312,9 +319,9 @@ class Parser {
 
   /** The block comment that ends on the line just above `range` (or the line comments directly above it). */
   private docCommentBefore(range: SourceRange): string | undefined {
-    const above = this.comments.filter((c) => c.range.end.line === range.start.line - 1 || c.range.end.line === range.start.line && c.range.end.col <= range.start.col);
-    if (!above.length) return undefined;
-    const c = above[above.length - 1];
+    const before = (this.commentsEndingOn.get(range.start.line) ?? []).filter((c) => c.range.end.col <= range.start.col);
+    const c = before[before.length - 1] ?? this.commentsEndingOn.get(range.start.line - 1)?.at(-1);
+    if (!c) return undefined;
     return c.text.split('\n').map((l) => l.replace(/^\s*\*?\s?/, '')).join('\n').trim();
   }
 
