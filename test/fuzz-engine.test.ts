@@ -21,6 +21,8 @@ import { ROOT } from './helpers.js';
 /** Steps each run may take: enough to boot into the scenario and go some way, small enough for hundreds of runs. */
 const STEP_BUDGET = 3000;
 const STOP_KINDS = new Set(['done', 'budget', 'fault', 'deadlock', 'bug']);
+/** A check of one small file that takes longer than this hangs: they take well under a second. */
+const HANG_MS = 20000;
 
 /** A diagnostic a person can act on: a message in words, at a place in the file (or an option). */
 function assertWellFormed(d: Diagnostic, lines: number, file: string): void {
@@ -206,6 +208,9 @@ const kcTopLevel = fc.oneof(
   fc.integer({ min: 1, max: 12000 }).map((n) => `${Array.from({ length: n }, (_, i) => `#define C${i} C${i + 1}`).join('\n')}\n#define C${n} 1`),
   fc.integer({ min: 1, max: 3000 }).map((n) => `${Array.from({ length: n }, (_, i) => `typedef ${i ? `T${i - 1}` : 'int'} T${i};`).join('\n')}\nT${n - 1} tv;`),
   fc.integer({ min: 1, max: 40 }).map((n) => `void ${'(*'.repeat(n)}fp${')'.repeat(n)}(void);`),
+  // long flat input: the same few tokens thousands of times
+  fc.tuple(fc.constantFrom('typedef ', 'struct a ', '{', '(', 'x ', ';', '/* c */ int f(void);\n', '#define Q 1\n', 'enum { '), fc.integer({ min: 1000, max: 30000 }))
+    .map(([piece, n]) => piece.repeat(n)),
   fc.string({ maxLength: 60 }),
 );
 
@@ -245,7 +250,10 @@ test('fuzz: random KC (deep nesting, long chains, huge literals) compiled into t
     cases++;
     writeFileSync(join(dir, 'model', 'zz-fuzz.kc'), text);
     const file = join(dir, 'fuzz.smp');
+    const started = performance.now();
     const { prepared, diagnostics } = loadScenarioFile(file, { maxSteps: STEP_BUDGET });
+    // not a benchmark: a check that takes this long on a small file is one that hangs (30,000 typedefs took 47 s)
+    assert.ok(performance.now() - started < HANG_MS, `checking took ${performance.now() - started} ms`);
     const lines = text.split('\n').length;
     for (const d of diagnostics) assertWellFormed(d, d.range.file.endsWith('zz-fuzz.kc') ? lines : Infinity, d.range.file);
     if (!prepared) {

@@ -70,7 +70,8 @@ export function scanTypedefNames(texts: readonly string[]): Set<string> {
       let depth = 0;
       let last: string | undefined;
       let fnPtrName: string | undefined;
-      for (let j = i + 1; j < tokens.length; j++) {
+      let j = i + 1;
+      for (; j < tokens.length; j++) {
         const t = tokens[j];
         if (t.text === '{' || t.text === '(') depth++;
         else if (t.text === '}' || t.text === ')') depth--;
@@ -81,6 +82,8 @@ export function scanTypedefNames(texts: readonly string[]): Set<string> {
       }
       const name = fnPtrName ?? last;
       if (name) names.add(name);
+      // go on after this declaration: scanning from every typedef to the end would be quadratic
+      i = j;
     }
   }
   return names;
