@@ -126,6 +126,10 @@ test('options are checked against the scenario and reported by their flag', () =
   assert.match(lines[2], /^smplab: --patch: error: ipi-offline-v6\/0003: hunk 4 of 4 .* it is written against ipi-offline-v6\/0001: apply ipi-offline-v6\/0001 first$/);
   const latency = smplab('run', 'examples/ipi-offline-race.smp', '--ipi-latency', '5..2');
   assert.equal(latency.stderr, 'smplab: --ipi-latency: error: the latency 5..2 is reversed: write 2..5\n');
+  // a seed that nothing would use is not dropped silently
+  const seed = smplab('run', 'examples/ipi-offline-race.smp', '--schedule', '0,1,2', '--seed', '7');
+  assert.equal(seed.code, 2);
+  assert.match(seed.stderr, /^smplab: --seed is for a random schedule; --schedule 0,1,2 makes no random choices$/m);
 });
 
 test('check refuses a FIFO at once instead of waiting for a writer', () => {

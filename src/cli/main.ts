@@ -105,6 +105,7 @@ function parseRunArgs(args: string[]): { file: string; overrides: ScenarioOverri
   }
   if (!file) throw new UsageError('run needs a scenario file');
   if (replay && (seed !== undefined || schedule !== undefined)) throw new UsageError('--replay follows a saved schedule: it takes no --seed or --schedule');
+  if (seed !== undefined && schedule !== undefined && schedule !== 'random') throw new UsageError(`--seed is for a random schedule; --schedule ${schedule} makes no random choices`);
   let policy: SchedulePolicy | undefined;
   if (schedule === 'round-robin') policy = { kind: 'round-robin' };
   else if (schedule === 'random') policy = { kind: 'random', seed: seed ?? 1 };

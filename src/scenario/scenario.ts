@@ -110,7 +110,7 @@ export function parseScenario(file: string, text: string): { scenario: Scenario;
       }
       return n;
     };
-    const range2 = (w: Word, what: string): { min: number; max: number } | undefined => {
+    const stepRange = (w: Word, what: string): { min: number; max: number } | undefined => {
       const r = parseRange(w, what);
       if (typeof r === 'string') err(wordRange(w), r);
       return typeof r === 'string' ? undefined : r;
@@ -147,7 +147,7 @@ export function parseScenario(file: string, text: string): { scenario: Scenario;
           s.ipiLatency = { min: 0, max: Infinity };
           return;
         }
-        const r = range2(words[1], 'the latency');
+        const r = stepRange(words[1], 'the latency');
         if (r) s.ipiLatency = r;
         return;
       }
@@ -186,7 +186,7 @@ export function parseScenario(file: string, text: string): { scenario: Scenario;
       }
       case 'irq':
         if (s.irqs.length === MAX_DEVICE_IRQS) return err(lineRange, `at most ${MAX_DEVICE_IRQS} irq lines: the machine has ${MAX_DEVICE_IRQS} device interrupt lines`);
-        return parseIrq(words, body, line, s, err, lineRange, wordRange, cpuNumber, int, range2);
+        return parseIrq(words, body, line, s, err, lineRange, wordRange, cpuNumber, int, stepRange);
       case 'schedule': {
         once('schedule');
         const w = words[1];
@@ -238,7 +238,7 @@ type IntOf = (w: Word | undefined, what: string, min?: number, max?: number) => 
 type RangeOf = (w: Word, what: string) => { min: number; max: number } | undefined;
 
 function parseIrq(words: Word[], body: string, line: number, s: Scenario, err: Err, lineRange: SourceRange,
-  wordRange: (w: Word) => SourceRange, cpuNumber: (w: Word | undefined) => number | undefined, int: IntOf, range2: RangeOf): void {
+  wordRange: (w: Word) => SourceRange, cpuNumber: (w: Word | undefined) => number | undefined, int: IntOf, stepRange: RangeOf): void {
   const usage = "expected 'irq NAME on cpu N at step K: CALL', 'irq NAME on cpu N at any step [in A..B]: CALL' or 'irq NAME on cpu N after EVENT [where CONDITION]: CALL'";
   const colon = findTopLevelColon(body);
   if (colon < 0) return err(lineRange, `${usage} (the ':' before the call is missing)`);
@@ -258,7 +258,7 @@ function parseIrq(words: Word[], body: string, line: number, s: Scenario, err: E
   } else if (w5 === 'at' && head[6]?.text === 'any' && head[7]?.text === 'step') {
     if (head[8]?.text === 'in') {
       if (!head[9]) return err(lineRange, 'expected a range of steps such as 0..400');
-      const r = range2(head[9], 'the range of steps');
+      const r = stepRange(head[9], 'the range of steps');
       if (!r) return;
       when = { kind: 'any', from: r.min, to: r.max };
     } else if (head[8]) return err(wordRange(head[8]), `unexpected '${head[8].text}': write 'at any step' or 'at any step in A..B'`);
