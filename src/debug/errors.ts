@@ -1,0 +1,6 @@
+/** A request the adapter cannot carry out; the message says why, in words, for the user. */
+export class RequestError extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}
