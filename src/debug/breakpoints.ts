@@ -7,6 +7,7 @@ import { Machine } from '../machine/machine.js';
 import { compileEventCondition } from '../scenario/build.js';
 import { patchedLine } from '../scenario/model.js';
 import { Debuggee } from './debuggee.js';
+import { MAX_EXPRESSION_LENGTH, compileTyped, diagnosticText, evaluationFailure } from './expressions.js';
 import { visibleLocal } from './frames.js';
 import { Sources } from './sources.js';
 
@@ -27,12 +28,20 @@ export type EventFilter = (typeof EVENT_FILTERS)[number];
 /** A line or function breakpoint as the machine checks it. */
 export interface LineBreakpoint {
   id: number;
+  kind: 'breakpoint' | 'function breakpoint';
   verified: boolean;
   /** the condition, compiled for each function the breakpoint lands in */
   condition?: Map<number, (m: Machine) => boolean>;
   hitCondition?: (hits: number) => boolean;
-  logMessage?: string;
+  /** a log point's message, compiled for each function it lands in */
+  logMessage?: Map<number, (c: number, fp: number) => string>;
   hits: number;
+}
+
+/** The first step of a function on a line. */
+interface CodeSite {
+  fn: CompiledFunction;
+  pc: number;
 }
 
 /** Breakpoints by (function id, pc). */
@@ -77,8 +86,9 @@ export class Breakpoints {
     const prepared = this.d?.prepared;
     const byLine = new Map<number, LineBreakpoint[]>();
     const result: DebugProtocol.Breakpoint[] = [];
+    const lines = path ? this.codeLines(path) : new Map<number, CodeSite[]>();
     for (const b of args.breakpoints ?? []) {
-      const bp: LineBreakpoint = { id: this.nextId++, verified: false, hits: 0, logMessage: b.logMessage };
+      const bp: LineBreakpoint = { id: this.nextId++, kind: 'breakpoint', verified: false, hits: 0 };
       const out = new Breakpoint(false, b.line) as DebugProtocol.Breakpoint;
       out.id = bp.id;
       if (!path || !prepared) {
@@ -86,20 +96,20 @@ export class Breakpoints {
         result.push(out);
         continue;
       }
-      const place = this.place(path, b.line, fromPatched);
+      const place = this.place(path, lines, b.line, fromPatched);
       if ('message' in place) {
         out.message = place.message;
         result.push(out);
         continue;
       }
       const errors: string[] = [];
+      const sites = lines.get(place.line) ?? [];
       if (b.condition) {
         bp.condition = new Map();
-        for (const at of this.codeLines(path).get(place.line) ?? []) {
-          const scope = (n: string) => visibleLocal({ fn: at.fn, pc: at.pc }, n);
-          const r = prepared.program.compileExpression('<condition>', b.condition, { local: scope });
+        for (const at of sites) {
+          const r = compileTyped(prepared.program, '<condition>', b.condition, { local: (n) => visibleLocal(at, n) });
           if (r.ok) bp.condition.set(at.fn.id, (m) => r.eval(m) !== 0);
-          else errors.push(`condition: ${r.diagnostics.map((d) => d.message).join('; ')}`);
+          else errors.push(`condition: ${diagnosticText(r.diagnostics)}`);
         }
       }
       if (b.hitCondition) {
@@ -107,6 +117,7 @@ export class Breakpoints {
         if (h) bp.hitCondition = h;
         else errors.push(`hit count: '${b.hitCondition}' is not a number or a comparison like '>= 3' or '% 2'`);
       }
+      if (b.logMessage) bp.logMessage = new Map(sites.map((at) => [at.fn.id, this.logTemplate(b.logMessage!, at)]));
       bp.verified = errors.length === 0;
       out.verified = bp.verified;
       out.line = place.line;
@@ -123,7 +134,7 @@ export class Breakpoints {
   }
 
   /** The line in the running (possibly patched) code a breakpoint at `line` of `path` lands on. */
-  private place(path: string, line: number, inPatchedText: boolean): { line: number; moved?: string } | { message: string } {
+  private place(path: string, lines: Map<number, CodeSite[]>, line: number, inPatchedText: boolean): { line: number; moved?: string } | { message: string } {
     const mf = this.d!.prepared.model.files.find((f) => f.path === path);
     let target = line;
     let moved: string | undefined;
@@ -133,7 +144,6 @@ export class Breakpoints {
       target = p.line;
       if (target !== line) moved = `line ${line} of ${basename(path)} is line ${target} after the patches`;
     }
-    const lines = this.codeLines(path);
     if (!lines.size) return { message: `${basename(path)} is not part of this scenario's model` };
     for (let l = target; l < target + 20; l++) {
       if (lines.has(l)) return { line: l, moved: l !== target ? `no statement on line ${target}; moved to line ${l}` : moved };
@@ -142,8 +152,8 @@ export class Breakpoints {
   }
 
   /** Lines of a file that have steps, with the first step of each function on that line. */
-  private codeLines(path: string): Map<number, { fn: CompiledFunction; pc: number }[]> {
-    const out = new Map<number, { fn: CompiledFunction; pc: number }[]>();
+  private codeLines(path: string): Map<number, CodeSite[]> {
+    const out = new Map<number, CodeSite[]>();
     for (const fn of this.d?.prepared.program.functions ?? []) {
       if (fn.file !== path) continue;
       fn.code.forEach((ins, pc) => {
@@ -159,10 +169,8 @@ export class Breakpoints {
   /** The lines between line and endLine of a source that have statements. */
   locations(source: DebugProtocol.Source, line: number, endLine = line): DebugProtocol.BreakpointLocation[] {
     const path = this.sources.pathOf(source);
-    const lines = path ? this.codeLines(path) : new Map();
-    const out: DebugProtocol.BreakpointLocation[] = [];
-    for (let l = line; l <= endLine; l++) if (lines.has(l)) out.push({ line: l });
-    return out;
+    const lines = path ? [...this.codeLines(path).keys()] : [];
+    return lines.filter((l) => l >= line && l <= endLine).sort((a, b) => a - b).map((l) => ({ line: l }));
   }
 
   private rebuild(): void {
@@ -191,16 +199,16 @@ export class Breakpoints {
     const result: DebugProtocol.Breakpoint[] = [];
     for (const b of args.breakpoints) {
       const fn = prepared?.program.functionsByName.get(b.name);
-      const bp: LineBreakpoint = { id: this.nextId++, verified: !!fn?.decl.body, hits: 0 };
+      const bp: LineBreakpoint = { id: this.nextId++, kind: 'function breakpoint', verified: !!fn?.decl.body, hits: 0 };
       const out = new Breakpoint(bp.verified) as DebugProtocol.Breakpoint;
       out.id = bp.id;
       if (fn?.decl.body) {
         if (b.condition) {
-          const r = prepared!.program.compileExpression('<condition>', b.condition, { local: (n) => fn.params.find((p) => p.name === n) });
+          const r = compileTyped(prepared!.program, '<condition>', b.condition, { local: (n) => fn.params.find((p) => p.name === n) });
           if (r.ok) bp.condition = new Map([[fn.id, (m: Machine) => r.eval(m) !== 0]]);
           else {
             bp.verified = out.verified = false;
-            out.message = r.diagnostics.map((d) => d.message).join('; ');
+            out.message = `condition: ${diagnosticText(r.diagnostics)}`;
           }
         }
         if (b.hitCondition) bp.hitCondition = parseHitCondition(b.hitCondition);
@@ -219,7 +227,7 @@ export class Breakpoints {
    * conditions and hit counts checked; log points print and do not count as
    * hits. `quiet` checks conditions only (for searches through the past).
    */
-  hitAt(c: number, quiet = false): LineBreakpoint[] | undefined {
+  hitAt(c: number, quiet = false): { ids: number[]; kind: LineBreakpoint['kind'] } | undefined {
     const m = this.d!.m;
     const at = m.nextInstr(c);
     if (!at) return undefined;
@@ -227,45 +235,48 @@ export class Breakpoints {
     if (!bps) return undefined;
     const hit: LineBreakpoint[] = [];
     for (const bp of bps) {
-      if (!bp.verified) continue;
-      if (bp.condition) {
-        const cond = bp.condition.get(at.fn.id);
-        let ok = false;
-        try {
-          ok = !!cond && m.inFrame(c, at.fp, () => cond(m));
-        } catch {
-          ok = false;
-        }
-        if (!ok) continue;
-      }
+      if (!bp.verified || !this.conditionHolds(bp, c, at)) continue;
       if (quiet) {
         hit.push(bp);
         continue;
       }
       bp.hits++;
       if (bp.hitCondition && !bp.hitCondition(bp.hits)) continue;
-      if (bp.logMessage) {
-        this.log(`${this.interpolate(bp.logMessage, c, at.fp)}\n`);
-        continue;
-      }
-      hit.push(bp);
+      const log = bp.logMessage?.get(at.fn.id);
+      if (log) this.log(log(c, at.fp));
+      else if (!bp.logMessage) hit.push(bp);
     }
-    return hit.length ? hit : undefined;
+    return hit.length ? { ids: hit.map((b) => b.id), kind: hit[0].kind } : undefined;
   }
 
-  /** A log point's message with each {expr} replaced by its value. */
-  private interpolate(message: string, c: number, fp: number): string {
+  /** A condition that cannot be evaluated here (a NULL pointer, say) does not hold. */
+  private conditionHolds(bp: LineBreakpoint, c: number, at: { fn: CompiledFunction; fp: number }): boolean {
+    if (!bp.condition) return true;
+    const cond = bp.condition.get(at.fn.id);
+    const m = this.d!.m;
+    try {
+      return !!cond && m.inFrame(c, at.fp, () => cond(m));
+    } catch {
+      return false;
+    }
+  }
+
+  /** A log point's message with each {expr} compiled in the function it lands in; what cannot be compiled or evaluated says why in its place. */
+  private logTemplate(message: string, at: { fn: CompiledFunction; pc: number }): (c: number, fp: number) => string {
     const { m, view } = this.d!;
-    const frame = m.frames(c)[0];
-    return message.replace(/\{([^}]+)\}/g, (_, expr: string) => {
-      const r = m.program.compileExpression('<log>', expr, { local: (n) => (frame ? visibleLocal(frame, n) : undefined) });
-      if (!r.ok) return `{${expr}: ${r.diagnostics[0]?.message}}`;
-      try {
-        return view.scalar(m.inFrame(c, fp, () => r.eval(m)), r.type);
-      } catch (e) {
-        return `{${expr}: ${(e as Error).message}}`;
-      }
+    const parts = message.split(/\{([^}]+)\}/).map((text, i): string | ((c: number, fp: number) => string) => {
+      if (i % 2 === 0) return text;
+      const r = compileTyped(m.program, '<log>', text, { local: (n) => visibleLocal(at, n) });
+      if (!r.ok) return `{${text}: ${diagnosticText(r.diagnostics)}}`;
+      return (c, fp) => {
+        try {
+          return view.scalar(m.inFrame(c, fp, () => r.eval(m)), r.type);
+        } catch (e) {
+          return `{${text}: ${evaluationFailure(e)}}`;
+        }
+      };
     });
+    return (c, fp) => parts.map((p) => (typeof p === 'string' ? p : p(c, fp))).join('');
   }
 
   // ---- events
@@ -298,7 +309,14 @@ export class Breakpoints {
 
   private eventCondition(text: string): ((e: MachineEvent) => boolean) | string {
     if (!this.d) return 'the scenario is not loaded yet';
-    const c = compileEventCondition(this.d.m, '<condition>', text);
+    if (text.length > MAX_EXPRESSION_LENGTH) return `condition: the expression is ${text.length} characters long; at most ${MAX_EXPRESSION_LENGTH} are read`;
+    let c: ReturnType<typeof compileEventCondition>;
+    try {
+      c = compileEventCondition(this.d.m, '<condition>', text);
+    } catch (e) {
+      if (e instanceof RangeError) return 'condition: the expression nests too deeply to be read';
+      throw e;
+    }
     if (!c.ok) return `condition: ${c.diagnostics.map((d) => `column ${d.range.start.col}: ${d.message}`).join('; ')}`;
     // a condition that faults (say, through a NULL pointer) does not stop the machine: it just does not hold
     return (e) => {

@@ -1,8 +1,10 @@
 import { Scope } from '@vscode/debugadapter';
 import { DebugProtocol } from '@vscode/debugprotocol';
 import { Type } from '../kc/types.js';
+import { machineBuiltins } from '../machine/builtins.js';
 import { Debuggee } from './debuggee.js';
 import { RequestError } from './errors.js';
+import { compileTyped, diagnosticText, evaluationFailure } from './expressions.js';
 import { frameOf, visibleLocal } from './frames.js';
 import { RefTable, VarRef } from './variables.js';
 
@@ -18,10 +20,10 @@ export function scopes(d: Debuggee, refs: RefTable, frameId: number): DebugProto
   ];
 }
 
-export function variables(d: Debuggee | undefined, refs: RefTable, args: DebugProtocol.VariablesArguments): DebugProtocol.Variable[] {
+/** The rows under a variables reference; a reference from an earlier stop has none any more. */
+export function variables(d: Debuggee, refs: RefTable, args: DebugProtocol.VariablesArguments): DebugProtocol.Variable[] {
   const ref = refs.get(args.variablesReference);
-  if (!ref || !d) throw new RequestError(3023, `no variables for reference ${args.variablesReference}`);
-  return d.view.children(ref, args.start ?? 0, args.count ?? 0);
+  return ref ? d.view.children(ref, args.start ?? 0, args.count ?? 0) : [];
 }
 
 /** A memory cell behind a child row of a variables reference, for setVariable and data breakpoints. */
@@ -68,69 +70,78 @@ export function childAddress(d: Debuggee | undefined, ref: VarRef | undefined, n
 }
 
 /** Sets a scalar child of a variables reference; the write becomes part of the history. Returns the new value as shown. */
-export function setVariable(d: Debuggee | undefined, refs: RefTable, args: DebugProtocol.SetVariableArguments): string {
+export function setVariable(d: Debuggee, refs: RefTable, args: DebugProtocol.SetVariableArguments): string {
   const target = childAddress(d, refs.get(args.variablesReference), args.name);
-  if (!target || !d) throw new RequestError(3030, `${args.name} cannot be set here`);
+  if (!target) throw new RequestError(3030, `${args.name} cannot be set here`);
   if (target.type.k === 'struct' || target.type.k === 'array') throw new RequestError(3031, `${args.name} is a ${target.type.k}: set its fields one by one`);
-  const r = d.m.program.compileExpression('<value>', args.value, {});
-  if (!r.ok) throw new RequestError(3032, r.diagnostics.map((x) => x.message).join('; '));
+  const r = compileTyped(d.m.program, '<value>', args.value);
+  if (!r.ok) throw new RequestError(3032, diagnosticText(r.diagnostics));
   let value: number;
   try {
     value = r.eval(d.m);
   } catch (e) {
-    throw new RequestError(3033, (e as Error).message);
+    throw new RequestError(3033, evaluationFailure(e));
   }
   d.timeline.write(target.addr, value);
   return d.view.scalar(value, target.type);
 }
 
 /** A KC expression evaluated in a frame (or on CPU 0 at global scope), as a Variables-view row. */
-export function evaluate(d: Debuggee | undefined, args: DebugProtocol.EvaluateArguments): DebugProtocol.EvaluateResponse['body'] {
-  if (!d) throw new RequestError(3040, 'no scenario is running');
+export function evaluate(d: Debuggee, args: DebugProtocol.EvaluateArguments): DebugProtocol.EvaluateResponse['body'] {
   const m = d.m;
   const at = args.frameId !== undefined ? frameOf(d, args.frameId) : undefined;
   const local = at ? (name: string) => visibleLocal(at.frame, name) : undefined;
-  const r = m.program.compileExpression('<expression>', args.expression, { local });
-  if (!r.ok) throw new RequestError(3041, r.diagnostics.map((x) => `${x.range.start.col}: ${x.message}`).join('; '));
+  const r = compileTyped(m.program, '<expression>', args.expression, { local });
+  if (!r.ok) throw new RequestError(3041, r.diagnostics.map((x) => `column ${x.range.start.col}: ${x.message}`).join('; '));
+  let row: DebugProtocol.Variable;
   try {
     const cpu = at?.cpu ?? 0;
     const fp = at?.frame.fp ?? 0;
-    const value = m.inFrame(cpu, fp, () => r.eval(m));
     const addr = r.address ? m.inFrame(cpu, fp, () => r.address!(m)) : undefined;
-    const row = addr !== undefined && addr > 0 && (r.type.k === 'struct' || r.type.k === 'array')
+    row = addr !== undefined && addr > 0 && addr < m.mem.length
       ? d.view.row(args.expression, addr, r.type, args.expression)
-      : d.view.valueRow(args.expression, value, r.type, args.expression);
-    return { result: row.value, variablesReference: row.variablesReference, type: row.type, indexedVariables: row.indexedVariables };
+      : d.view.valueRow(args.expression, m.inFrame(cpu, fp, () => r.eval(m)), r.type, args.expression);
   } catch (e) {
-    throw new RequestError(3042, (e as Error).message);
+    throw new RequestError(3042, evaluationFailure(e));
   }
+  return { result: row.value, variablesReference: row.variablesReference, type: row.type, indexedVariables: row.indexedVariables };
 }
 
-/** Names the Debug Console offers for the word before the cursor: locals, globals, constants, functions. */
-export function completions(d: Debuggee | undefined, args: DebugProtocol.CompletionsArguments): DebugProtocol.CompletionItem[] {
+/** The machine's built-ins (smp_processor_id, cpu_online, ...), which a model uses without declaring them. */
+const BUILTIN_NAMES = (() => {
+  const b = machineBuiltins();
+  return [...Object.keys(b.functions), ...Object.keys(b.globals)].filter((n) => !n.startsWith('__'));
+})();
+
+/** Names the Debug Console offers for the word before the cursor: locals, built-ins, globals, constants, functions. */
+export function completions(d: Debuggee, args: DebugProtocol.CompletionsArguments): DebugProtocol.CompletionItem[] {
   const before = args.text.slice(0, args.column - 1);
   const word = /[A-Za-z_]\w*$/.exec(before)?.[0] ?? '';
-  const names = new Set<string>();
+  const items = new Map<string, DebugProtocol.CompletionItemType>();
   const at = args.frameId !== undefined ? frameOf(d, args.frameId) : undefined;
-  if (at) for (const l of at.frame.fn.locals) if (!l.name.startsWith('$')) names.add(l.name);
-  if (d) {
-    const program = d.m.program;
-    for (const g of program.globals.values()) if (!g.hidden && !g.name.startsWith('__cpu')) names.add(g.name);
-    for (const c of program.constants.keys()) names.add(c);
-    for (const f of program.functions) if (!f.name.startsWith('__scenario')) names.add(f.name);
-  }
-  return [...names].filter((n) => n.startsWith(word)).sort().slice(0, 200).map((label) => ({ label, start: args.column - 1 - word.length, length: word.length }));
+  if (at) for (const l of at.frame.fn.locals) if (!l.name.startsWith('$')) items.set(l.name, 'variable');
+  for (const n of BUILTIN_NAMES) items.set(n, 'function');
+  const program = d.m.program;
+  for (const g of program.globals.values()) if (!g.hidden && !g.name.startsWith('__')) items.set(g.name, 'variable');
+  for (const c of program.constants.keys()) items.set(c, 'value');
+  for (const f of program.functions) if (!f.name.startsWith('__')) items.set(f.name, 'function');
+  return [...items].filter(([n]) => n.startsWith(word)).sort(([a], [b]) => a.localeCompare(b)).slice(0, 200)
+    .map(([label, type]) => ({ label, type, start: args.column - 1 - word.length, length: word.length }));
 }
 
 /** What a data breakpoint on a child row (or on an lvalue expression) would watch. */
-export function dataBreakpointInfo(d: Debuggee | undefined, refs: RefTable, args: DebugProtocol.DataBreakpointInfoArguments): DebugProtocol.DataBreakpointInfoResponse['body'] {
+export function dataBreakpointInfo(d: Debuggee, refs: RefTable, args: DebugProtocol.DataBreakpointInfoArguments): DebugProtocol.DataBreakpointInfoResponse['body'] {
   let target: { addr: number; path: string; bit?: number } | undefined;
   if (args.variablesReference !== undefined) target = childAddress(d, refs.get(args.variablesReference), args.name);
-  else if (d) {
-    const r = d.m.program.compileExpression('<data>', args.name, {});
-    if (r.ok && r.address) target = { addr: r.address(d.m), path: args.name };
+  else {
+    const r = compileTyped(d.m.program, '<data>', args.name);
+    try {
+      if (r.ok && r.address) target = { addr: r.address(d.m), path: args.name };
+    } catch (e) {
+      return { dataId: null, description: `${args.name} cannot be watched: ${evaluationFailure(e)}` };
+    }
   }
-  if (!target || !d) return { dataId: null, description: `${args.name} has no single memory cell to watch` };
+  if (!target || target.addr <= 0 || target.addr >= d.m.mem.length) return { dataId: null, description: `${args.name} has no single memory cell to watch` };
   const bit = target.bit;
   return {
     dataId: bit === undefined ? String(target.addr) : `${target.addr}:${bit}`,

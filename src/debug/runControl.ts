@@ -1,193 +1,233 @@
 import { MachineEvent } from '../machine/events.js';
 import { Breakpoints } from './breakpoints.js';
+import { DebugConsole } from './console.js';
 import { Debuggee } from './debuggee.js';
-import { describeEvent } from './stops.js';
+import { cpuFrames } from './frames.js';
+import { Pacer } from './pacer.js';
+import {
+  Stop, breakpointStop, budgetStop, dataBreakpointStop, deadStop, endStop, eventStop, failureStop, faultStop, pauseStop, stepStop, waitsStop,
+} from './stops.js';
 
-/** Why the machine stopped, as the StoppedEvent tells it. */
-export interface Stop {
-  reason: string;
-  threadId: number;
-  description?: string;
-  text?: string;
-  hitBreakpointIds?: number[];
-  event?: MachineEvent;
-}
-
-/** What run control tells the client. */
+/** What run control tells the client besides the Debug Console lines. */
 export interface RunListener {
   stopped(stop: Stop): void;
-  output(text: string, category: 'console' | 'stdout' | 'stderr'): void;
   /** a CPU runs: clients clear what they showed for the last stop (an exception widget, say) */
-  continued(threadId: number): void;
+  continued(threadId: number, allThreads: boolean): void;
 }
 
+/** A step that has not finished after this many machine steps ends anyway. */
 const STEP_LIMIT = 20000;
-const CHUNK = 20000;
+
+/** Work in progress: a continue, a step, a journey back. At most one at a time. */
+interface Job {
+  pace: Pacer;
+  /** stopped by a pause request (a stop is reported), not by a restart or disconnect (nothing is) */
+  paused: boolean;
+}
 
 /**
  * Moving the machine: continue (all unfrozen CPUs, or one), stepping one CPU,
- * and travelling back in the history; each ends in one stop.
+ * and travelling back in the history. Each is a job that shares the event
+ * loop (see Pacer) and ends in exactly one stop, unless it is halted.
  */
 export class RunControl {
   private d?: Debuggee;
   private pending?: Stop;
-  lastStop?: Stop;
-  private running = false;
-  private pauseRequested = false;
+  private job?: Job;
+  /** the last stop reported, for exceptionInfo and the frames' view of it */
+  lastStop?: Stop & { step: number };
 
-  constructor(private readonly breakpoints: Breakpoints, private readonly listener: RunListener) {}
+  constructor(private readonly breakpoints: Breakpoints, private readonly console: DebugConsole, private readonly listener: RunListener) {}
 
-  /** A new launch or restart: run this debuggee from now on. */
+  /** A new launch or restart: whatever ran before ends quietly, and this debuggee runs from now on. */
   attach(d: Debuggee): void {
-    this.pauseRequested = true;
+    this.halt();
     this.d = d;
+    this.pending = undefined;
+    this.lastStop = undefined;
     const m = d.m;
-    m.onEvent((e) => this.onMachineEvent(e));
+    m.onEvent((e) => this.onMachineEvent(d, e));
     m.onWatchedWrite = (addr, old, value) => {
       if (d.timeline.replaying) return;
       const hit = this.breakpoints.dataHit(addr, old, value);
-      if (hit) this.pending ??= { reason: 'data breakpoint', threadId: m.cpu + 1, hitBreakpointIds: hit.ids, description: hit.what };
+      if (hit) this.pending ??= dataBreakpointStop(m.cpu + 1, hit.ids, hit.what);
     };
   }
 
-  private onMachineEvent(e: MachineEvent): void {
-    if (this.d!.timeline.replaying) return;
-    const f = this.breakpoints.eventHit(e);
-    if (f) this.pending ??= { reason: 'exception', threadId: e.cpu + 1, description: describeEvent(this.d!.m, e), text: f.label, event: e };
+  private onMachineEvent(d: Debuggee, e: MachineEvent): void {
+    if (d.timeline.replaying || this.pending) return;
+    if (this.breakpoints.eventHit(e)) this.pending = eventStop(d, e);
   }
 
-  /** Stops a continue at its next chunk boundary; stops at once when nothing runs. */
+  /** True while a job runs: the machine is moving. */
+  get busy(): boolean {
+    return this.job !== undefined;
+  }
+
+  /** Stops the job in progress at its next turn, with a stop; with nothing running, stops at once. */
   pause(): void {
-    this.pauseRequested = true;
-    if (!this.running) this.stopNow({ reason: 'pause', threadId: 1 });
+    if (this.job) {
+      this.job.paused = true;
+      this.job.pace.stop();
+    } else if (this.d) this.stopNow(pauseStop(this.d.m));
   }
 
-  /** Ends whatever runs, without a stop (terminate, disconnect). */
+  /** Ends the job in progress without a stop (restart, terminate, disconnect). */
   halt(): void {
-    this.pauseRequested = true;
+    this.job?.pace.stop();
+    this.job = undefined;
   }
 
+  /** Reports a stop where the machine is now. */
   stopNow(stop: Stop): void {
-    this.lastStop = stop;
+    if (stop.tell && stop.text) this.console.say(stop.text, stop.reason === 'exception' ? 'stderr' : 'console');
+    this.console.flush();
+    this.lastStop = { ...stop, step: this.d!.m.steps };
     this.listener.stopped(stop);
   }
 
-  /** Runs the machine (all unfrozen CPUs, or one) until something stops it, yielding to the event loop between chunks. */
-  async forward(onlyCpu?: number): Promise<void> {
-    const d = this.d!;
-    const t = d.timeline;
-    const m = d.m;
-    this.running = true;
-    this.pauseRequested = false;
+  entry(stop: Stop): void {
+    this.stopNow(stop);
+  }
+
+  /** Runs `work` as the one job; reports the stop it ends in, unless it was halted. */
+  private async runJob(work: (pace: Pacer) => Promise<Stop>): Promise<void> {
+    const job: Job = { pace: new Pacer(), paused: false };
+    this.job = job;
     this.pending = undefined;
-    const budget = d.prepared.maxSteps;
+    this.console.startRun();
+    let stop: Stop;
     try {
-      for (;;) {
-        for (let i = 0; i < CHUNK; i++) {
-          if (m.steps >= budget) return this.stopNow({ reason: 'pause', threadId: 1, description: `Step budget of ${budget} steps used up: ${m.describeCpus()}` });
-          if (!t.forward(onlyCpu)) return this.stopAtEnd();
-          const stop = this.checkStop(m.cpu);
-          if (stop) return this.stopNow(stop);
-        }
-        await new Promise((r) => setImmediate(r));
-        if (this.pauseRequested) return this.stopNow({ reason: 'pause', threadId: m.cpu + 1 });
-      }
-    } finally {
-      this.running = false;
+      stop = await work(job.pace);
+    } catch (e) {
+      // a failure in the engine must not end the session: say it, and stay where the machine is
+      stop = failureStop(this.d!.m, e instanceof Error ? e.message : String(e));
     }
+    const halted = job.pace.isStopped && !job.paused;
+    if (this.job === job) this.job = undefined;
+    if (!halted) this.stopNow(stop);
+  }
+
+  /** Continue: all unfrozen CPUs (or only `onlyCpu`) run until something stops them. */
+  forward(onlyCpu?: number): Promise<void> {
+    const d = this.d!;
+    this.listener.continued(onlyCpu === undefined ? 1 : onlyCpu + 1, onlyCpu === undefined);
+    return this.runJob(async (pace) => {
+      const { m, timeline: t } = d;
+      const budget = d.prepared.maxSteps;
+      for (;;) {
+        if (m.steps >= budget) return budgetStop(m, budget);
+        if (!t.forward(onlyCpu)) return this.endOfRun(d);
+        const stop = this.checkStop(m.cpu);
+        if (stop) return stop;
+        if (onlyCpu !== undefined) {
+          // one CPU alone that waits for another, or has died, gets nowhere
+          if (m.isDead(onlyCpu)) return deadStop(onlyCpu);
+          if (m.isBlocked(onlyCpu)) return waitsStop(m, onlyCpu);
+        }
+        if (pace.due()) {
+          this.console.flush();
+          if (!(await pace.turn())) return pauseStop(m);
+        }
+      }
+    });
+  }
+
+  /** Nothing can step any more: the expectations' verdicts go to the Debug Console. */
+  private endOfRun(d: Debuggee): Stop {
+    const m = d.m;
+    const end = m.endReason();
+    const verdicts = d.tracker.verdicts(m, end);
+    const lines = verdicts.map((v) => `${v.ok ? 'PASS' : 'FAIL'}  ${v.text}  (${v.detail})`);
+    this.console.say([`-- run ${end.kind === 'done' ? 'completed' : end.kind} after ${m.steps} steps`, ...lines].join('\n'), verdicts.every((v) => v.ok) ? 'console' : 'stderr');
+    return endStop(m);
   }
 
   private checkStop(c: number): Stop | undefined {
     const m = this.d!.m;
-    if (m.stopReason?.kind === 'fault') {
-      const r = m.stopReason;
-      return { reason: 'exception', threadId: r.cpu + 1, description: `Fault on CPU${r.cpu}: ${r.message}`, text: r.message };
-    }
+    if (m.stopReason?.kind === 'fault') return faultStop(m.stopReason.cpu, m.stopReason.message);
     if (this.pending) {
       const p = this.pending;
       this.pending = undefined;
       return p;
     }
     const bps = this.breakpoints.anyCode ? this.breakpoints.hitAt(c) : undefined;
-    if (bps) return { reason: 'breakpoint', threadId: c + 1, hitBreakpointIds: bps.map((b) => b.id) };
+    if (bps) return breakpointStop(c + 1, bps.ids, bps.kind);
     return undefined;
   }
 
-  private stopAtEnd(): void {
-    const { m, tracker } = this.d!;
-    const end = m.endReason();
-    const verdicts = tracker.verdicts(m, end);
-    const lines = verdicts.map((v) => `${v.ok ? 'PASS' : 'FAIL'}  ${v.text}  (${v.detail})`).join('\n');
-    this.listener.output(`-- run ${end.kind === 'done' ? 'completed' : end.kind} after ${m.steps} steps\n${lines}\n`, verdicts.every((v) => v.ok) ? 'console' : 'stderr');
-    const description = end.kind === 'done' ? 'The run has ended (step back to travel in time)' : `The run cannot go on: ${end.message}`;
-    this.stopNow({ reason: 'pause', threadId: (m.cpu ?? 0) + 1, description });
-  }
-
-  /** Steps only CPU threadId-1; every other CPU holds still. */
-  step(threadId: number, how: 'over' | 'in' | 'out'): void {
-    const { m, timeline: t } = this.d!;
-    const cpu = threadId - 1;
-    this.listener.continued(threadId);
-    this.pending = undefined;
-    const start = m.frames(cpu);
-    const depth0 = start.length;
-    const fp0 = start[0]?.fp;
-    const line0 = start[0]?.instr?.range.start.line;
-    for (let i = 0; i < STEP_LIMIT; i++) {
-      t.forward(cpu);
-      const stop = this.checkStop(cpu);
-      if (stop && stop.reason !== 'breakpoint') return this.stopNow(stop);
-      const now = m.frames(cpu);
-      const top = now[0];
-      const line = top?.instr?.range.start.line;
-      const done = how === 'in'
-        ? now.length !== depth0 || top?.fp !== fp0 || line !== line0
-        : how === 'over'
-          ? now.length < depth0 || (now.length === depth0 && top?.fp === fp0 && line !== line0)
-          : now.length < depth0;
-      if (stop && (done || stop.reason === 'breakpoint')) return this.stopNow(stop);
-      if (m.isBlocked(cpu) && !m.isDead(cpu)) {
-        // it spins on a location only another CPU can change: going round the loop again gets nowhere
-        const waits = m.describeCpu(cpu);
-        this.listener.output(`CPU${cpu} cannot get further on its own: it is ${waits}. Continue, or step the CPUs it waits for.\n`, 'console');
-        return this.stopNow({ reason: 'step', threadId, description: `CPU${cpu} waits` });
+  /** Steps only CPU threadId-1 (over, into or out of a call); every other CPU holds still. */
+  step(threadId: number, how: 'over' | 'in' | 'out'): Promise<void> {
+    const d = this.d!;
+    this.listener.continued(threadId, false);
+    return this.runJob(async (pace) => {
+      const { m, timeline: t } = d;
+      const cpu = threadId - 1;
+      const start = cpuFrames(d, cpu);
+      const depth0 = start.length;
+      const fp0 = start[0]?.fp;
+      const line0 = start[0]?.instr?.range.start.line;
+      for (let i = 0; i < STEP_LIMIT; i++) {
+        t.forward(cpu);
+        const stop = this.checkStop(cpu);
+        if (stop) return stop;
+        const now = m.frames(cpu);
+        const top = now[0];
+        const line = top?.instr?.range.start.line;
+        const done = how === 'in'
+          ? now.length !== depth0 || top?.fp !== fp0 || line !== line0
+          : how === 'over'
+            ? now.length < depth0 || (now.length === depth0 && top?.fp === fp0 && line !== line0)
+            : now.length < depth0;
+        // a CPU that spins on a location only another CPU can change gets nowhere going round again
+        if (m.isBlocked(cpu) && !m.isDead(cpu)) return waitsStop(m, cpu);
+        if (m.isDead(cpu)) return deadStop(cpu);
+        if (done) return stepStop(threadId);
+        if (pace.due() && !(await pace.turn())) return pauseStop(m);
       }
-      if (done || m.isDead(cpu)) return this.stopNow({ reason: 'step', threadId });
-    }
-    this.listener.output(`CPU${cpu} took ${STEP_LIMIT} steps without finishing the step; stopped.\n`, 'console');
-    this.stopNow({ reason: 'step', threadId });
+      return stepStop(threadId, `CPU${cpu} took ${STEP_LIMIT} steps without finishing the step`);
+    });
   }
 
-  stepBack(threadId: number): void {
-    const t = this.d!.timeline;
-    const target = Math.max(0, t.step - 1);
-    t.goTo(target);
-    this.stopNow({ reason: 'step', threadId, description: `Back at step ${target}` });
+  /** One step back in time: the machine as it was before its last step. */
+  stepBack(threadId: number): Promise<void> {
+    const d = this.d!;
+    return this.runJob(async (pace) => {
+      const t = d.timeline;
+      const target = Math.max(0, t.step - 1);
+      await t.goTo(target, pace);
+      if (t.step !== target) return pauseStop(d.m, `Paused at step ${t.step} while going back to step ${target}`);
+      return { ...stepStop(threadId, `Back at step ${target}`), description: 'step back' };
+    });
   }
 
-  /** Travels back to the last step where a line or function breakpoint held, or to the start. */
-  reverseContinue(threadId: number): void {
-    const { m, timeline: t } = this.d!;
-    const now = t.step;
-    const marks = [...new Set([...t.snapshotSteps(), 0])].filter((s) => s < now).sort((a, b) => b - a);
-    let end = now;
-    for (const from of marks) {
-      const hits = new Map<number, { thread: number; ids: number[] }>();
-      const hit = t.lastHitBetween(from, end, () => {
-        const c = m.cpu;
-        const bps = this.breakpoints.hitAt(c, true);
-        if (bps && m.steps < now) hits.set(m.steps, { thread: c + 1, ids: bps.map((b) => b.id) });
-        return !!bps && m.steps < now;
-      });
-      // the stop at `now` itself does not count: that is where we are
-      if (hit !== undefined) {
-        t.goTo(hit);
-        const h = hits.get(hit)!;
-        return this.stopNow({ reason: 'breakpoint', threadId: h.thread, hitBreakpointIds: h.ids, description: `Breakpoint hit at step ${hit} (going backwards)` });
+  /** Travels back to the last step where a line or function breakpoint held, or to the start of the run. */
+  reverseContinue(threadId: number): Promise<void> {
+    const d = this.d!;
+    return this.runJob(async (pace) => {
+      const { m, timeline: t } = d;
+      const now = t.step;
+      const marks = this.breakpoints.anyCode ? [...new Set([...t.snapshotSteps(), 0])].filter((s) => s < now).sort((a, b) => b - a) : [];
+      let end = now;
+      for (const from of marks) {
+        const hits = new Map<number, { thread: number; ids: number[]; kind: 'breakpoint' | 'function breakpoint' }>();
+        const found = await t.lastHitBetween(from, end, () => {
+          const bps = m.steps < now ? this.breakpoints.hitAt(m.cpu, true) : undefined;
+          if (bps) hits.set(m.steps, { thread: m.cpu + 1, ...bps });
+          return !!bps;
+        }, pace);
+        if (!found) return pauseStop(m, `Paused at step ${m.steps} while going backwards`);
+        if (found.last !== undefined) {
+          await t.goTo(found.last, pace);
+          if (t.step !== found.last) return pauseStop(m, `Paused at step ${m.steps} while going backwards`);
+          const h = hits.get(found.last)!;
+          return breakpointStop(h.thread, h.ids, h.kind, `Breakpoint hit at step ${found.last} (going backwards)`);
+        }
+        end = from;
       }
-      end = from;
-    }
-    t.goTo(0);
-    this.stopNow({ reason: 'entry', threadId, description: 'Reached the start of the run' });
+      await t.goTo(0, pace);
+      if (t.step !== 0) return pauseStop(m, `Paused at step ${m.steps} while going backwards`);
+      return { reason: 'entry', threadId, description: 'start of run', text: 'Back at the start of the run' };
+    });
   }
 }

@@ -1,44 +1,85 @@
 import {
-  ContinuedEvent, DebugSession, InitializedEvent, OutputEvent, StoppedEvent, TerminatedEvent, Thread,
+  ContinuedEvent, DebugSession, InitializedEvent, OutputEvent, Response, StoppedEvent, TerminatedEvent, Thread, ThreadEvent,
 } from '@vscode/debugadapter';
 import { DebugProtocol } from '@vscode/debugprotocol';
 import { formatDiagnostic } from '../kc/diagnostics.js';
-import { MachineEvent } from '../machine/events.js';
-import { formatEvent } from '../machine/trace.js';
+import { MachineFault } from '../machine/machine.js';
 import { PreparedScenario, loadScenarioFile } from '../scenario/build.js';
 import { Breakpoints, EVENT_FILTERS } from './breakpoints.js';
+import { DebugConsole } from './console.js';
 import { Debuggee } from './debuggee.js';
 import { RequestError } from './errors.js';
-import { stackFrames, threadName } from './frames.js';
+import { frameOf, stackFrames, threadName } from './frames.js';
 import * as inspect from './inspect.js';
 import { LaunchArguments, LaunchPlan, parseLaunchArguments } from './launch.js';
-import { RunControl, Stop } from './runControl.js';
+import { Phase, SessionState, checkRequest } from './requests.js';
+import { RunControl } from './runControl.js';
 import { Sources } from './sources.js';
-import { exceptionInfo } from './stops.js';
+import { Stop, entryStop, exceptionInfo } from './stops.js';
 import { RefTable } from './variables.js';
 
 export type { LaunchArguments } from './launch.js';
 export { EVENT_FILTERS } from './breakpoints.js';
 
+type Handler = (response: DebugProtocol.Response, args: never) => void | Promise<void>;
+
 /**
  * The Debug Adapter Protocol over one simulated machine: threads are CPUs,
  * frames are a CPU's context stack, stepping moves one CPU, and the history
- * can be travelled both ways. The handlers here are thin: breakpoints,
- * run control, inspection and sources each live in a file of their own.
+ * can be travelled both ways.
+ *
+ * Every request is checked first (requests.ts) and then answered by a thin
+ * handler here; breakpoints, run control, inspection, sources and the Debug
+ * Console each live in a file of their own. A request always gets an answer,
+ * and nothing a client sends ends the session except disconnect.
  */
 export class SmpLabSession extends DebugSession {
+  private phase: Phase = 'new';
   private d?: Debuggee;
   private plan?: LaunchPlan;
   private readonly refs = new RefTable();
   private readonly sources = new Sources();
-  private readonly breakpoints = new Breakpoints(this.sources, (text) => this.sendEvent(new OutputEvent(text, 'console')));
-  private readonly run = new RunControl(this.breakpoints, {
+  private readonly console = new DebugConsole(this.sources, (e) => this.sendEvent(e));
+  private readonly breakpoints = new Breakpoints(this.sources, (text) => this.console.print(text, 'console'));
+  private readonly run = new RunControl(this.breakpoints, this.console, {
     stopped: (stop) => this.sendStopped(stop),
-    output: (text, category) => this.sendEvent(new OutputEvent(text, category)),
-    continued: (threadId) => this.sendEvent(new ContinuedEvent(threadId, false)),
+    continued: (threadId, all) => this.sendEvent(new ContinuedEvent(threadId, all)),
   });
   private configured!: Promise<void>;
   private markConfigured!: () => void;
+
+  private readonly handlers: Record<string, Handler> = {
+    initialize: (r) => this.initialize(r as DebugProtocol.InitializeResponse),
+    launch: (r, a: LaunchArguments) => this.launch(r, a),
+    configurationDone: (r) => this.configurationDone(r),
+    disconnect: (r) => this.disconnect(r),
+    terminate: (r) => this.terminate(r),
+    restart: (r) => this.restart(r),
+    threads: (r) => this.threads(r as DebugProtocol.ThreadsResponse),
+    stackTrace: (r, a: DebugProtocol.StackTraceArguments) => this.stackTrace(r as DebugProtocol.StackTraceResponse, a),
+    source: (r, a: DebugProtocol.SourceArguments) => this.source(r as DebugProtocol.SourceResponse, a),
+    scopes: (r, a: DebugProtocol.ScopesArguments) => this.answer(r, () => ({ scopes: inspect.scopes(this.d!, this.refs, a.frameId) })),
+    variables: (r, a: DebugProtocol.VariablesArguments) => this.answer(r, () => ({ variables: inspect.variables(this.d!, this.refs, a) })),
+    setVariable: (r, a: DebugProtocol.SetVariableArguments) => this.answer(r, () => ({ value: inspect.setVariable(this.d!, this.refs, a) })),
+    evaluate: (r, a: DebugProtocol.EvaluateArguments) => this.answer(r, () => inspect.evaluate(this.d!, a)),
+    completions: (r, a: DebugProtocol.CompletionsArguments) => this.answer(r, () => ({ targets: inspect.completions(this.d!, a) })),
+    setBreakpoints: (r, a: DebugProtocol.SetBreakpointsArguments) => this.answer(r, () => ({ breakpoints: this.breakpoints.setLines(a) })),
+    breakpointLocations: (r, a: DebugProtocol.BreakpointLocationsArguments) => this.answer(r, () => ({ breakpoints: this.breakpoints.locations(a.source, a.line, a.endLine) })),
+    setFunctionBreakpoints: (r, a: DebugProtocol.SetFunctionBreakpointsArguments) => this.answer(r, () => ({ breakpoints: this.breakpoints.setFunctions(a) })),
+    setExceptionBreakpoints: (r, a: DebugProtocol.SetExceptionBreakpointsArguments) => this.answer(r, () => ({ breakpoints: this.breakpoints.setEventFilters(a) })),
+    dataBreakpointInfo: (r, a: DebugProtocol.DataBreakpointInfoArguments) => this.answer(r, () => inspect.dataBreakpointInfo(this.d!, this.refs, a)),
+    setDataBreakpoints: (r, a: DebugProtocol.SetDataBreakpointsArguments) => this.answer(r, () => ({ breakpoints: this.breakpoints.setData(a) })),
+    exceptionInfo: (r) => this.exceptionInfo(r as DebugProtocol.ExceptionInfoResponse),
+    continue: (r, a: DebugProtocol.ContinueArguments) => this.continue(r as DebugProtocol.ContinueResponse, a),
+    pause: (r) => this.pause(r),
+    next: (r, a: DebugProtocol.NextArguments) => this.step(r, a.threadId, 'over'),
+    stepIn: (r, a: DebugProtocol.StepInArguments) => this.step(r, a.threadId, 'in'),
+    stepOut: (r, a: DebugProtocol.StepOutArguments) => this.step(r, a.threadId, 'out'),
+    stepBack: (r, a: DebugProtocol.StepBackArguments) => this.travel(r, () => this.run.stepBack(a.threadId)),
+    reverseContinue: (r, a: DebugProtocol.ReverseContinueArguments) => this.travel(r, () => this.run.reverseContinue(a.threadId)),
+    freeze: (r, a: { threadId: number }) => this.setFrozen(r, a.threadId, true),
+    thaw: (r, a: { threadId: number }) => this.setFrozen(r, a.threadId, false),
+  };
 
   constructor() {
     super();
@@ -47,9 +88,79 @@ export class SmpLabSession extends DebugSession {
     this.configured = new Promise((resolve) => (this.markConfigured = resolve));
   }
 
+  // ---- messages in
+
+  /** A message from the client (inline in VS Code, or framed by the transport). */
+  override handleMessage(message: DebugProtocol.ProtocolMessage): void {
+    this.receive(message);
+  }
+
+  /** Checks a message is a request before it is dispatched; anything else is reported and dropped. */
+  receive(message: unknown): void {
+    const m = message as Partial<DebugProtocol.Request> | null;
+    if (typeof m !== 'object' || m === null || Array.isArray(m)) return this.reportBadMessage(`a message must be a JSON object, not ${m === null ? 'null' : Array.isArray(m) ? 'a list' : typeof m}`);
+    if (m.type === 'response' || m.type === 'event') return;
+    if (m.type !== 'request') return this.reportBadMessage(`a message's "type" must be "request", not ${JSON.stringify(m.type) ?? 'missing'}`);
+    if (!Number.isInteger(m.seq)) return this.reportBadMessage(`a request's "seq" must be a whole number, not ${JSON.stringify(m.seq) ?? 'missing'}`);
+    if (typeof m.command !== 'string') return this.fail(new Response(m as DebugProtocol.Request), `a request's "command" must be a string, not ${JSON.stringify(m.command) ?? 'missing'}`);
+    this.dispatchRequest(m as DebugProtocol.Request);
+  }
+
+  /** A frame or message that is not a request: said in the Debug Console, and the adapter reads on. */
+  reportBadMessage(why: string): void {
+    this.sendEvent(new OutputEvent(`SMP Lab ignored a message it could not read: ${why}\n`, 'stderr'));
+  }
+
+  protected override dispatchRequest(request: DebugProtocol.Request): void {
+    const response = new Response(request);
+    const wrong = checkRequest(request, this.state());
+    if (wrong) return this.fail(response, wrong);
+    const handler = this.handlers[request.command];
+    const failed = (e: unknown) => this.fail(response, `SMP Lab could not answer ${request.command}: ${e instanceof Error ? e.message : String(e)}`);
+    try {
+      const done = handler(response, (request.arguments ?? {}) as never);
+      if (done) done.catch(failed);
+    } catch (e) {
+      failed(e);
+    }
+  }
+
+  private state(): SessionState {
+    return {
+      phase: this.phase,
+      busy: this.run.busy,
+      nrCpus: this.d?.m.nrCpus ?? 0,
+      isDead: (cpu) => !!this.d?.m.isDead(cpu),
+      hasFrame: (id) => !!frameOf(this.d, id),
+    };
+  }
+
+  // ---- answers
+
+  /** Sends the body `make` builds, or the error it throws. */
+  private answer<R extends DebugProtocol.Response>(response: R, make: () => R['body']): void {
+    try {
+      response.body = make();
+    } catch (e) {
+      if (e instanceof RequestError) return this.fail(response, e.message);
+      throw e;
+    }
+    this.sendResponse(response);
+  }
+
+  /** An error response; only a failed launch is shown to the user in a dialog. */
+  private fail(response: DebugProtocol.Response, message: string, showUser = false): void {
+    response.success = false;
+    response.message = message;
+    response.body = { error: { id: 1, format: message, showUser } };
+    this.sendResponse(response);
+  }
+
   // ---- lifecycle
 
-  protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {
+  /** The capabilities; asked again (DebugClient.launch does), they are sent again. */
+  private initialize(response: DebugProtocol.InitializeResponse): void {
+    if (this.phase === 'new') this.phase = 'initialized';
     response.body = {
       supportsConfigurationDoneRequest: true,
       supportsFunctionBreakpoints: true,
@@ -75,248 +186,158 @@ export class SmpLabSession extends DebugSession {
     this.sendResponse(response);
   }
 
-  protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: LaunchArguments): Promise<void> {
+  private async launch(response: DebugProtocol.Response, args: LaunchArguments): Promise<void> {
     const plan = parseLaunchArguments(args);
-    if ('error' in plan) return this.sendErrorResponse(response, 3002, plan.error);
+    if ('error' in plan) return this.fail(response, plan.error, true);
     const prepared = this.load(plan);
-    if (typeof prepared === 'string') return this.sendErrorResponse(response, 3003, prepared);
+    if (typeof prepared === 'string') return this.fail(response, prepared, true);
     this.plan = plan;
+    this.phase = 'launched';
     this.begin(prepared);
     this.sendResponse(response);
     this.sendEvent(new InitializedEvent());
     await this.configured;
-    if (plan.stopOnEntry) this.run.stopNow({ reason: 'entry', threadId: 1, description: 'Stopped at the start of the scenario' });
-    else void this.run.forward();
+    if (this.phase !== 'launched' || this.d?.prepared !== prepared) return;
+    this.firstStop();
   }
 
-  /** Loads, compiles and boots the planned scenario; a message listing its errors when it cannot. */
+  /** Loads, compiles and boots the planned scenario; a message listing what is wrong when it cannot. */
   private load(plan: LaunchPlan): PreparedScenario | string {
-    const { prepared, diagnostics } = loadScenarioFile(plan.scenario, plan.overrides);
-    if (prepared) return prepared;
-    return `The scenario has errors:\n${diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('\n')}`;
+    try {
+      const { prepared, diagnostics } = loadScenarioFile(plan.scenario, plan.overrides);
+      if (prepared) return prepared;
+      return `The scenario has errors:\n${diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('\n')}`;
+    } catch (e) {
+      // the loader reports what it foresees as diagnostics; this is what it did not
+      if (e instanceof MachineFault) return `The scenario cannot start: ${e.message}`;
+      if (e instanceof RangeError) return 'The scenario cannot be loaded: something in it nests too deeply to be read';
+      return `The scenario cannot be loaded: ${e instanceof Error ? e.message : String(e)}`;
+    }
   }
 
   private begin(prepared: PreparedScenario): void {
     const d = new Debuggee(prepared, this.refs);
     this.d = d;
     this.sources.useModel(prepared.model);
-    d.m.onEvent((e) => this.onMachineEvent(e));
+    this.console.follow(d);
     this.run.attach(d);
     this.breakpoints.attach(d);
   }
 
-  protected override configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): void {
+  /** The first stop, or the first run. */
+  private firstStop(): void {
+    if (this.plan!.stopOnEntry) this.run.stopNow(entryStop(this.d!));
+    else void this.run.forward();
+  }
+
+  private configurationDone(response: DebugProtocol.Response): void {
     this.sendResponse(response);
     this.markConfigured();
   }
 
-  protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
-    this.run.halt();
+  private disconnect(response: DebugProtocol.Response): void {
+    this.end();
     this.sendResponse(response);
   }
 
-  protected override terminateRequest(response: DebugProtocol.TerminateResponse): void {
-    this.run.halt();
+  private terminate(response: DebugProtocol.Response): void {
+    this.end();
     this.sendResponse(response);
     this.sendEvent(new TerminatedEvent());
   }
 
-  protected override restartRequest(response: DebugProtocol.RestartResponse): void {
-    if (!this.plan) return this.sendErrorResponse(response, 3010, 'nothing to restart');
-    const prepared = this.load(this.plan);
-    if (typeof prepared === 'string') return this.sendErrorResponse(response, 3003, prepared);
-    this.begin(prepared);
-    this.sendResponse(response);
-    if (this.plan.stopOnEntry) this.run.stopNow({ reason: 'entry', threadId: 1 });
-    else void this.run.forward();
+  /** Nothing runs any more and every later request is told the session has ended. */
+  private end(): void {
+    this.run.halt();
+    this.phase = 'ended';
+    this.markConfigured();
   }
 
-  // ---- machine events in the Debug Console
+  override dispose(): void {
+    this.end();
+    super.dispose();
+  }
 
-  private onMachineEvent(e: MachineEvent): void {
-    const d = this.d!;
-    if (d.timeline.replaying) return;
-    if (e.kind !== 'printk' && e.kind !== 'warn' && e.kind !== 'bug' && e.kind !== 'lost-work') return;
-    const out = new OutputEvent(formatEvent(d.m, e).replace(/^ +/gm, '') + '\n', e.kind === 'printk' ? 'stdout' : 'stderr') as DebugProtocol.OutputEvent;
-    if (e.at) {
-      out.body.source = this.sources.sourceFor(e.at.file);
-      out.body.line = e.at.start.line;
-      out.body.column = e.at.start.col;
-    }
-    this.sendEvent(out);
+  private restart(response: DebugProtocol.Response): void {
+    const prepared = this.load(this.plan!);
+    if (typeof prepared === 'string') return this.fail(response, prepared, true);
+    this.begin(prepared);
+    this.sendResponse(response);
+    this.firstStop();
   }
 
   private sendStopped(stop: Stop): void {
     this.refs.clear();
     const e = new StoppedEvent(stop.reason, stop.threadId, stop.text) as DebugProtocol.StoppedEvent;
     e.body.allThreadsStopped = true;
-    if (stop.description) e.body.description = stop.description;
+    e.body.description = stop.description;
     if (stop.hitBreakpointIds) e.body.hitBreakpointIds = stop.hitBreakpointIds;
     this.sendEvent(e);
   }
 
   // ---- threads, frames, sources
 
-  protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
+  private threads(response: DebugProtocol.ThreadsResponse): void {
     const d = this.d;
     response.body = { threads: d ? Array.from({ length: d.m.nrCpus }, (_, c) => new Thread(c + 1, threadName(d, c))) : [] };
     this.sendResponse(response);
   }
 
-  protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse, args: DebugProtocol.StackTraceArguments): void {
-    const d = this.d;
-    const cpu = args.threadId - 1;
-    if (!d || cpu < 0 || cpu >= d.m.nrCpus) return this.sendErrorResponse(response, 3020, `no CPU for thread ${args.threadId}`);
-    const { frames, total } = stackFrames(d, this.sources, cpu, args.startFrame ?? 0, args.levels ?? 0);
+  private stackTrace(response: DebugProtocol.StackTraceResponse, args: DebugProtocol.StackTraceArguments): void {
+    const { frames, total } = stackFrames(this.d!, this.sources, args.threadId - 1, args.startFrame ?? 0, args.levels ?? 0, this.run.lastStop);
     response.body = { stackFrames: frames, totalFrames: total };
     this.sendResponse(response);
   }
 
-  protected override sourceRequest(response: DebugProtocol.SourceResponse, args: DebugProtocol.SourceArguments): void {
-    const mf = this.sources.patchedFile(args.sourceReference);
-    if (!mf) return this.sendErrorResponse(response, 3021, 'no such source');
+  private source(response: DebugProtocol.SourceResponse, args: DebugProtocol.SourceArguments): void {
+    const ref = args.source?.sourceReference || args.sourceReference;
+    const mf = this.sources.patchedFile(ref);
+    if (!mf) return this.fail(response, `no source with reference ${ref}: SMP Lab gives references only to patched model files`);
     response.body = { content: mf.text, mimeType: 'text/x-kc' };
     this.sendResponse(response);
   }
 
-  // ---- scopes, variables, evaluation
-
-  protected override scopesRequest(response: DebugProtocol.ScopesResponse, args: DebugProtocol.ScopesArguments): void {
-    this.answer(response, () => ({ scopes: inspect.scopes(this.d!, this.refs, args.frameId) }));
-  }
-
-  protected override variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): void {
-    this.answer(response, () => ({ variables: inspect.variables(this.d, this.refs, args) }));
-  }
-
-  protected override setVariableRequest(response: DebugProtocol.SetVariableResponse, args: DebugProtocol.SetVariableArguments): void {
-    this.answer(response, () => ({ value: inspect.setVariable(this.d, this.refs, args) }));
-  }
-
-  protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): void {
-    this.answer(response, () => inspect.evaluate(this.d, args));
-  }
-
-  protected override completionsRequest(response: DebugProtocol.CompletionsResponse, args: DebugProtocol.CompletionsArguments): void {
-    this.answer(response, () => ({ targets: inspect.completions(this.d, args) }));
-  }
-
-  // ---- breakpoints
-
-  protected override setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): void {
-    this.answer(response, () => ({ breakpoints: this.breakpoints.setLines(args) }));
-  }
-
-  protected override breakpointLocationsRequest(response: DebugProtocol.BreakpointLocationsResponse, args: DebugProtocol.BreakpointLocationsArguments): void {
-    this.answer(response, () => ({ breakpoints: this.breakpoints.locations(args.source, args.line, args.endLine) }));
-  }
-
-  protected override setFunctionBreakPointsRequest(response: DebugProtocol.SetFunctionBreakpointsResponse, args: DebugProtocol.SetFunctionBreakpointsArguments): void {
-    this.answer(response, () => ({ breakpoints: this.breakpoints.setFunctions(args) }));
-  }
-
-  protected override setExceptionBreakPointsRequest(response: DebugProtocol.SetExceptionBreakpointsResponse, args: DebugProtocol.SetExceptionBreakpointsArguments): void {
-    this.answer(response, () => ({ breakpoints: this.breakpoints.setEventFilters(args) }));
-  }
-
-  protected override dataBreakpointInfoRequest(response: DebugProtocol.DataBreakpointInfoResponse, args: DebugProtocol.DataBreakpointInfoArguments): void {
-    this.answer(response, () => inspect.dataBreakpointInfo(this.d, this.refs, args));
-  }
-
-  protected override setDataBreakpointsRequest(response: DebugProtocol.SetDataBreakpointsResponse, args: DebugProtocol.SetDataBreakpointsArguments): void {
-    this.answer(response, () => ({ breakpoints: this.breakpoints.setData(args) }));
-  }
-
-  protected override exceptionInfoRequest(response: DebugProtocol.ExceptionInfoResponse): void {
+  private exceptionInfo(response: DebugProtocol.ExceptionInfoResponse): void {
     const stop = this.run.lastStop;
-    if (!stop || stop.reason !== 'exception' || !this.d) return this.sendErrorResponse(response, 3050, 'not stopped on an event');
-    response.body = exceptionInfo(this.d, stop);
+    if (!stop || stop.reason !== 'exception') return this.fail(response, 'the CPUs are not stopped on a WARN, a BUG, lost work or a fault');
+    response.body = exceptionInfo(this.d!, stop);
     this.sendResponse(response);
   }
 
   // ---- run control
 
-  protected override continueRequest(response: DebugProtocol.ContinueResponse, args: DebugProtocol.ContinueArguments): void {
+  private continue(response: DebugProtocol.ContinueResponse, args: DebugProtocol.ContinueArguments): void {
     response.body = { allThreadsContinued: !args.singleThread };
     this.sendResponse(response);
     void this.run.forward(args.singleThread ? args.threadId - 1 : undefined);
   }
 
-  protected override pauseRequest(response: DebugProtocol.PauseResponse): void {
+  private pause(response: DebugProtocol.Response): void {
     this.sendResponse(response);
     this.run.pause();
   }
 
-  protected override nextRequest(response: DebugProtocol.NextResponse, args: DebugProtocol.NextArguments): void {
-    this.stepRequest(response, args.threadId, 'over');
-  }
-
-  protected override stepInRequest(response: DebugProtocol.StepInResponse, args: DebugProtocol.StepInArguments): void {
-    this.stepRequest(response, args.threadId, 'in');
-  }
-
-  protected override stepOutRequest(response: DebugProtocol.StepOutResponse, args: DebugProtocol.StepOutArguments): void {
-    this.stepRequest(response, args.threadId, 'out');
-  }
-
-  private stepRequest(response: DebugProtocol.Response, threadId: number, how: 'over' | 'in' | 'out'): void {
-    const d = this.d;
-    const cpu = threadId - 1;
-    if (!d) return this.sendErrorResponse(response, 3060, 'no scenario is running');
-    if (cpu < 0 || cpu >= d.m.nrCpus) return this.sendErrorResponse(response, 3061, `no CPU for thread ${threadId}`);
-    if (d.m.isDead(cpu)) return this.sendErrorResponse(response, 3062, `CPU${cpu} is dead: it takes no more steps`);
-    (response as DebugProtocol.NextResponse).body = { allThreadsContinued: false } as never;
+  /** Steps only CPU threadId-1; every other CPU holds still. */
+  private step(response: DebugProtocol.Response, threadId: number, how: 'over' | 'in' | 'out'): void {
+    response.body = { allThreadsContinued: false };
     this.sendResponse(response);
-    this.run.step(threadId, how);
+    void this.run.step(threadId, how);
   }
 
-  protected override stepBackRequest(response: DebugProtocol.StepBackResponse, args: DebugProtocol.StepBackArguments): void {
-    if (!this.d) return this.sendErrorResponse(response, 3060, 'no scenario is running');
+  private travel(response: DebugProtocol.Response, go: () => Promise<void>): void {
     this.sendResponse(response);
-    this.run.stepBack(args.threadId);
-  }
-
-  protected override reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse, args: DebugProtocol.ReverseContinueArguments): void {
-    if (!this.d) return this.sendErrorResponse(response, 3060, 'no scenario is running');
-    this.sendResponse(response);
-    this.run.reverseContinue(args.threadId);
+    void go();
   }
 
   // ---- custom requests: freeze and thaw
 
-  protected override customRequest(command: string, response: DebugProtocol.Response, args: { threadId?: number }): void {
-    if (command !== 'freeze' && command !== 'thaw') return this.sendErrorResponse(response, 3070, `unknown request '${command}'`);
-    const d = this.d;
-    const cpu = (args?.threadId ?? 0) - 1;
-    if (!d) return this.sendErrorResponse(response, 3060, 'no scenario is running');
-    if (cpu < 0 || cpu >= d.m.nrCpus) return this.sendErrorResponse(response, 3061, `${command} needs the threadId of a CPU`);
-    d.timeline.setFrozen(cpu, command === 'freeze');
-    response.body = { threadId: args.threadId, frozen: command === 'freeze', name: threadName(d, cpu) };
+  private setFrozen(response: DebugProtocol.Response, threadId: number, frozen: boolean): void {
+    const d = this.d!;
+    const cpu = threadId - 1;
+    d.timeline.setFrozen(cpu, frozen);
+    response.body = { threadId, frozen, name: threadName(d, cpu) };
     this.sendResponse(response);
     // thread names changed
-    this.sendEvent({ type: 'event', event: 'thread', seq: 0, body: { reason: 'started', threadId: args.threadId } } as DebugProtocol.ThreadEvent);
-  }
-
-  // ---- answers and errors
-
-  /** Sends the body `make` builds, or the error it throws. */
-  private answer<R extends DebugProtocol.Response>(response: R, make: () => R['body']): void {
-    try {
-      response.body = make();
-    } catch (e) {
-      if (e instanceof RequestError) return this.sendErrorResponse(response, e.code, e.message);
-      throw e;
-    }
-    this.sendResponse(response);
-  }
-
-  /** Keeps a bad request from killing the session. */
-  protected override dispatchRequest(request: DebugProtocol.Request): void {
-    try {
-      super.dispatchRequest(request);
-    } catch (e) {
-      const response: DebugProtocol.Response = { type: 'response', seq: 0, request_seq: request.seq, command: request.command, success: false };
-      this.sendErrorResponse(response, 3999, `${request.command} failed: ${(e as Error).message}`);
-    }
+    this.sendEvent(new ThreadEvent('started', threadId));
   }
 }
