@@ -1,6 +1,2 @@
 /** A request the adapter cannot carry out; the message says why, in words, for the user. */
-export class RequestError extends Error {
-  constructor(readonly code: number, message: string) {
-    super(message);
-  }
-}
+export class RequestError extends Error {}

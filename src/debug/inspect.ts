@@ -1,3 +1,4 @@
+/** What a person asks about a stopped machine: scopes, variables, expressions, completions, and changes to memory. */
 import { Scope } from '@vscode/debugadapter';
 import { DebugProtocol } from '@vscode/debugprotocol';
 import { Type } from '../kc/types.js';
@@ -8,11 +9,10 @@ import { compileTyped, diagnosticText, evaluationFailure } from './expressions.j
 import { frameOf, visibleLocal } from './frames.js';
 import { RefTable, VarRef } from './variables.js';
 
-/** What a person asks about a stopped machine: scopes, variables, expressions, completions, and changes to memory. */
 
+/** The scopes of a frame (requests.ts has checked it exists). */
 export function scopes(d: Debuggee, refs: RefTable, frameId: number): DebugProtocol.Scope[] {
-  const at = frameOf(d, frameId);
-  if (!at) throw new RequestError(3022, `no frame ${frameId}`);
+  const at = frameOf(d, frameId)!;
   return [
     new Scope('Locals', refs.add({ kind: 'locals', cpu: at.cpu, frame: at.frame }), false),
     new Scope(`CPU${at.cpu}`, refs.add({ kind: 'cpu', cpu: at.cpu }), false),
@@ -72,15 +72,15 @@ export function childAddress(d: Debuggee | undefined, ref: VarRef | undefined, n
 /** Sets a scalar child of a variables reference; the write becomes part of the history. Returns the new value as shown. */
 export function setVariable(d: Debuggee, refs: RefTable, args: DebugProtocol.SetVariableArguments): string {
   const target = childAddress(d, refs.get(args.variablesReference), args.name);
-  if (!target) throw new RequestError(3030, `${args.name} cannot be set here`);
-  if (target.type.k === 'struct' || target.type.k === 'array') throw new RequestError(3031, `${args.name} is a ${target.type.k}: set its fields one by one`);
+  if (!target) throw new RequestError(`${args.name} cannot be set here`);
+  if (target.type.k === 'struct' || target.type.k === 'array') throw new RequestError(`${args.name} is a ${target.type.k}: set its fields one by one`);
   const r = compileTyped(d.m.program, '<value>', args.value);
-  if (!r.ok) throw new RequestError(3032, diagnosticText(r.diagnostics));
+  if (!r.ok) throw new RequestError(diagnosticText(r.diagnostics));
   let value: number;
   try {
     value = r.eval(d.m);
   } catch (e) {
-    throw new RequestError(3033, evaluationFailure(e));
+    throw new RequestError(evaluationFailure(e));
   }
   d.timeline.write(target.addr, value);
   return d.view.scalar(value, target.type);
@@ -92,7 +92,7 @@ export function evaluate(d: Debuggee, args: DebugProtocol.EvaluateArguments): De
   const at = args.frameId !== undefined ? frameOf(d, args.frameId) : undefined;
   const local = at ? (name: string) => visibleLocal(at.frame, name) : undefined;
   const r = compileTyped(m.program, '<expression>', args.expression, { local });
-  if (!r.ok) throw new RequestError(3041, r.diagnostics.map((x) => `column ${x.range.start.col}: ${x.message}`).join('; '));
+  if (!r.ok) throw new RequestError(r.diagnostics.map((x) => `column ${x.range.start.col}: ${x.message}`).join('; '));
   let row: DebugProtocol.Variable;
   try {
     const cpu = at?.cpu ?? 0;
@@ -102,7 +102,7 @@ export function evaluate(d: Debuggee, args: DebugProtocol.EvaluateArguments): De
       ? d.view.row(args.expression, addr, r.type, args.expression)
       : d.view.valueRow(args.expression, m.inFrame(cpu, fp, () => r.eval(m)), r.type, args.expression);
   } catch (e) {
-    throw new RequestError(3042, evaluationFailure(e));
+    throw new RequestError(evaluationFailure(e));
   }
   return { result: row.value, variablesReference: row.variablesReference, type: row.type, indexedVariables: row.indexedVariables };
 }

@@ -196,12 +196,12 @@ export function checkRequest(request: DebugProtocol.Request, s: SessionState): s
   if (!rule) return `unknown request '${command.length > 40 ? `${command.slice(0, 40)}…` : command}'`;
   const state = stateProblem(command, rule.needs, s);
   if (state) return state;
-  const args = request.arguments;
-  if (args === undefined || args === null) {
+  const given = request.arguments as unknown;
+  if (given === undefined || given === null) {
     const missing = Object.entries(rule.args ?? {}).find(([, c]) => (c as RequiredCheck)[REQUIRED]);
-    return missing ? `${command} needs arguments (${missing[0]} is missing)` : undefined;
-  }
-  if (!isObject(args)) return `the arguments of ${command} must be an object, not ${shown(args)}`;
+    if (missing) return `${command} needs arguments (${missing[0]} is missing)`;
+  } else if (!isObject(given)) return `the arguments of ${command} must be an object, not ${shown(given)}`;
+  const args = isObject(given) ? given : {};
   const wrong = checkFields(args, rule.args ?? {}, '', s);
   if (wrong) return wrong;
   if (command === 'source' && args.sourceReference == null && !(isObject(args.source) && args.source.sourceReference != null)) return 'source needs a sourceReference';
