@@ -267,12 +267,13 @@ export class Breakpoints {
     const parts = message.split(/\{([^}]+)\}/).map((text, i): string | ((c: number, fp: number) => string) => {
       if (i % 2 === 0) return text;
       const r = compileTyped(m.program, '<log>', text, { local: (n) => visibleLocal(at, n) });
-      if (!r.ok) return `{${text}: ${diagnosticText(r.diagnostics)}}`;
+      const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
+      if (!r.ok) return `{${shown}: ${diagnosticText(r.diagnostics)}}`;
       return (c, fp) => {
         try {
           return view.scalar(m.inFrame(c, fp, () => r.eval(m)), r.type);
         } catch (e) {
-          return `{${text}: ${evaluationFailure(e)}}`;
+          return `{${shown}: ${evaluationFailure(e)}}`;
         }
       };
     });

@@ -167,10 +167,16 @@ export class RunControl {
       const depth0 = start.length;
       const fp0 = start[0]?.fp;
       const line0 = start[0]?.instr?.range.start.line;
+      // before its first step a CPU shows the task it starts (see cpuFrames): leaving idle for it is not the step asked for
+      let arriving = fp0 !== m.frames(cpu)[0]?.fp;
       for (let i = 0; i < STEP_LIMIT; i++) {
         t.forward(cpu);
         const stop = this.checkStop(cpu);
         if (stop) return stop;
+        if (arriving) {
+          arriving = m.frames(cpu)[0]?.fp !== fp0;
+          continue;
+        }
         const now = m.frames(cpu);
         const top = now[0];
         const line = top?.instr?.range.start.line;

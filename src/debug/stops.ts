@@ -37,8 +37,10 @@ const HARM = new Set(['warn', 'bug', 'lost-work']);
 
 /** The stop on an event an event breakpoint (exception filter) caught. */
 export function eventStop(d: Debuggee, e: MachineEvent): Stop {
-  const stop: Stop = { reason: HARM.has(e.kind) ? 'exception' : 'breakpoint', threadId: e.cpu + 1, description: eventBadge(d.m, e), text: describeEvent(d.m, e), event: e, tell: HARM.has(e.kind) };
+  const stop: Stop = { reason: HARM.has(e.kind) ? 'exception' : 'breakpoint', threadId: e.cpu + 1, description: eventBadge(d.m, e), text: describeEvent(d.m, e), event: e };
+  // a WARN's report is in the Debug Console already; other harm is said there when stopping on it
   if (e.kind === 'warn') stop.report = warningReport(d, e);
+  else stop.tell = HARM.has(e.kind);
   return stop;
 }
 
