@@ -97,7 +97,12 @@ export function warningReport(d: Debuggee, e: MachineEvent): ReportLine[] {
   return lines;
 }
 
-/** What the exception widget shows for a stop on harm done: the message, the queued callbacks, the report. */
+/**
+ * What the exception widget shows for a stop on harm done: the message, the
+ * callbacks that were queued, and the report. All of it is the description,
+ * shown as plain text; a stackTrace would be scanned for file links, and a
+ * kernel report's `+0x4/0x11` and `migration/1` are not files.
+ */
 export function exceptionInfo(d: Debuggee, stop: Stop): DebugProtocol.ExceptionInfoResponse['body'] {
   const e = stop.event;
   const lines = [e?.kind === 'warn' ? String(e.fields.message || 'WARN_ON') : stop.text ?? stop.description];
@@ -105,16 +110,13 @@ export function exceptionInfo(d: Debuggee, stop: Stop): DebugProtocol.ExceptionI
     const queued = d.queuedAtIpi.get(e.cpu) ?? [];
     lines.push(...queued.map((f) => `IPI callback ${f} was queued for CPU${e.cpu} while it was offline`));
   }
+  if (stop.report) lines.push('', ...stop.report.map((l) => l.text));
   const description = lines.join('\n');
   return {
     exceptionId: stop.description,
     description,
     breakMode: 'always',
-    details: {
-      message: description,
-      typeName: e ? EVENT_KINDS[e.kind].tracepoint : stop.description,
-      stackTrace: stop.report?.map((l) => l.text).join('\n'),
-    },
+    details: { message: description, typeName: e ? EVENT_KINDS[e.kind].tracepoint : stop.description },
   };
 }
 
