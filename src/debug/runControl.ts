@@ -86,10 +86,6 @@ export class RunControl {
     this.listener.stopped(stop);
   }
 
-  entry(stop: Stop): void {
-    this.stopNow(stop);
-  }
-
   /** Runs `work` as the one job; reports the stop it ends in, unless it was halted. */
   private async runJob(work: (pace: Pacer) => Promise<Stop>): Promise<void> {
     const job: Job = { pace: new Pacer(), paused: false };
