@@ -32,6 +32,11 @@ export interface ReportLine {
   at?: SourceRange;
 }
 
+/** Where a followed counterexample breaks its expectation (one the event filters did not already stop on). */
+export function expectationStop(f: { expectation: string; detail: string; cpu?: number }, cpu: number): Stop {
+  return { reason: 'exception', threadId: (f.cpu ?? cpu) + 1, description: 'counterexample', text: `${f.expectation}: ${f.detail}`, tell: true };
+}
+
 /** Events that are harm done, shown in the exception widget; the others are places to look, like breakpoints. */
 const HARM = new Set(['warn', 'bug', 'lost-work']);
 
