@@ -40,6 +40,8 @@ export interface ExploreResult {
   minimiseStats?: { states: number; transitions: number };
   /** chance that two different states shared a hash and one went unexplored */
   collisionChance: number;
+  /** wall-clock seconds the search took, before minimising (set by the caller: the engine has no clock) */
+  searchSeconds?: number;
   counterexample?: CounterexampleFile & {
     failingCpu?: number;
     race?: DecisiveRace;
@@ -76,6 +78,11 @@ export class Exploration {
 
   constructor(readonly p: PreparedScenario, readonly opts: ExploreOptions = {}) {
     this.search = this.searcher = makeSearcher(p, opts);
+  }
+
+  /** still searching (not yet minimising a counterexample) */
+  get searching(): boolean {
+    return this.phase === 'search';
   }
 
   /** What is being done now, for a progress line. */
