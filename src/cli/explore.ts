@@ -8,6 +8,7 @@ import { DecisiveRace, formatAccess } from '../explore/explain.js';
 import { ExploreOptions, ExploreResult, Exploration, Strategy } from '../explore/explore.js';
 import { decodeSchedule } from '../explore/counterexample.js';
 import { replaySchedule } from '../explore/replay.js';
+import { allocateSharedSpace, mergeThreads } from '../explore/parallel.js';
 import { mergeResults } from '../explore/shards.js';
 
 export interface ExploreArgs {
@@ -56,7 +57,7 @@ export async function cmdExplore(a: ExploreArgs): Promise<number> {
   const tty = process.stderr.isTTY === true;
   const progress = progressLine(a.progress || (tty && !a.json && !a.quiet), tty);
   const result = a.workers > 1
-    ? await exploreWithWorkers(a, deadline, progress)
+    ? await exploreWithWorkers(a, prepared, deadline, progress)
     : exploreHere(prepared, a.options, deadline, progress);
   progress.clear();
   const elapsed = (Date.now() - started) / 1000;
@@ -73,6 +74,7 @@ export async function cmdExplore(a: ExploreArgs): Promise<number> {
   } else if (a.json) {
     process.stdout.write(JSON.stringify({ ...result, elapsedSeconds: elapsed, statesPerSecond: rate }) + '\n');
   }
+  if (!a.json && result.outcomes) printOutcomes(result);
   if (!a.json) printSummary(result, elapsed);
   return exitCode(result);
 }
@@ -102,24 +104,29 @@ function runExploration(e: Exploration, deadline: number | undefined, onSlice: (
 }
 
 /**
- * Splits the search over worker threads: worker w of W takes shard w of W
- * (or, with --shard I/N, shard (I-1)W + w of NW), and the results are merged.
+ * Splits the search over worker threads. A depth-first search without a
+ * preemption bound is made by the threads together, sharing one table of
+ * seen states (see ParallelSearch); otherwise worker w of W takes shard w of
+ * W (with --shard I/N, shard (I-1)W + w of NW) and the shards are merged.
  */
-async function exploreWithWorkers(a: ExploreArgs, deadline: number | undefined, progress: Progress): Promise<ExploreResult> {
+async function exploreWithWorkers(a: ExploreArgs, p: PreparedScenario, deadline: number | undefined, progress: Progress): Promise<ExploreResult> {
   const workers = a.workers;
+  const together = (a.options.strategy ?? 'dfs') === 'dfs' && a.options.preemptionBound === undefined && !a.options.shard;
+  const space = together ? allocateSharedSpace(p.machine.mem.length, tableSize(a.options.maxStates)) : undefined;
   const outer = a.options.shard ?? { index: 1, count: 1 };
   const states = new Array<number>(workers).fill(0);
   const transitions = new Array<number>(workers).fill(0);
   const results = await Promise.all(Array.from({ length: workers }, (_, w) => new Promise<ExploreResult>((resolve, reject) => {
-    const job: ShardJob = {
-      smplabExploreShard: true, file: a.file, overrides: a.overrides, deadline, expectation: a.expectation,
-      options: { ...a.options, shard: { index: (outer.index - 1) * workers + w + 1, count: outer.count * workers } },
-    };
+    const options: ExploreOptions = space
+      ? { ...a.options, parallel: { space, thread: w, threads: workers } }
+      : { ...a.options, shard: { index: (outer.index - 1) * workers + w + 1, count: outer.count * workers } };
+    const job: ShardJob = { smplabExploreShard: true, file: a.file, overrides: a.overrides, deadline, expectation: a.expectation, options };
     const worker = new Worker(__filename, { workerData: job });
     worker.on('message', (m: { progress?: [number, number]; result?: ExploreResult }) => {
       if (m.progress) {
         [states[w], transitions[w]] = m.progress;
-        progress.show(`exploring on ${workers} threads`, states.reduce((x, y) => x + y), transitions.reduce((x, y) => x + y), 0);
+        // threads that share one table report its size; shards count their own
+        progress.show(`exploring on ${workers} threads`, space ? Math.max(...states) : states.reduce((x, y) => x + y), transitions.reduce((x, y) => x + y), 0);
       }
       if (m.result) resolve(m.result);
     });
@@ -128,8 +135,15 @@ async function exploreWithWorkers(a: ExploreArgs, deadline: number | undefined, 
       if (code !== 0) reject(new Error(`explorer thread ${w + 1} exited with code ${code}`));
     });
   })));
+  if (space) return mergeThreads(results);
   const merged = mergeResults(results);
   return { ...merged, shard: a.options.shard };
+}
+
+/** Slots for a shared table of states (it cannot grow): room for --max-states at 70% full, else 2^23 (5.8 million states). */
+function tableSize(maxStates: number | undefined): number {
+  const want = Math.ceil((maxStates ?? 5_800_000) / 0.7);
+  return Math.min(26, Math.max(20, Math.ceil(Math.log2(want))));
 }
 
 /** The body of an explorer worker thread. */
@@ -208,11 +222,17 @@ function failingRunLog(p: PreparedScenario, schedule: string, race: DecisiveRace
   return lines.map((l) => `${marked.has(Math.ceil(l.step)) ? '>>' : '  '}${l.text}`);
 }
 
+function printOutcomes(r: ExploreResult): void {
+  const list = r.outcomes ?? [];
+  process.stdout.write(`OUTCOMES  ${list.length} way${list.length === 1 ? '' : 's'} a run can end${r.complete ? '' : ' (so far: the search was cut)'}:\n`);
+  for (const o of list) process.stdout.write(`  ${o}\n`);
+}
+
 function printSummary(r: ExploreResult, elapsed: number | undefined): void {
   const w = (s: string) => process.stdout.write(s + '\n');
   const s = r.stats;
   const n = (x: number) => x.toLocaleString('en-US');
-  if (r.verdict === 'verified') w(`VERIFIED  every schedule satisfies every expectation: ${n(s.states)} states, complete`);
+  if (r.verdict === 'verified' && !r.outcomes) w(`VERIFIED  every schedule satisfies every expectation: ${n(s.states)} states, complete`);
   if (r.verdict === 'bounded') {
     w(`NO COUNTEREXAMPLE  within the limits, not verified: ${r.limitedBy.map(limitText).join('; ')}`);
     w(`  covered ${n(s.states)} states, ${n(s.transitions)} transitions, ${n(s.schedules)} schedules`);

@@ -35,6 +35,7 @@ commands:
       --out FILE             where to save a counterexample (default: beside the scenario)
       --runs N, --seed N     random and pct: how many runs, from which seed
       --expectation LINE     judge only the expect line at LINE
+      --outcomes             list every way a run can end instead of stopping at a counterexample
       --progress             a progress line on stderr even when it is not a terminal
       --patch, --ipi-latency, --max-steps   as for run
       --json                 one JSON object with the result
@@ -165,6 +166,7 @@ function parseExploreArgs(args: string[]): ExploreArgs {
       case '--json': json = true; break;
       case '--quiet': quiet = true; break;
       case '--progress': progress = true; break;
+      case '--outcomes': options.outcomes = true; break;
       case '--expectation': expectation = count(value(++i, a), a, 1); break;
       case '--patch':
       case '--ipi-latency':
@@ -177,6 +179,7 @@ function parseExploreArgs(args: string[]): ExploreArgs {
     }
   }
   if (options.shard && options.strategy && options.strategy !== 'dfs') throw new UsageError('--shard splits a dfs search; it does not apply to --strategy ' + options.strategy);
+  if (options.outcomes && ((options.strategy && options.strategy !== 'dfs') || options.preemptionBound !== undefined)) throw new UsageError('--outcomes lists the outcomes of a complete dfs search: it takes no --strategy or --preemption-bound');
   const { file, overrides } = parseRunArgs(run);
   return { file, overrides, options, maxTimeSeconds, workers, out, json, quiet, progress, expectation };
 }

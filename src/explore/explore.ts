@@ -4,6 +4,7 @@ import { DecisiveRace, explainCounterexample } from './explain.js';
 import { RandomRuns } from './random.js';
 import { replaySchedule } from './replay.js';
 import { ALL_REDUCTIONS, Counterexample, Reductions, ScheduleSearch, SearchStats } from './search.js';
+import { ParallelSearch, SharedSpace } from './parallel.js';
 import { ShardSearch } from './shards.js';
 
 export type Strategy = 'dfs' | 'bfs' | 'pct' | 'random';
@@ -16,12 +17,16 @@ export interface ExploreOptions {
   preemptionBound?: number;
   /** this machine's part of a search split N ways (index from 1) */
   shard?: { index: number; count: number };
+  /** one thread of a search several threads make together, sharing what they have seen */
+  parallel?: { space: SharedSpace; thread: number; threads: number };
   /** random and pct: how many runs, and the first seed */
   runs?: number;
   seed?: number;
   reductions?: Reductions;
   /** look for a counterexample with fewer preemptions, then a shorter one (default true) */
   minimise?: boolean;
+  /** list every way a run can end instead of stopping at a counterexample (dfs only) */
+  outcomes?: boolean;
 }
 
 /** The JSON result of an exploration: what the CLI prints with --json and what --merge combines. */
@@ -42,6 +47,8 @@ export interface ExploreResult {
   collisionChance: number;
   /** wall-clock seconds the search took, before minimising (set by the caller: the engine has no clock) */
   searchSeconds?: number;
+  /** with the outcomes option: every way a run ends (how, whether it warned or lost work, what each expectation looks at) */
+  outcomes?: string[];
   counterexample?: CounterexampleFile & {
     failingCpu?: number;
     race?: DecisiveRace;
@@ -52,6 +59,7 @@ export interface ExploreResult {
 
 interface Searcher {
   readonly stats: SearchStats;
+  readonly outcomes?: ReadonlySet<string>;
   counterexample: Counterexample | undefined;
   finished: boolean;
   cutBy?: string;
@@ -192,6 +200,7 @@ export class Exploration {
       stats: { ...s.stats },
       minimiseStats: this.found && o.minimise !== false ? this.minimiseStats : undefined,
       collisionChance: (s.stats.states * s.stats.states) / 2 ** 64,
+      outcomes: o.outcomes ? [...(s.outcomes ?? [])].sort() : undefined,
       counterexample: this.final,
     };
   }
@@ -206,8 +215,14 @@ function makeSearcher(p: PreparedScenario, o: ExploreOptions): Searcher {
     case 'bfs':
       return new Deepening(p, o.reductions, limits);
     case 'dfs': {
-      const exhaustive = () => (o.shard && o.shard.count > 1 ? new ShardSearch(p, o.shard, o.reductions, limits) : new ScheduleSearch(p, { reductions: o.reductions, limits }));
-      return o.preemptionBound === undefined ? new Probed(new RandomRuns(p, 'pct', PROBE_RUNS, o.seed ?? 1), exhaustive) : exhaustive();
+      const par = o.parallel;
+      const goal = o.outcomes ? 'outcomes' : 'first';
+      const exhaustive = () => (par ? new ParallelSearch(p, par.space, par.thread, par.threads, o.reductions, limits, goal)
+        : o.shard && o.shard.count > 1 ? new ShardSearch(p, o.shard, o.reductions, limits, goal) : new ScheduleSearch(p, { reductions: o.reductions, limits, goal }));
+      if (o.outcomes) return exhaustive();
+      // each thread of a parallel search probes with seeds of its own
+      const seed = (o.seed ?? 1) + (par?.thread ?? 0) * PROBE_RUNS;
+      return o.preemptionBound === undefined ? new Probed(new RandomRuns(p, 'pct', PROBE_RUNS, seed), exhaustive) : exhaustive();
     }
   }
 }

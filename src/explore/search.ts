@@ -5,7 +5,7 @@ import { Machine, Mark, Snapshot, StopReason } from '../machine/machine.js';
 import { PreparedScenario, startRun } from '../scenario/build.js';
 import { ExpectationObserver, Violation } from './observer.js';
 import { settle } from './replay.js';
-import { VisitedStates } from './visited.js';
+import { StateTable, VisitedStates } from './visited.js';
 
 /** Which reductions a search uses. Turning one off never changes the outcomes it finds, only its cost. */
 export interface Reductions {
@@ -69,8 +69,8 @@ export interface SearchOptions {
   goal?: SearchGoal;
   /** the schedule from the scenario's start to the search's root: one actor per step */
   prefix?: readonly number[];
-  /** states seen by earlier searches of the same scenario (shards of one search) */
-  visited?: VisitedStates;
+  /** states seen by earlier searches of the same scenario (parts of one search), perhaps on other threads */
+  visited?: StateTable;
   /** instead of exploring states this many transitions deep, list them in `frontier` */
   frontierDepth?: number;
   /**
@@ -79,6 +79,11 @@ export interface SearchOptions {
    * own schedule drew is left to the search again
    */
   from?: { snapshot: Snapshot; observer: Int32Array };
+  /**
+   * when a cell taken for private turns out shared, stop (`abandoned`) instead
+   * of starting again: a parallel search restarts all its threads itself
+   */
+  stopOnSharing?: boolean;
 }
 
 /** A broken expectation and the schedule that breaks it: one actor per machine step. */
@@ -142,10 +147,14 @@ export class ScheduleSearch {
   finished = false;
   /** which limit cut the search, if one did */
   cutBy: 'max-states' | 'preemption-bound' | 'depth-bound' | undefined;
+  /** stopped because its reductions assumed too much (with stopOnSharing): what it found means nothing */
+  abandoned = false;
 
   readonly m: Machine;
   readonly observer: ExpectationObserver;
-  private visited = new VisitedStates();
+  private visited: StateTable = new VisitedStates();
+  /** the ownership generation the search's reductions rely on; a change restarts it */
+  private ownershipGeneration = 0;
   private readonly root: { mark: Mark; observer: Int32Array; sleep: Transition[] };
   private readonly stack: Node[] = [];
   /** the node whose state the machine is in, or undefined */
@@ -159,6 +168,7 @@ export class ScheduleSearch {
   /** with frontierDepth: the schedules (one actor per step) to the states found at that depth, in the order found */
   readonly frontier: number[][] = [];
   private readonly frontierDepth: number | undefined;
+  private readonly stopOnSharing: boolean;
 
   constructor(readonly p: PreparedScenario, opts: SearchOptions = {}) {
     const reductions = (this.reductions = opts.reductions ?? ALL_REDUCTIONS);
@@ -166,6 +176,7 @@ export class ScheduleSearch {
     this.goal = opts.goal ?? 'first';
     const prefix = (this.prefix = opts.prefix ?? []);
     this.frontierDepth = opts.frontierDepth;
+    this.stopOnSharing = opts.stopOnSharing ?? false;
     if (opts.visited) this.visited = opts.visited;
     const m = (this.m = p.machine);
     m.privateFrameCells = this.p.program.functions.map((f) => (reductions.localSteps ? privateFrameCells(f) : undefined));
@@ -189,6 +200,7 @@ export class ScheduleSearch {
     this.interruptLines = Array.from({ length: m.nrCpus }, (_, c) =>
       Int32Array.from([R_IPI_PENDING, R_DEV_PENDING, R_NEED_RESCHED], (r) => m.reg(c, r) * 2));
     this.root = { mark: m.mark(), observer: this.observer.state.slice(), sleep: [] };
+    this.ownershipGeneration = m.ownership?.generation[0] ?? 0;
     this.start();
   }
 
@@ -201,10 +213,10 @@ export class ScheduleSearch {
   /** A cell taken for private is shared: everything explored so far may have missed interleavings. */
   private restart(): void {
     const m = this.m;
-    m.ownershipChanged = false;
+    this.ownershipGeneration = m.ownership?.generation[0] ?? 0;
     this.stats.restarts++;
     this.stack.length = 0;
-    this.visited = new VisitedStates();
+    this.visited = this.visited.restart(this.ownershipGeneration);
     this.outcomes.clear();
     this.counterexample = undefined;
     m.rewind(this.root.mark);
@@ -257,7 +269,11 @@ export class ScheduleSearch {
     const { steps, footprint, ended } = this.runTransition(actor, node.depthSteps);
     this.at = undefined;
     this.stats.transitions++;
-    if (this.m.ownershipChanged) return this.restart();
+    if (this.ownershipGeneration !== (this.m.ownership?.generation[0] ?? 0)) {
+      if (!this.stopOnSharing) return this.restart();
+      this.abandoned = this.finished = true;
+      return;
+    }
     const t: Transition = { actor, footprint };
     const childSleep: Transition[] = [];
     if (this.sleepSetsOn()) {
@@ -463,15 +479,14 @@ export class ScheduleSearch {
  * A first guess at which cells only one context touches, from a few seeded
  * random runs; searches of the scenario correct it as they go and keep it.
  */
-export function learnOwnership(p: PreparedScenario): void {
+export function learnOwnership(p: PreparedScenario, firstSeed = 1): void {
   const m = p.machine;
   m.learnOwnership(true);
-  for (let seed = 1; seed <= 8; seed++) {
+  for (let seed = firstSeed; seed < firstSeed + 8; seed++) {
     startRun(p, { schedule: { kind: 'random', seed } });
     m.track();
     m.run(p.maxSteps);
   }
-  m.ownershipChanged = false;
 }
 
 /** No cell is written by one transition and read or written by the other. */

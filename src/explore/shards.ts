@@ -1,6 +1,6 @@
 import { PreparedScenario } from '../scenario/build.js';
 import type { ExploreResult } from './explore.js';
-import { Counterexample, Reductions, ScheduleSearch, SearchLimits, SearchStats } from './search.js';
+import { Counterexample, Reductions, ScheduleSearch, SearchGoal, SearchLimits, SearchStats } from './search.js';
 import { VisitedStates } from './visited.js';
 
 /** Frontier depths tried, in transitions, until the frontier has enough states to share out. */
@@ -28,7 +28,10 @@ export class ShardSearch {
   private frontierStates = 0;
   private readonly done: SearchStats = { states: 0, transitions: 0, steps: 0, schedules: 0, deepest: 0, depth: 0, cutByBound: 0, restarts: 0 };
 
-  constructor(readonly p: PreparedScenario, readonly shard: { index: number; count: number }, readonly reductions: Reductions | undefined, readonly limits: SearchLimits) {
+  /** every way a run ended in this shard (with the outcomes goal) */
+  readonly outcomes = new Set<string>();
+
+  constructor(readonly p: PreparedScenario, readonly shard: { index: number; count: number }, readonly reductions: Reductions | undefined, readonly limits: SearchLimits, readonly goal: SearchGoal = 'first') {
     this.pass = this.frontierPass();
   }
 
@@ -41,7 +44,7 @@ export class ShardSearch {
   }
 
   private frontierPass(): ScheduleSearch {
-    return new ScheduleSearch(this.p, { reductions: this.reductions, limits: { maxStates: this.limits.maxStates }, frontierDepth: FRONTIER_DEPTHS[this.depthIndex] });
+    return new ScheduleSearch(this.p, { reductions: this.reductions, limits: { maxStates: this.limits.maxStates }, frontierDepth: FRONTIER_DEPTHS[this.depthIndex], goal: this.goal });
   }
 
   advance(work: number): boolean {
@@ -65,13 +68,14 @@ export class ShardSearch {
     }
     if (this.next >= this.mine.length) return this.end(undefined);
     this.pass = new ScheduleSearch(this.p, {
-      reductions: this.reductions, limits: { ...this.limits, maxStates: this.limits.maxStates }, prefix: this.mine[this.next++], visited: this.visited,
+      reductions: this.reductions, limits: { ...this.limits, maxStates: this.limits.maxStates }, prefix: this.mine[this.next++], visited: this.visited, goal: this.goal,
     });
     return false;
   }
 
   /** Adds up the work of a finished pass. */
   private keep(pass: ScheduleSearch): void {
+    for (const o of pass.outcomes) this.outcomes.add(o);
     const s = pass.stats;
     for (const k of ['transitions', 'steps', 'schedules', 'restarts'] as const) this.done[k] += s[k];
     this.done.deepest = Math.max(this.done.deepest, s.deepest);
@@ -111,6 +115,7 @@ export function mergeResults(results: readonly ExploreResult[]): ExploreResult {
     stats.deepest = Math.max(stats.deepest, r.stats.deepest);
   }
   const limitedBy = [...new Set(results.flatMap((r) => r.limitedBy))];
+  const outcomes = results.some((r) => r.outcomes) ? [...new Set(results.flatMap((r) => r.outcomes ?? []))].sort() : undefined;
   if (missing.length) limitedBy.push(`missing shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${count}`).join(', ')}`);
   const complete = !withCe.length && limitedBy.length === 0 && results.every((r) => r.complete);
   return {
@@ -120,6 +125,7 @@ export function mergeResults(results: readonly ExploreResult[]): ExploreResult {
     limitedBy,
     shard: undefined,
     stats,
+    outcomes,
     collisionChance: results.reduce((sum, r) => sum + r.collisionChance, 0),
     searchSeconds: Math.max(...results.map((r) => r.searchSeconds ?? 0)),
     counterexample: withCe[0]?.counterexample,

@@ -12,6 +12,7 @@ import {
   R_IPI_PENDING, R_IRQS_ON, R_NEED_RESCHED, R_PREEMPT, R_SOFTIRQ_PENDING, SOFTIRQ_MASK, TASK_CELLS, TASK_DEAD,
   TASK_HEADER, TASK_RUNNING, T_CPU, T_FP, T_NAME, T_ON_RQ, T_PID, T_PREEMPT, T_PRIO, T_STATE,
 } from './layout.js';
+import { CellOwnership } from './ownership.js';
 import { StateTracking, symbolKey } from './tracking.js';
 
 /** A fault in the model: a NULL dereference, a stack overflow, a BUG. Stops the machine. */
@@ -96,10 +97,6 @@ export const STATEMENT = 0;
 export const INTERRUPT = 1;
 export const SWITCH = 2;
 export type StepKind = typeof STATEMENT | typeof INTERRUPT | typeof SWITCH;
-
-/** Cells of the ownership table that are read by several contexts and written by none, or that can race. */
-const READ_ONLY = -2;
-const SHARED = -1;
 
 function registerSet(regs: number[]): Uint8Array {
   const set = new Uint8Array(CPU_REGS);
@@ -392,7 +389,7 @@ export class Machine implements Runtime {
       if (off < TASK_HEADER && (off === T_FP || off === T_PREEMPT)) return true;
       if (off >= TASK_HEADER && this.isPrivateFrameCell(task, addr)) return true;
     }
-    return this.ownership !== null && this.ownedByCurrentContext(addr, write);
+    return this.ownership !== null && this.ownership.isPrivate(addr, write, this.contextId || (this.contextId = this.currentContext()));
   }
 
   private isPrivateFrameCell(task: number, addr: number): boolean {
@@ -405,47 +402,17 @@ export class Machine implements Runtime {
     return false;
   }
 
-  /**
-   * Cells that, as far as every step so far shows, cannot race: only one
-   * context ever touches them (one task, or the interrupts at one depth on
-   * one CPU), or nobody writes them. 0 means no access yet, READ_ONLY read by
-   * several contexts and written by none, SHARED neither, else the owning
-   * context (written by it when `cellWritten` says so). A search treats such
-   * cells as private; when one turns out otherwise it becomes SHARED for
-   * good and `ownershipChanged` tells the search that its reductions so far
-   * assumed too much (it starts again).
-   */
-  ownership: Int32Array | null = null;
-  private cellWritten: Uint8Array | null = null;
-  ownershipChanged = false;
+  /** Cells that cannot race, learnt as a schedule search goes (see CellOwnership); null when not used. */
+  ownership: CellOwnership | null = null;
   /** the context of the step being taken, computed on first use (0: not yet) */
   private contextId = 0;
 
-  /** Starts learning (on) or stops using (off) which cells cannot race; learning starts from nothing. */
-  learnOwnership(on: boolean): void {
-    this.ownership = on ? new Int32Array(this.mem.length) : null;
-    this.cellWritten = on ? new Uint8Array(this.mem.length) : null;
-    this.ownershipChanged = false;
-  }
-
-  private ownedByCurrentContext(addr: number, write: boolean): boolean {
-    const own = this.ownership!;
-    const written = this.cellWritten!;
-    const me = this.contextId || (this.contextId = this.currentContext());
-    const o = own[addr];
-    if (o === SHARED) return false;
-    if (o === me || o === 0) {
-      own[addr] = me;
-      if (write) written[addr] = 1;
-      return true;
-    }
-    if (!write && !written[addr]) {
-      own[addr] = READ_ONLY;
-      return true;
-    }
-    own[addr] = SHARED;
-    this.ownershipChanged = true;
-    return false;
+  /**
+   * Starts learning (on) or stops using (off) which cells cannot race;
+   * learning starts from nothing, or goes on with another thread's table.
+   */
+  learnOwnership(on: boolean, shared?: CellOwnership['buffers']): void {
+    this.ownership = on ? new CellOwnership(this.mem.length, shared) : null;
   }
 
   /**
