@@ -7,14 +7,14 @@ import * as vscode from 'vscode';
 import { DEBUG_TYPE } from './config';
 import { errorText, log } from './log';
 
-/** VS Code's id of the Call Stack view; `<view id>.focus` opens its container and expands it. */
-const CALL_STACK_VIEW = 'workbench.debug.callStackView';
+/** VS Code's "Debug: Focus on Call Stack View": opens the Run and Debug view and expands the Call Stack. */
+const FOCUS_CALL_STACK = 'workbench.debug.action.focusCallStackView';
 
 export function showCallStackOnSessionStart(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     vscode.debug.onDidStartDebugSession((session) => {
       if (session.type !== DEBUG_TYPE) return;
-      vscode.commands.executeCommand(`${CALL_STACK_VIEW}.focus`).then(
+      vscode.commands.executeCommand(FOCUS_CALL_STACK).then(
         () => log().info(`session ${session.id}: showing the Call Stack`),
         (e) => log().warn(`session ${session.id}: could not show the Call Stack: ${errorText(e)}`),
       );

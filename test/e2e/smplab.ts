@@ -26,8 +26,13 @@ export async function showFile(page: Page, relPath: string): Promise<void> {
   }
 }
 
-/** Runs one named stage; a failure says which stage failed and saves a screenshot of it. */
-export async function stage<T>(page: Page, name: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs one named stage; a failure says which stage failed and saves a screenshot of it.
+ * With `failures`, a stage that only checks what is shown (and changes nothing the later
+ * stages build on) records its failure there and lets the test go on, so one run reports
+ * every failing check; the test then fails on the list at its end.
+ */
+export async function stage<T>(page: Page, name: string, fn: () => Promise<T>, failures?: string[]): Promise<T | undefined> {
   const t0 = Date.now();
   console.log(`[stage] ${name} ...`);
   try {
@@ -37,8 +42,12 @@ export async function stage<T>(page: Page, name: string, fn: () => Promise<T>): 
   } catch (e) {
     const shot = await screenshot(page, `FAILED-${name}`).catch((err) => `(no screenshot: ${err})`);
     const notes = await notifications(page).catch(() => []);
-    throw new Error(`stage "${name}" failed: ${(e as Error).message}\n  screenshot: ${shot}` +
-      (notes.length ? `\n  notifications: ${JSON.stringify(notes)}` : ''));
+    const message = `stage "${name}" failed: ${(e as Error).message}\n  screenshot: ${shot}` +
+      (notes.length ? `\n  notifications: ${JSON.stringify(notes)}` : '');
+    if (!failures) throw new Error(message);
+    console.log(`[stage] ${message}`);
+    failures.push(message);
+    return undefined;
   }
 }
 
@@ -160,19 +169,11 @@ export async function topFrameLine(page: Page): Promise<{ file: string; text: st
   return found ? { file: squash(found.file), text: squash(found.text) } : undefined;
 }
 
-/**
- * What a person can read of each CPU row's name in the Call Stack: the longest prefix of
- * the name that is drawn neither under the stop badge or the inline actions nor cut by an
- * ellipsis. Each row is hovered first, so its inline actions show, as when a user points at it.
- */
-export async function readableCpuNames(page: Page): Promise<{ name: string; readable: string }[]> {
-  const out: { name: string; readable: string }[] = [];
-  const rows = page.locator('.debug-call-stack .monaco-list-row', { hasText: /^\s*CPU\d+/ });
-  const n = await rows.count();
-  for (let i = 0; i < n; i++) {
-    const row = rows.nth(i);
-    await row.hover();
-    out.push(await row.evaluate(`(row) => {
+/** What is readable of the name of the Call Stack row with this data-index (see readableCpuNames). */
+async function readableName(page: Page, index: string | null): Promise<{ name: string; readable: string }> {
+  return page.evaluate(`(() => {
+      const row = document.querySelector('.debug-call-stack .monaco-list-row[data-index="${index}"]');
+      if (!row) return { name: '', readable: '' };
       const name = row.querySelector('.thread .name') || row.querySelector('.thread') || row;
       const walker = document.createTreeWalker(name, NodeFilter.SHOW_TEXT);
       let node = walker.nextNode();
@@ -195,7 +196,29 @@ export async function readableCpuNames(page: Page): Promise<{ name: string; read
         readable = node.data.slice(0, k);
       }
       return { name: (name.textContent || '').trim(), readable: readable.trim() };
-    }`));
+    })()`) as Promise<{ name: string; readable: string }>;
+}
+
+/**
+ * What a person can read of each CPU row's name in the Call Stack: the longest prefix of
+ * the name that is drawn neither under the stop badge or the inline actions nor cut by an
+ * ellipsis. Each row is read twice, as a user sees it: at rest (the stopped CPU's row shows
+ * the stop badge) and pointed at (VS Code hides the badge and shows the inline actions);
+ * the shorter reading counts.
+ */
+export async function readableCpuNames(page: Page): Promise<{ name: string; readable: string; atRest: string; hovered: string }[]> {
+  const out: { name: string; readable: string; atRest: string; hovered: string }[] = [];
+  const rows = page.locator('.debug-call-stack .monaco-list-row', { hasText: /^\s*CPU\d+/ });
+  const n = await rows.count();
+  for (let i = 0; i < n; i++) {
+    const row = rows.nth(i);
+    const index = await row.getAttribute('data-index');
+    await page.mouse.move(5, 5);
+    const atRest = await readableName(page, index);
+    await row.hover();
+    const hovered = await readableName(page, index);
+    const readable = atRest.readable.length <= hovered.readable.length ? atRest.readable : hovered.readable;
+    out.push({ name: atRest.name, readable, atRest: atRest.readable, hovered: hovered.readable });
   }
   await page.mouse.move(5, 5);
   return out;
@@ -203,7 +226,7 @@ export async function readableCpuNames(page: Page): Promise<{ name: string; read
 
 /** Waits until every CPU's name starts readably in the Call Stack; returns what is readable. */
 export async function assertCpuNamesReadable(page: Page, cpus: number[]): Promise<string[]> {
-  let last: { name: string; readable: string }[] = [];
+  let last: { name: string; readable: string; atRest: string; hovered: string }[] = [];
   try {
     await poll(`the names ${cpus.map((c) => `CPU${c}`).join(', ')} to be readable in the Call Stack`, async () => {
       last = await readableCpuNames(page);
@@ -212,5 +235,5 @@ export async function assertCpuNamesReadable(page: Page, cpus: number[]): Promis
   } catch (e) {
     throw new Error(`${(e as Error).message}; readable: ${JSON.stringify(last)}`);
   }
-  return last.map((r) => r.readable);
+  return last.map((r) => `${r.readable} (at rest: ${JSON.stringify(r.atRest)}, pointed at: ${JSON.stringify(r.hovered)})`);
 }
