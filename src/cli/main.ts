@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { Diagnostic, formatDiagnostic } from '../kc/diagnostics.js';
 import { SchedulePolicy } from '../machine/chooser.js';
 import { eventJson, formatEvent } from '../machine/trace.js';
-import { ScenarioOverrides, loadScenarioFile } from '../scenario/build.js';
+import { PreparedScenario, ScenarioOverrides, loadScenarioFile } from '../scenario/build.js';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { readCounterexample } from '../explore/counterexample.js';
+import { ExploreOptions } from '../explore/explore.js';
+import { ExploreArgs, ShardJob, cmdExplore, cmdMerge, parseStrategy, runShardJob } from './explore.js';
 import { runScenario } from '../scenario/run.js';
 import { serveFromCli } from '../debug/serve.js';
 
@@ -16,14 +20,30 @@ commands:
       --schedule S           round-robin | random | 0,1,1,2,... (a list of CPUs to step)
       --max-steps N          step budget (default: the scenario's, or 1000000)
       --patch NAME           apply this patch instead of the scenario's (repeatable)
-      --ipi-latency N|A..B   IPI delivery latency in steps
+      --ipi-latency N|A..B|any  IPI delivery latency in steps
+      --replay FILE          follow a schedule saved by explore (a .counterexample file)
       --json                 one JSON object per line: events, then a summary
       --quiet                verdicts only
+  explore FILE.smp [options] try every schedule: which CPU steps, when IPIs arrive, when
+                             interrupts fire; verify every expectation or find a counterexample
+      --strategy S           dfs (default) | bfs | pct | random
+      --max-states N         stop after N distinct states
+      --max-time SECONDS     stop after this long
+      --preemption-bound K   only schedules with at most K preemptions
+      --workers N            split the search over N threads
+      --shard I/N            explore part I of N (run every part, then --merge)
+      --out FILE             where to save a counterexample (default: beside the scenario)
+      --runs N, --seed N     random and pct: how many runs, from which seed
+      --patch, --ipi-latency, --max-steps   as for run
+      --json                 one JSON object with the result
+      --quiet                verdict and summary only
+  explore --merge A.json B.json ...   one verdict from the shards' --json results
   check FILE...              check scenarios and models; print file:line:col: error: message
   dap [--port N]             serve the Debug Adapter Protocol on stdio (or on 127.0.0.1:N)
   --help, --version
 
-exit status: 0 every expectation holds; 1 one fails; 2 bad input`;
+exit status: 0 every expectation holds (explore: in every schedule); 1 one fails;
+             2 bad input; 3 explore found nothing but a limit cut the search`;
 
 class UsageError extends Error {}
 
@@ -38,11 +58,12 @@ function version(): string {
   return 'unknown';
 }
 
-function parseRunArgs(args: string[]): { file: string; overrides: ScenarioOverrides; json: boolean; quiet: boolean } {
+function parseRunArgs(args: string[]): { file: string; overrides: ScenarioOverrides; json: boolean; quiet: boolean; replay?: string } {
   const overrides: ScenarioOverrides = {};
   let file: string | undefined;
   let json = false;
   let quiet = false;
+  let replay: string | undefined;
   let seed: number | undefined;
   let schedule: string | undefined;
   const value = (i: number, flag: string) => {
@@ -61,11 +82,17 @@ function parseRunArgs(args: string[]): { file: string; overrides: ScenarioOverri
       case '--max-steps': overrides.maxSteps = int(value(++i, a), a); break;
       case '--patch': (overrides.patches ??= []).push(value(++i, a)); break;
       case '--ipi-latency': {
-        const m = /^(\d+)(?:\.\.(\d+))?$/.exec(value(++i, a));
-        if (!m || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) throw new UsageError('--ipi-latency takes N or A..B');
+        const v = value(++i, a);
+        if (v === 'any') {
+          overrides.ipiLatency = { min: 0, max: Infinity };
+          break;
+        }
+        const m = /^(\d+)(?:\.\.(\d+))?$/.exec(v);
+        if (!m || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) throw new UsageError('--ipi-latency takes N, A..B or any');
         overrides.ipiLatency = { min: Number(m[1]), max: Number(m[2] ?? m[1]) };
         break;
       }
+      case '--replay': replay = value(++i, a); break;
       case '--json': json = true; break;
       case '--quiet': quiet = true; break;
       default:
@@ -75,6 +102,7 @@ function parseRunArgs(args: string[]): { file: string; overrides: ScenarioOverri
     }
   }
   if (!file) throw new UsageError('run needs a scenario file');
+  if (replay && (seed !== undefined || schedule !== undefined)) throw new UsageError('--replay follows a saved schedule: it takes no --seed or --schedule');
   let policy: SchedulePolicy | undefined;
   if (schedule === 'round-robin') policy = { kind: 'round-robin' };
   else if (schedule === 'random') policy = { kind: 'random', seed: seed ?? 1 };
@@ -83,7 +111,67 @@ function parseRunArgs(args: string[]): { file: string; overrides: ScenarioOverri
     policy = { kind: 'list', cpus: schedule.split(',').map(Number) };
   } else if (seed !== undefined) policy = { kind: 'random', seed };
   overrides.schedule = policy;
-  return { file, overrides, json, quiet };
+  return { file, overrides, json, quiet, replay };
+}
+
+function parseExploreArgs(args: string[]): ExploreArgs {
+  const run: string[] = [];
+  const options: ExploreOptions = {};
+  let maxTimeSeconds: number | undefined;
+  let workers = 1;
+  let out: string | undefined;
+  let json = false;
+  let quiet = false;
+  const value = (i: number, flag: string) => {
+    if (i >= args.length) throw new UsageError(`${flag} needs a value`);
+    return args[i];
+  };
+  const count = (s: string, flag: string, min: number) => {
+    if (!/^\d+$/.test(s) || Number(s) < min || !Number.isSafeInteger(Number(s))) throw new UsageError(`${flag} takes a whole number from ${min}, not '${s}'`);
+    return Number(s);
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    switch (a) {
+      case '--strategy': {
+        const s = parseStrategy(value(++i, a));
+        if (!s) throw new UsageError(`--strategy takes dfs, bfs, pct or random, not '${args[i]}'`);
+        options.strategy = s;
+        break;
+      }
+      case '--max-states': options.maxStates = count(value(++i, a), a, 1); break;
+      case '--max-time': {
+        const v = value(++i, a);
+        if (!/^\d+(\.\d+)?$/.test(v) || Number(v) <= 0) throw new UsageError(`--max-time takes a number of seconds, not '${v}'`);
+        maxTimeSeconds = Number(v);
+        break;
+      }
+      case '--preemption-bound': options.preemptionBound = count(value(++i, a), a, 0); break;
+      case '--workers': workers = count(value(++i, a), a, 1); break;
+      case '--shard': {
+        const m = /^(\d+)\/(\d+)$/.exec(value(++i, a));
+        if (!m || Number(m[1]) < 1 || Number(m[1]) > Number(m[2])) throw new UsageError(`--shard takes I/N with 1 <= I <= N, not '${args[i]}'`);
+        options.shard = { index: Number(m[1]), count: Number(m[2]) };
+        break;
+      }
+      case '--out': out = value(++i, a); break;
+      case '--runs': options.runs = count(value(++i, a), a, 1); break;
+      case '--seed': options.seed = count(value(++i, a), a, 0); break;
+      case '--json': json = true; break;
+      case '--quiet': quiet = true; break;
+      case '--patch':
+      case '--ipi-latency':
+      case '--max-steps':
+        run.push(a, value(++i, a));
+        break;
+      default:
+        if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
+        run.push(a);
+    }
+  }
+  if (options.shard && options.strategy && options.strategy !== 'dfs') throw new UsageError('--shard splits a dfs search; it does not apply to --strategy ' + options.strategy);
+  const { file, overrides } = parseRunArgs(run);
+  return { file, overrides, options, maxTimeSeconds, workers, out, json, quiet };
 }
 
 function printDiagnostics(diags: readonly Diagnostic[]): void {
@@ -91,10 +179,18 @@ function printDiagnostics(diags: readonly Diagnostic[]): void {
 }
 
 function cmdRun(args: string[]): number {
-  const { file, overrides, json, quiet } = parseRunArgs(args);
+  const { file, overrides, json, quiet, replay } = parseRunArgs(args);
   const { prepared, diagnostics } = loadScenarioFile(file, overrides);
   printDiagnostics(diagnostics);
   if (!prepared) return 2;
+  if (replay) {
+    const read = readReplay(prepared, replay);
+    if ('error' in read) {
+      process.stderr.write(`smplab: ${replay}: ${read.error}\n`);
+      return 2;
+    }
+    prepared.schedule = { kind: 'replay', actors: read.actors };
+  }
   const m = prepared.machine;
   const out = (s: string) => process.stdout.write(s + '\n');
   const onEvent = quiet ? undefined : json
@@ -102,7 +198,7 @@ function cmdRun(args: string[]): number {
     : (e: Parameters<typeof formatEvent>[1]) => out(formatEvent(m, e));
   const result = runScenario(prepared, { onEvent });
   const policy = prepared.schedule;
-  const how = policy.kind === 'random' ? `random seed ${policy.seed}` : policy.kind === 'list' ? `schedule ${policy.cpus.join(',')}` : 'round-robin';
+  const how = policy.kind === 'random' ? `random seed ${policy.seed}` : policy.kind === 'list' ? `schedule ${policy.cpus.join(',')}` : policy.kind === 'replay' ? `replaying ${replay}` : 'round-robin';
   if (json) {
     out(JSON.stringify({ summary: { steps: result.steps, stop: result.stop, schedule: policy, ok: result.ok, verdicts: result.verdicts } }));
   } else {
@@ -143,6 +239,15 @@ export async function main(argv: string[]): Promise<number> {
         return cmdRun(rest);
       case 'check':
         return cmdCheck(rest);
+      case 'explore': {
+        if (rest[0] === '--merge') {
+          const json = rest.includes('--json');
+          const files = rest.slice(1).filter((f) => f !== '--json');
+          if (!files.length) throw new UsageError('--merge needs the --json results of the shards');
+          return cmdMerge(files, json);
+        }
+        return await cmdExplore(parseExploreArgs(rest));
+      }
       case 'dap':
         return serveFromCli(rest);
       default:
@@ -157,7 +262,20 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
+/** The counterexample file's schedule for this scenario, or why it cannot be followed. */
+function readReplay(p: PreparedScenario, path: string): { actors: number[] } | { error: string } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    return { error: `cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
+  }
+  return readCounterexample(p, text);
+}
+
+if (!isMainThread && (workerData as ShardJob | undefined)?.smplabExploreShard) {
+  runShardJob(workerData as ShardJob, (m) => parentPort!.postMessage(m));
+} else if (require.main === module) {
   // `smplab run ... | head` closes the pipe early: stop quietly, as other command-line tools do
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);

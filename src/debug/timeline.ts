@@ -45,9 +45,9 @@ export class Timeline {
       this.forget(s, true);
       this.log.push({ step: s, kind: 'step', cpu: c });
     }
-    if (c === undefined) c = m.pickCpu();
+    if (c === undefined) c = m.pickActor();
     if (c === undefined) return false;
-    m.stepCpu(c);
+    m.step(c);
     if (m.steps % this.every === 0) this.keepSnapshot();
     return true;
   }

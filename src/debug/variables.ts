@@ -1,7 +1,7 @@
 import { DebugProtocol } from '@vscode/debugprotocol';
 import { LocalVar } from '../kc/program.js';
 import { Type, isFunctionValue, isStringValue, sizeOf, typeName } from '../kc/types.js';
-import { CPU_REGS, R_BLOCKED, R_CURRENT, R_DEV_PENDING, R_IPI_ARRIVAL, R_IPI_PENDING, R_IRQS_ON, R_NEED_RESCHED, R_PREEMPT, R_SOFTIRQ_PENDING } from '../machine/layout.js';
+import { CPU_REGS, R_BLOCKED, R_CURRENT, R_DEV_PENDING, R_IPI_PENDING, R_IRQS_ON, R_NEED_RESCHED, R_PREEMPT, R_SOFTIRQ_PENDING } from '../machine/layout.js';
 import { FrameInfo, Machine } from '../machine/machine.js';
 
 /** What a variablesReference stands for. */
@@ -148,7 +148,6 @@ export class VariableView {
     const reg = (r: number) => m.mem[m.regBase + c * CPU_REGS + r];
     const regAddr = (r: number) => m.regBase + c * CPU_REGS + r;
     const q = m.queuedCallbacks(c);
-    const arrival = reg(R_IPI_ARRIVAL);
     const rows: DebugProtocol.Variable[] = [
       { name: 'online', value: m.isOnline(c) ? 'true' : 'false', variablesReference: 0, evaluateName: `cpu_online(${c})` },
       { name: 'active', value: m.testMaskBit(m.mask('active'), c) ? 'true' : 'false', variablesReference: 0, evaluateName: `cpu_active(${c})` },
@@ -159,7 +158,7 @@ export class VariableView {
       { name: 'need_resched', value: reg(R_NEED_RESCHED) ? 'true' : 'false', variablesReference: 0 },
       { name: 'call_single_queue', value: q.length ? `${q.length} queued: ${q.map((e) => m.symbol(e.func)).join(', ')}` : 'empty', variablesReference: q.length ? this.refs.add({ kind: 'queue', cpu: c }) : 0, indexedVariables: q.length || undefined, evaluateName: `per_cpu(call_single_queue, ${c})` },
       { name: 'IPI pending', value: reg(R_IPI_PENDING) ? 'yes' : 'no', variablesReference: 0 },
-      { name: 'IPI in flight', value: arrival >= 0 ? `arrives at step ${arrival}` : 'none', variablesReference: 0 },
+      { name: 'IPI in flight', value: m.ipiInFlight(c) ?? 'none', variablesReference: 0 },
       { name: 'device irq pending', value: reg(R_DEV_PENDING) ? this.m.deviceIrqs.filter((_, i) => reg(R_DEV_PENDING) & (1 << i)).map((q2) => q2.name).join(', ') : 'none', variablesReference: 0 },
       { name: 'softirq pending', value: `0x${reg(R_SOFTIRQ_PENDING).toString(16)}`, variablesReference: 0 },
       { name: 'waiting', value: reg(R_BLOCKED) === 2 ? 'halted in idle' : reg(R_BLOCKED) ? `for ${m.describeAddresses(m.watchedBy(c))} to change` : 'no', variablesReference: 0 },

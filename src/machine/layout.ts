@@ -7,14 +7,18 @@ export const R_PREEMPT = 1;
 export const R_CURRENT = 2;
 export const R_NEED_RESCHED = 3;
 export const R_IPI_PENDING = 4;
-/** clock value at which an in-flight IPI becomes pending, or -1 */
-export const R_IPI_ARRIVAL = 5;
+/** an IPI in flight to this CPU: steps until it may arrive (-1: none in flight) */
+export const R_IPI_EARLIEST = 5;
+/** steps until the IPI in flight must arrive (-1: it may wait for ever) */
+export const R_IPI_LATEST = 6;
 /** bit i: device interrupt i is pending at this CPU */
-export const R_DEV_PENDING = 6;
-export const R_SOFTIRQ_PENDING = 7;
-export const R_DEAD = 8;
+export const R_DEV_PENDING = 7;
+export const R_SOFTIRQ_PENDING = 8;
+export const R_DEAD = 9;
 /** 0 running, 1 waiting in a spin or lock, 2 halted in idle */
-export const R_BLOCKED = 9;
+export const R_BLOCKED = 10;
+/** register names, by index, for debugger views and messages */
+export const REGISTER_NAMES = ['irqs', 'preempt_count', 'current', 'need_resched', 'IPI pending', 'IPI may arrive in', 'IPI must arrive in', 'device irq pending', 'softirq pending', 'dead', 'blocked'];
 
 /** Task blocks: TASK_HEADER cells, then the task's stack. */
 export const TASK_HEADER = 8;
@@ -54,8 +58,13 @@ export const SOFTIRQ_MASK = 0xff00;
 export const HARDIRQ_OFFSET = 0x10000;
 export const HARDIRQ_MASK = 0xf0000;
 
-/** Device interrupt table: per interrupt, the clock at which it fires (or -1) and whether it has fired. */
-export const IRQ_CELLS = 2;
-export const I_FIRE_AT = 0;
-export const I_FIRED = 1;
+/**
+ * Device interrupt table: per interrupt, steps until it may fire (-1: not
+ * armed), steps until it must (-1: no deadline), and whether it has fired.
+ * An IPI in flight uses the same pair of counters (R_IPI_EARLIEST, R_IPI_LATEST).
+ */
+export const IRQ_CELLS = 3;
+export const I_EARLIEST = 0;
+export const I_LATEST = 1;
+export const I_FIRED = 2;
 export const MAX_DEVICE_IRQS = 30;

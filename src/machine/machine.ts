@@ -4,14 +4,15 @@ import {
   CallSite, FRAME_FUNC, FRAME_HEADER, FRAME_KIND, FRAME_PC, FRAME_RET_DEST, FRAME_SAVED_FP, Runtime,
 } from '../kc/runtime.js';
 import { FUNCTION_TAG, TAG_MASK, Type, isFunctionValue, isStringValue, sizeOf, stringValue } from '../kc/types.js';
-import { Chooser, RoundRobin } from './chooser.js';
+import { Chooser, LEAVE_TO_SCHEDULE, RoundRobin } from './chooser.js';
 import { EventKind, FieldValue, MachineEvent } from './events.js';
 import {
-  CPU_REGS, HARDIRQ_MASK, HARDIRQ_OFFSET, IRQ_CELLS, I_FIRED, I_FIRE_AT, K_CALL, K_HARDIRQ, K_SOFTIRQ, K_TASK,
-  MAX_DEVICE_IRQS, PRIO_IDLE, PRIO_NORMAL, R_BLOCKED, R_CURRENT, R_DEAD, R_DEV_PENDING, R_IPI_ARRIVAL,
+  CPU_REGS, HARDIRQ_MASK, HARDIRQ_OFFSET, IRQ_CELLS, I_EARLIEST, I_FIRED, K_CALL, K_HARDIRQ, K_SOFTIRQ, K_TASK,
+  MAX_DEVICE_IRQS, PRIO_IDLE, PRIO_NORMAL, REGISTER_NAMES, R_BLOCKED, R_CURRENT, R_DEAD, R_DEV_PENDING, R_IPI_EARLIEST,
   R_IPI_PENDING, R_IRQS_ON, R_NEED_RESCHED, R_PREEMPT, R_SOFTIRQ_PENDING, SOFTIRQ_MASK, TASK_CELLS, TASK_DEAD,
   TASK_HEADER, TASK_RUNNING, T_CPU, T_FP, T_NAME, T_ON_RQ, T_PID, T_PREEMPT, T_PRIO, T_STATE,
 } from './layout.js';
+import { StateTracking, symbolKey } from './tracking.js';
 
 /** A fault in the model: a NULL dereference, a stack overflow, a BUG. Stops the machine. */
 export class MachineFault extends Error {
@@ -25,13 +26,14 @@ export interface DeviceIrq {
   cpu: number;
   handler: CompiledFunction;
   args: number[];
-  /** when it fires: at a clock value, uniformly in a range (a choice), or after an event */
+  /** when it fires: at a step, at a step in a window (a choice; `to` may be Infinity), or after an event */
   when:
     | { kind: 'at'; step: number }
     | { kind: 'any'; from: number; to: number }
     | { kind: 'after'; event: EventKind; condition?: (e: MachineEvent) => boolean };
 }
 
+/** Steps an IPI is in flight: between min and max (Infinity: it may take any time). */
 export interface IpiLatency {
   min: number;
   max: number;
@@ -54,6 +56,19 @@ export interface Snapshot {
   choices: number;
 }
 
+/** Where a schedule search can come back to: the undo log's length and the state memory does not hold. */
+export interface Mark {
+  undoLength: number;
+  hashLo: number;
+  hashHi: number;
+  steps: number;
+  clock: number;
+  taskCount: number;
+  spin: SpinState[];
+}
+
+type SpinState = Snapshot['spin'][number];
+
 export type EventListener = (e: MachineEvent) => void;
 
 export interface FrameInfo {
@@ -65,7 +80,32 @@ export interface FrameInfo {
   instr: Instr | undefined;
 }
 
-const NO_ARRIVAL = 0x7fffffff;
+/** Registers, by index, that only their own CPU writes: its reads of them cannot race. */
+const ONLY_OWNER_WRITES = registerSet([R_IRQS_ON, R_PREEMPT, R_CURRENT, R_SOFTIRQ_PENDING, R_DEAD]);
+/**
+ * Registers, by index, whose writes by their own CPU cannot race. No other
+ * CPU touches preempt_count or the softirq bits. The interrupt flag is read
+ * by another CPU only to wake this one when it waits (and a waiting CPU does
+ * not write it); whether an interrupt lands before or after a step is a
+ * dependency on the pending bits, which a search accounts for separately.
+ */
+const OWN_WRITES_UNSEEN = registerSet([R_PREEMPT, R_SOFTIRQ_PENDING, R_IRQS_ON]);
+
+/** What a CPU's next step does (nextStepKind). */
+export const STATEMENT = 0;
+export const INTERRUPT = 1;
+export const SWITCH = 2;
+export type StepKind = typeof STATEMENT | typeof INTERRUPT | typeof SWITCH;
+
+/** Cells of the ownership table that are read by several contexts and written by none, or that can race. */
+const READ_ONLY = -2;
+const SHARED = -1;
+
+function registerSet(regs: number[]): Uint8Array {
+  const set = new Uint8Array(CPU_REGS);
+  for (const r of regs) set[r] = 1;
+  return set;
+}
 
 /**
  * The simulated SMP machine. All of its state that matters lives in one
@@ -80,7 +120,7 @@ export class Machine implements Runtime {
   cpu = 0;
   /** steps executed since the scenario started */
   steps = 0;
-  /** time: advances one per step, and jumps ahead when every CPU waits for an IPI in flight */
+  /** time: advances one per step, and jumps ahead when every CPU waits for a timed event */
   clock = 0;
   chooser: Chooser;
   ipiLatency: IpiLatency = { min: 0, max: 0 };
@@ -102,12 +142,24 @@ export class Machine implements Runtime {
   private readonly functions: CompiledFunction[];
   private readonly listeners: EventListener[] = [];
   readonly deviceIrqs: DeviceIrq[] = [];
-  private nextIrqFire = NO_ARRIVAL;
-  private nextArrival = NO_ARRIVAL;
+  /**
+   * Timed events, numbered: timer c < nrCpus is the IPI in flight to CPU c,
+   * timer nrCpus + i is device interrupt i. `armed` lists those waiting for
+   * their moment, in order (derived from memory).
+   */
+  private armed: number[] = [];
 
   /** CPUs that may step now, in CPU order */
   private readonly runList: Int32Array;
   private runCount = 0;
+  /** runnable CPUs and open timers, as actors: scratch for pickActor() */
+  private actorList: Int32Array;
+  /** the state hash, undo log and accessed cells, while a schedule search drives the machine */
+  tracking: StateTracking | null = null;
+  /** per function id: which cells of its frame no other CPU can reach (set by a schedule search) */
+  privateFrameCells: (Uint8Array | undefined)[] = [];
+  /** the CPU whose private cells the current step may touch without it counting as shared (-1: none) */
+  private ownerCpu = -1;
   readonly frozen: Uint8Array;
   private watchCount: Int32Array;
   private readonly spinArmed: Uint8Array;
@@ -116,6 +168,10 @@ export class Machine implements Runtime {
   private readonly spinSite: (CallSite | null)[];
   private readonly spinReads: number[][];
   private readonly watching: number[][];
+  /** counts changes to the spin bookkeeping, so mark() copies it only when it changed */
+  private spinVersion = 0;
+  private spinCache: SpinState[] = [];
+  private spinCacheVersion = -1;
   /** address, value pairs loaded while the stepping CPU is inside an armed spin */
   private reads: number[] | null = null;
   private switchPending = false;
@@ -147,6 +203,7 @@ export class Machine implements Runtime {
     this.mem[this.heapPtrAddr] = this.heapBase;
     for (let i = 0; i < program.initialData.length; i += 2) this.mem[program.initialData[i]] = program.initialData[i + 1];
     this.runList = new Int32Array(n);
+    this.actorList = new Int32Array(n);
     this.frozen = new Uint8Array(n);
     this.spinArmed = new Uint8Array(n);
     this.spinChanged = new Uint8Array(n);
@@ -170,10 +227,14 @@ export class Machine implements Runtime {
       this.csdLayout = { func: csd.byName.get('func')!.offset, info: csd.byName.get('info')?.offset ?? 0, llist: csd.byName.get('llist')!.offset };
     }
     for (let c = 0; c < n; c++) {
-      this.mem[this.reg(c, R_IPI_ARRIVAL)] = -1;
+      this.mem[this.reg(c, R_IPI_EARLIEST)] = -1;
+      this.mem[this.reg(c, R_IPI_EARLIEST) + 1] = -1;
       this.mem[this.reg(c, R_IRQS_ON)] = 1;
     }
-    for (let i = 0; i < MAX_DEVICE_IRQS; i++) this.mem[this.irqBase + i * IRQ_CELLS + I_FIRE_AT] = -1;
+    for (let i = 0; i < MAX_DEVICE_IRQS; i++) {
+      this.mem[this.irqBase + i * IRQ_CELLS + I_EARLIEST] = -1;
+      this.mem[this.irqBase + i * IRQ_CELLS + I_EARLIEST + 1] = -1;
+    }
   }
 
   // ---- registers and tasks
@@ -213,17 +274,16 @@ export class Machine implements Runtime {
     const count = this.mem[this.taskCountAddr];
     if (count >= this.maxTasks) this.fault(`too many tasks (the machine holds ${this.maxTasks})`);
     const task = this.taskBase + count * TASK_CELLS;
-    this.mem[this.taskCountAddr] = count + 1;
-    const m = this.mem;
-    m[task + T_STATE] = runnable ? TASK_RUNNING : 1;
-    m[task + T_ON_RQ] = runnable ? 1 : 0;
-    m[task + T_CPU] = cpu;
-    m[task + T_PRIO] = prio;
-    m[task + T_NAME] = this.internString(name);
-    m[task + T_PID] = count + 1;
+    this.poke(this.taskCountAddr, count + 1);
+    this.poke(task + T_STATE, runnable ? TASK_RUNNING : 1);
+    this.poke(task + T_ON_RQ, runnable ? 1 : 0);
+    this.poke(task + T_CPU, cpu);
+    this.poke(task + T_PRIO, prio);
+    this.poke(task + T_NAME, this.internString(name));
+    this.poke(task + T_PID, count + 1);
     const fp = task + TASK_HEADER;
     this.writeFrame(fp, fn, args, 0, K_TASK, 0);
-    m[task + T_FP] = fp;
+    this.poke(task + T_FP, fp);
     this.tasksOfCpu[cpu].push(task);
     return task;
   }
@@ -231,7 +291,7 @@ export class Machine implements Runtime {
   /** A new runnable task on a CPU, which leaves idle for it at its next step. */
   spawn(cpu: number, fn: CompiledFunction, name: string): number {
     const t = this.createTask(cpu, fn, [], name, PRIO_NORMAL, true);
-    this.mem[this.reg(cpu, R_NEED_RESCHED)] = 1;
+    this.poke(this.reg(cpu, R_NEED_RESCHED), 1);
     this.unblock(cpu);
     return t;
   }
@@ -246,13 +306,29 @@ export class Machine implements Runtime {
   }
 
   private writeFrame(fp: number, fn: CompiledFunction, args: readonly number[], savedFp: number, kind: number, retDest: number): void {
-    const m = this.mem;
-    m[fp + FRAME_FUNC] = fn.id;
-    m[fp + FRAME_PC] = 0;
-    m[fp + FRAME_SAVED_FP] = savedFp;
-    m[fp + FRAME_RET_DEST] = retDest;
-    m[fp + FRAME_KIND] = kind;
-    for (let i = 0; i < args.length; i++) m[fp + FRAME_HEADER + i] = args[i];
+    this.poke(fp + FRAME_FUNC, fn.id);
+    this.poke(fp + FRAME_PC, 0);
+    this.poke(fp + FRAME_SAVED_FP, savedFp);
+    this.poke(fp + FRAME_RET_DEST, retDest);
+    this.poke(fp + FRAME_KIND, kind);
+    for (let i = 0; i < args.length; i++) this.poke(fp + FRAME_HEADER + i, args[i]);
+  }
+
+  /**
+   * A write the model cannot see happen (frames, task bookkeeping): no
+   * watchers, no data breakpoints, but it is part of the state a search hashes.
+   */
+  private poke(addr: number, value: number): void {
+    const old = this.mem[addr];
+    if (old === value) return;
+    this.mem[addr] = value;
+    if (this.tracking !== null) this.tracking.written(addr, old, value);
+  }
+
+  /** Sets a CPU register that other CPUs read or write too. */
+  private setShared(addr: number, value: number): void {
+    this.poke(addr, value);
+    if (this.tracking !== null) this.tracking.accessed(addr, true);
   }
 
   private stackLimit(task: number): number {
@@ -263,7 +339,7 @@ export class Machine implements Runtime {
   alloc(cells: number): number {
     const p = this.mem[this.heapPtrAddr];
     if (p + cells > this.heapEnd) this.fault(`out of memory: the heap holds ${this.heapEnd - this.heapBase} cells`);
-    this.mem[this.heapPtrAddr] = p + cells;
+    this.store(this.heapPtrAddr, p + cells);
     return p;
   }
 
@@ -273,7 +349,11 @@ export class Machine implements Runtime {
     if (addr <= 0 || addr >= this.heapEnd) this.badAddress(addr, 'read');
     const v = this.mem[addr];
     const r = this.reads;
-    if (r !== null) r.push(addr, v);
+    if (r !== null) {
+      r.push(addr, v);
+      this.spinVersion++;
+    }
+    if (this.tracking !== null && !this.isPrivate(addr, false)) this.tracking.accessed(addr, false);
     return v;
   }
 
@@ -281,11 +361,108 @@ export class Machine implements Runtime {
     if (addr <= 0 || addr >= this.heapEnd) this.badAddress(addr, 'write');
     const m = this.mem;
     const old = m[addr];
+    if (this.tracking !== null && !this.isPrivate(addr, true)) this.tracking.accessed(addr, true);
     if (old === value) return;
     m[addr] = value;
-    this.spinChanged[this.cpu] = 1;
+    if (this.tracking !== null) this.tracking.written(addr, old, value);
+    if (this.spinArmed[this.cpu] && !this.spinChanged[this.cpu]) {
+      this.spinChanged[this.cpu] = 1;
+      this.spinVersion++;
+    }
     if (this.watchCount[addr] !== 0) this.wakeWatchers(addr);
     if (this.writeWatch !== null && this.writeWatch.has(addr)) this.onWatchedWrite(addr, old, m[addr]);
+  }
+
+  /**
+   * A cell only the stepping CPU can reach, so the access cannot race with
+   * another actor: a frame cell of its running task that no pointer can reach
+   * (see privateFrameCells), its task's frame pointer and saved preempt
+   * count, and its own registers that only it writes (reads) or only it
+   * reads (writes).
+   */
+  private isPrivate(addr: number, write: boolean): boolean {
+    const c = this.ownerCpu;
+    if (c < 0) return false;
+    const reg = addr - (this.regBase + c * CPU_REGS);
+    if (reg >= 0 && reg < CPU_REGS) return write ? OWN_WRITES_UNSEEN[reg] === 1 : ONLY_OWNER_WRITES[reg] === 1;
+    if (addr >= this.regBase && addr < this.taskBase) return false;
+    const task = this.mem[this.regBase + c * CPU_REGS + R_CURRENT];
+    const off = addr - task;
+    if (off >= 0 && off < TASK_CELLS) {
+      if (off < TASK_HEADER && (off === T_FP || off === T_PREEMPT)) return true;
+      if (off >= TASK_HEADER && this.isPrivateFrameCell(task, addr)) return true;
+    }
+    return this.ownership !== null && this.ownedByCurrentContext(addr, write);
+  }
+
+  private isPrivateFrameCell(task: number, addr: number): boolean {
+    for (let fp = this.mem[task + T_FP]; fp; fp = this.mem[fp + FRAME_SAVED_FP]) {
+      if (addr < fp) continue;
+      const fn = this.mem[fp + FRAME_FUNC];
+      const cells = this.privateFrameCells[fn];
+      return addr - fp < FRAME_HEADER || (cells !== undefined && cells[addr - fp] === 1);
+    }
+    return false;
+  }
+
+  /**
+   * Cells that, as far as every step so far shows, cannot race: only one
+   * context ever touches them (one task, or the interrupts at one depth on
+   * one CPU), or nobody writes them. 0 means no access yet, READ_ONLY read by
+   * several contexts and written by none, SHARED neither, else the owning
+   * context (written by it when `cellWritten` says so). A search treats such
+   * cells as private; when one turns out otherwise it becomes SHARED for
+   * good and `ownershipChanged` tells the search that its reductions so far
+   * assumed too much (it starts again).
+   */
+  ownership: Int32Array | null = null;
+  private cellWritten: Uint8Array | null = null;
+  ownershipChanged = false;
+  /** the context of the step being taken, computed on first use (0: not yet) */
+  private contextId = 0;
+
+  /** Starts learning (on) or stops using (off) which cells cannot race; learning starts from nothing. */
+  learnOwnership(on: boolean): void {
+    this.ownership = on ? new Int32Array(this.mem.length) : null;
+    this.cellWritten = on ? new Uint8Array(this.mem.length) : null;
+    this.ownershipChanged = false;
+  }
+
+  private ownedByCurrentContext(addr: number, write: boolean): boolean {
+    const own = this.ownership!;
+    const written = this.cellWritten!;
+    const me = this.contextId || (this.contextId = this.currentContext());
+    const o = own[addr];
+    if (o === SHARED) return false;
+    if (o === me || o === 0) {
+      own[addr] = me;
+      if (write) written[addr] = 1;
+      return true;
+    }
+    if (!write && !written[addr]) {
+      own[addr] = READ_ONLY;
+      return true;
+    }
+    own[addr] = SHARED;
+    this.ownershipChanged = true;
+    return false;
+  }
+
+  /**
+   * The stepping CPU's context: its task, or, inside interrupts, the CPU and
+   * how many interrupt frames deep it is. One interrupt context per depth is
+   * live on a CPU at a time, whichever task it came in over.
+   */
+  private currentContext(): number {
+    const c = this.ownerCpu;
+    const task = this.currentTask(c);
+    let nesting = 0;
+    for (let fp = this.mem[task + T_FP]; fp; fp = this.mem[fp + FRAME_SAVED_FP]) {
+      const kind = this.mem[fp + FRAME_KIND] & 0xff;
+      if (kind === K_HARDIRQ || kind === K_SOFTIRQ) nesting++;
+    }
+    if (nesting === 0) return (task - this.taskBase) / TASK_CELLS + 1;
+    return this.maxTasks + 1 + c * 16 + Math.min(nesting, 15);
   }
 
   /** Data breakpoints: addresses whose change calls onWatchedWrite (null when there are none). */
@@ -308,7 +485,7 @@ export class Machine implements Runtime {
     const task = this.currentTask(this.cpu);
     if (newFp + fn.frameSize > this.stackLimit(task)) this.fault(`stack overflow calling ${fn.name}() (a task has ${TASK_CELLS - TASK_HEADER} cells of stack)`);
     this.writeFrame(newFp, fn, args, this.fp, K_CALL, retDest);
-    this.mem[task + T_FP] = newFp;
+    this.poke(task + T_FP, newFp);
   }
 
   leave(value: number): void {
@@ -319,12 +496,13 @@ export class Machine implements Runtime {
     const kind = m[fp + FRAME_KIND];
     const savedFp = m[fp + FRAME_SAVED_FP];
     const retDest = m[fp + FRAME_RET_DEST];
-    m[task + T_FP] = savedFp;
+    this.clearFrame(fp);
+    this.poke(task + T_FP, savedFp);
     switch (kind & 0xff) {
       case K_CALL: {
         const caller = this.functions[m[savedFp + FRAME_FUNC]];
         const callPc = m[savedFp + FRAME_PC];
-        m[savedFp + FRAME_PC] = (caller.code[callPc] as Instr & { next: number }).next;
+        this.poke(savedFp + FRAME_PC, (caller.code[callPc] as Instr & { next: number }).next);
         if (retDest) this.store(retDest, value);
         return;
       }
@@ -340,6 +518,12 @@ export class Machine implements Runtime {
         this.store(this.reg(c, R_IRQS_ON), (kind >> 8) & 1);
         return;
     }
+  }
+
+  /** Zeroes a frame being popped, so memory above the innermost frame is always zero (states merge, locals start at 0). */
+  private clearFrame(fp: number): void {
+    const size = this.functions[this.mem[fp + FRAME_FUNC]].frameSize;
+    for (let a = fp; a < fp + size; a++) this.poke(a, 0);
   }
 
   fault(message: string): never {
@@ -362,8 +546,9 @@ export class Machine implements Runtime {
     for (const l of this.listeners) l(e);
     for (let i = 0; i < this.deviceIrqs.length; i++) {
       const w = this.deviceIrqs[i].when;
-      if (w.kind === 'after' && w.event === kind && !this.mem[this.irqBase + i * IRQ_CELLS + I_FIRED] && this.mem[this.irqBase + i * IRQ_CELLS + I_FIRE_AT] < 0) {
-        if (!w.condition || w.condition(e)) this.scheduleIrq(i, this.clock);
+      if (w.kind === 'after' && w.event === kind && !this.mem[this.irqBase + i * IRQ_CELLS + I_FIRED] && !this.isArmed(this.nrCpus + i)) {
+        // it fires as the next step begins
+        if (!w.condition || w.condition(e)) this.arm(this.nrCpus + i, 1, 1);
       }
     }
   }
@@ -413,7 +598,8 @@ export class Machine implements Runtime {
     return this.runList.subarray(0, this.runCount);
   }
 
-  private canRun(c: number): boolean {
+  /** CPU c may step now: alive, not waiting, not frozen. */
+  canRun(c: number): boolean {
     return !this.mem[this.reg(c, R_DEAD)] && !this.mem[this.reg(c, R_BLOCKED)] && !this.frozen[c];
   }
 
@@ -453,8 +639,9 @@ export class Machine implements Runtime {
       list.push(a);
       this.watchCount[a]++;
     }
-    this.mem[this.reg(c, R_BLOCKED)] = halted ? 2 : 1;
+    this.setShared(this.reg(c, R_BLOCKED), halted ? 2 : 1);
     this.spinArmed[c] = 0;
+    this.spinVersion++;
     this.updateRunnable(c);
   }
 
@@ -462,8 +649,9 @@ export class Machine implements Runtime {
     if (!this.mem[this.reg(c, R_BLOCKED)]) return;
     for (const a of this.watching[c]) this.watchCount[a]--;
     this.watching[c] = [];
-    this.mem[this.reg(c, R_BLOCKED)] = 0;
+    this.setShared(this.reg(c, R_BLOCKED), 0);
     this.spinArmed[c] = 0;
+    this.spinVersion++;
     this.updateRunnable(c);
   }
 
@@ -487,12 +675,20 @@ export class Machine implements Runtime {
       this.blockOn(addrs);
       return;
     }
+    this.spinVersion++;
     this.spinArmed[c] = 1;
     this.spinChanged[c] = 0;
     this.spinFp[c] = this.fp;
     this.spinSite[c] = site;
     this.spinReads[c] = [];
     this.reads = this.spinReads[c];
+  }
+
+  /** CPU c left the loop it was spinning in (an interrupt, a task switch). */
+  private disarmSpin(c: number): void {
+    if (!this.spinArmed[c]) return;
+    this.spinArmed[c] = 0;
+    this.spinVersion++;
   }
 
   /** Nobody changed what this CPU read during its last spin iteration. */
@@ -516,26 +712,113 @@ export class Machine implements Runtime {
 
   /** An interrupt became pending at c: a waiting CPU with interrupts on wakes to take it. */
   private kick(c: number): void {
-    if (this.mem[this.reg(c, R_IRQS_ON)] && this.isBlocked(c)) this.unblock(c);
+    const blocked = this.reg(c, R_BLOCKED);
+    if (this.tracking !== null) this.tracking.accessed(blocked, false);
+    if (!this.mem[blocked]) return;
+    if (this.mem[this.reg(c, R_IRQS_ON)]) this.unblock(c);
   }
 
-  // ---- interrupts
+  // ---- timed events: IPIs in flight and device interrupts waiting for their moment
+
+  /** Address of timer k's pair of counters: steps until it may happen, steps until it must. */
+  private timerCells(k: number): number {
+    return k < this.nrCpus ? this.reg(k, R_IPI_EARLIEST) : this.irqBase + (k - this.nrCpus) * IRQ_CELLS + I_EARLIEST;
+  }
+
+  private isArmed(k: number): boolean {
+    return this.mem[this.timerCells(k)] >= 0;
+  }
+
+  /**
+   * Timer k happens between `earliest` and `latest` steps from now (latest
+   * -1: no deadline). An IPI already in flight to the same CPU takes the
+   * earlier of the two windows: the target sees one pending IPI either way.
+   */
+  private arm(k: number, earliest: number, latest: number): void {
+    const a = this.timerCells(k);
+    if (this.mem[a] >= 0) {
+      earliest = Math.min(earliest, this.mem[a]);
+      const was = this.mem[a + 1];
+      latest = latest < 0 ? was : was < 0 ? latest : Math.min(latest, was);
+    } else {
+      let i = this.armed.length;
+      while (i > 0 && this.armed[i - 1] > k) i--;
+      this.armed.splice(i, 0, k);
+    }
+    this.setShared(a, earliest);
+    this.setShared(a + 1, latest);
+  }
+
+  private disarm(k: number): void {
+    const a = this.timerCells(k);
+    if (this.mem[a] < 0) return;
+    this.setShared(a, -1);
+    this.setShared(a + 1, -1);
+    this.armed.splice(this.armed.indexOf(k), 1);
+  }
+
+  /** Timer k may be picked as an actor now: its window is open and it has somewhere to go. */
+  private isOpen(k: number): boolean {
+    const a = this.timerCells(k);
+    if (this.mem[a] !== 0 || this.mem[a + 1] === 0) return false;
+    return k < this.nrCpus || !this.isDead(this.deviceIrqs[k - this.nrCpus].cpu);
+  }
+
+  /** `d` steps pass: counters count down, and timers whose deadline came happen, in timer order. */
+  private tick(d: number): void {
+    if (this.armed.length === 0) return;
+    let due: number[] | undefined;
+    for (const k of this.armed) {
+      const a = this.timerCells(k);
+      const earliest = this.mem[a];
+      const latest = this.mem[a + 1];
+      if (earliest > 0) this.setShared(a, Math.max(0, earliest - d));
+      if (latest > 0) {
+        this.setShared(a + 1, Math.max(0, latest - d));
+        if (latest <= d) (due ??= []).push(k);
+      }
+    }
+    if (due) for (const k of due) this.fire(k);
+  }
+
+  /** Timer k happens: the IPI arrives, or the device interrupt is raised. */
+  private fire(k: number): void {
+    this.disarm(k);
+    if (k < this.nrCpus) this.ipiArrives(k);
+    else this.raiseDeviceIrq(k - this.nrCpus);
+  }
+
+  /** How many steps a timed event waits: the chooser's number, or -1 when the schedule picks the moment. */
+  private chooseDelay(min: number, max: number): number {
+    const d = this.chooser.pickDelay(min, max);
+    if (this.recordChoices && d !== LEAVE_TO_SCHEDULE) this.choiceLog.push(d);
+    return d;
+  }
+
+  /**
+   * Arms timer k for a delay in [min, max] (max may be Infinity). A delay the
+   * chooser names happens exactly then; one left to the schedule is an actor
+   * while its window is open, and happens at the latest at `max`.
+   */
+  private armWithin(k: number, min: number, max: number): void {
+    const d = min === max ? min : this.chooseDelay(min, max);
+    if (d === LEAVE_TO_SCHEDULE) this.arm(k, min, max === Infinity ? -1 : Math.max(max, 1));
+    else this.arm(k, Math.max(d, 1), Math.max(d, 1));
+  }
 
   /** arch_send_call_function_single_ipi: the IPI is in flight for the latency, then pending. */
   sendIpi(target: number, site?: CallSite): void {
-    const latency = this.ipiLatency.max > this.ipiLatency.min
-      ? this.ipiLatency.min + this.choose(this.ipiLatency.max - this.ipiLatency.min + 1)
-      : this.ipiLatency.min;
-    this.emit('ipi-send', { target, latency, callsite: site?.functionName ?? '' }, site?.range);
+    const { min, max } = this.ipiLatency;
+    const latency = min === max ? min : this.chooseDelay(min, max);
+    const shown: FieldValue = latency !== LEAVE_TO_SCHEDULE ? latency : `${min}..${max === Infinity ? 'any' : max}`;
+    this.emit('ipi-send', { target, latency: shown, callsite: site?.functionName ?? '' }, site?.range);
     if (this.isDead(target)) {
       this.emit('ipi-dropped', { target }, site?.range);
       return;
     }
     if (latency === 0) return this.ipiArrives(target);
-    const r = this.reg(target, R_IPI_ARRIVAL);
-    const at = this.clock + latency;
-    if (this.mem[r] < 0 || this.mem[r] > at) this.store(r, at);
-    if (at < this.nextArrival) this.nextArrival = at;
+    if (latency === LEAVE_TO_SCHEDULE) this.arm(target, min, max === Infinity ? -1 : max);
+    else this.arm(target, latency, latency);
   }
 
   private ipiArrives(target: number): void {
@@ -547,40 +830,9 @@ export class Machine implements Runtime {
     this.kick(target);
   }
 
-  private deliverArrivals(): void {
-    let next = NO_ARRIVAL;
-    for (let c = 0; c < this.nrCpus; c++) {
-      const r = this.reg(c, R_IPI_ARRIVAL);
-      const at = this.mem[r];
-      if (at < 0) continue;
-      if (at <= this.clock) {
-        this.store(r, -1);
-        this.ipiArrives(c);
-      } else if (at < next) next = at;
-    }
-    this.nextArrival = next;
-  }
-
   addDeviceIrq(irq: DeviceIrq): void {
     if (this.deviceIrqs.length >= MAX_DEVICE_IRQS) throw new Error(`at most ${MAX_DEVICE_IRQS} device interrupts`);
     this.deviceIrqs.push(irq);
-  }
-
-  private scheduleIrq(i: number, at: number): void {
-    this.store(this.irqBase + i * IRQ_CELLS + I_FIRE_AT, at);
-    if (at < this.nextIrqFire) this.nextIrqFire = at;
-  }
-
-  private fireDueIrqs(): void {
-    let next = NO_ARRIVAL;
-    for (let i = 0; i < this.deviceIrqs.length; i++) {
-      const base = this.irqBase + i * IRQ_CELLS;
-      const at = this.mem[base + I_FIRE_AT];
-      if (at < 0 || this.mem[base + I_FIRED]) continue;
-      if (at <= this.clock) this.raiseDeviceIrq(i);
-      else if (at < next) next = at;
-    }
-    this.nextIrqFire = next;
   }
 
   private raiseDeviceIrq(i: number): void {
@@ -616,10 +868,10 @@ export class Machine implements Runtime {
     }
     if (newFp + handler.frameSize > this.stackLimit(task)) this.fault(`stack overflow entering ${handler.name}()`);
     this.writeFrame(newFp, handler, args, top, K_HARDIRQ | (1 << 8) | (irqNo << 16), 0);
-    m[task + T_FP] = newFp;
+    this.poke(task + T_FP, newFp);
     this.store(this.reg(c, R_IRQS_ON), 0);
     this.store(this.reg(c, R_PREEMPT), m[this.reg(c, R_PREEMPT)] + HARDIRQ_OFFSET);
-    this.spinArmed[c] = 0;
+    this.disarmSpin(c);
     const at = handler.code[0]?.range;
     if (irqNo === 0) {
       this.emit('ipi-receive', { online: this.isOnline(c) ? 1 : 0, queued: this.queuedCallbacks(c).length }, at, handler.name);
@@ -641,7 +893,7 @@ export class Machine implements Runtime {
       const newFp = interruptedFp + this.functions[this.mem[interruptedFp + FRAME_FUNC]].frameSize;
       if (newFp + doSoftirq.frameSize > this.stackLimit(task)) this.fault('stack overflow entering __do_softirq()');
       this.writeFrame(newFp, doSoftirq, [], interruptedFp, K_SOFTIRQ | (kind & 0x100), 0);
-      this.mem[task + T_FP] = newFp;
+      this.poke(task + T_FP, newFp);
       return;
     }
     this.store(this.reg(c, R_IRQS_ON), (kind >> 8) & 1);
@@ -669,9 +921,14 @@ export class Machine implements Runtime {
     for (const w of this.queuedCallbacks(c)) {
       this.emit('lost-work', { target: c, func: w.func, csd: w.csd });
     }
-    if (this.mem[this.reg(c, R_IPI_PENDING)] || this.mem[this.reg(c, R_IPI_ARRIVAL)] >= 0) {
+    if (this.mem[this.reg(c, R_IPI_PENDING)] || this.isArmed(c)) {
       this.emit('ipi-dropped', { target: c });
     }
+    // nothing is delivered to a dead CPU any more: one lost IPI is reported once
+    this.disarm(c);
+    this.deviceIrqs.forEach((irq, i) => {
+      if (irq.cpu === c) this.disarm(this.nrCpus + i);
+    });
     this.updateRunnable(c);
   }
 
@@ -723,17 +980,11 @@ export class Machine implements Runtime {
     this.store(prev + T_PREEMPT, this.mem[this.reg(c, R_PREEMPT)]);
     this.store(this.reg(c, R_PREEMPT), this.mem[next + T_PREEMPT]);
     this.store(this.reg(c, R_CURRENT), next);
-    this.spinArmed[c] = 0;
+    this.disarmSpin(c);
     this.emit('sched-switch', { prev: this.taskName(prev), next: this.taskName(next) });
   }
 
   // ---- stepping
-
-  choose(n: number): number {
-    const v = this.chooser.pick(n);
-    if (this.recordChoices) this.choiceLog.push(v);
-    return v;
-  }
 
   /** The instruction CPU c executes next, or undefined if it has no frame. */
   nextInstr(c: number): { fn: CompiledFunction; pc: number; fp: number } | undefined {
@@ -744,41 +995,48 @@ export class Machine implements Runtime {
   }
 
   /**
+   * What CPU c's next step does: take a pending interrupt (when its
+   * interrupts are on), switch tasks (a woken task preempts, or the current
+   * one has finished), or execute its next statement.
+   */
+  nextStepKind(c: number): StepKind {
+    const m = this.mem;
+    const r = this.regBase + c * CPU_REGS;
+    if (m[r + R_IRQS_ON] && (m[r + R_IPI_PENDING] | m[r + R_DEV_PENDING])) return INTERRUPT;
+    if (m[r + R_NEED_RESCHED] && m[r + R_PREEMPT] === 0 && m[r + R_IRQS_ON]) return SWITCH;
+    return m[m[r + R_CURRENT] + T_FP] === 0 ? SWITCH : STATEMENT;
+  }
+
+  /**
    * One step of CPU c: take a pending interrupt, or switch to a woken
    * higher-priority task, or execute one statement.
    */
   stepCpu(c: number): void {
     this.steps++;
     this.clock++;
-    if (this.clock >= this.nextArrival) this.deliverArrivals();
-    if (this.clock >= this.nextIrqFire) this.fireDueIrqs();
+    this.ownerCpu = -1;
+    this.tick(1);
     this.cpu = c;
+    this.ownerCpu = c;
+    this.contextId = 0;
     const m = this.mem;
     const r = this.regBase + c * CPU_REGS;
     try {
-      if (m[r + R_IRQS_ON] && (m[r + R_IPI_PENDING] | m[r + R_DEV_PENDING])) {
+      const kind = this.nextStepKind(c);
+      if (kind !== STATEMENT) {
         this.currentInstr = undefined;
-        this.takeInterrupt(c);
+        if (kind === INTERRUPT) this.takeInterrupt(c);
+        else this.switchTask(c);
         return;
       }
-      if (m[r + R_NEED_RESCHED] && m[r + R_PREEMPT] === 0 && m[r + R_IRQS_ON]) {
-        this.currentInstr = undefined;
-        this.switchTask(c);
-        return;
-      }
-      const task = m[r + R_CURRENT];
-      const fp = m[task + T_FP];
-      if (fp === 0) {
-        this.switchTask(c);
-        return;
-      }
+      const fp = m[m[r + R_CURRENT] + T_FP];
       this.fp = fp;
       const ins = this.functions[m[fp + FRAME_FUNC]].code[m[fp + FRAME_PC]];
       this.currentInstr = ins;
       this.reads = this.spinArmed[c] ? this.spinReads[c] : null;
       const next = ins.exec(this);
       this.reads = null;
-      if (next >= 0) m[fp + FRAME_PC] = next;
+      if (next >= 0) this.poke(fp + FRAME_PC, next);
       if (this.switchPending) {
         this.switchPending = false;
         // schedule() in a state other than TASK_RUNNING puts the task to sleep
@@ -797,34 +1055,110 @@ export class Machine implements Runtime {
     }
   }
 
-  /** Picks the next CPU to step, advancing time past idle gaps. Undefined when nothing can ever step again. */
-  pickCpu(): number | undefined {
-    while (this.runCount === 0) {
-      if (!this.advanceIdleTime()) return undefined;
-    }
-    const c = this.chooser.pickCpu(this.runList, this.runCount);
-    if (this.recordChoices) this.choiceLog.push(c);
-    return c;
+  /** One step of an actor: a CPU, or a timed event whose moment the schedule picked. */
+  step(actor: number): void {
+    if (actor < this.nrCpus) this.stepCpu(actor);
+    else this.stepTimer(actor - this.nrCpus);
   }
 
-  /** Nothing can step: let time pass to the next IPI arrival or device interrupt. */
-  private advanceIdleTime(): boolean {
-    const next = Math.min(this.nextArrival, this.nextIrqFire);
-    if (next !== NO_ARRIVAL) {
-      this.clock = Math.max(this.clock, next);
-      if (this.clock >= this.nextArrival) this.deliverArrivals();
-      if (this.clock >= this.nextIrqFire) this.fireDueIrqs();
-      return true;
-    }
-    // an interrupt that may come "at any step" and has not come yet comes now
-    for (let i = 0; i < this.deviceIrqs.length; i++) {
-      const base = this.irqBase + i * IRQ_CELLS;
-      if (!this.mem[base + I_FIRED] && this.deviceIrqs[i].when.kind !== 'after' && !this.isDead(this.deviceIrqs[i].cpu)) {
-        this.raiseDeviceIrq(i);
-        if (this.runCount) return true;
+  /** Timer k happens now, as a step of its own; time passes for the others. */
+  private stepTimer(k: number): void {
+    this.steps++;
+    this.clock++;
+    this.ownerCpu = -1;
+    if (this.isArmed(k)) this.fire(k);
+    this.tick(1);
+  }
+
+  /**
+   * The actors that may step now, in actor order: runnable CPUs, then timers
+   * whose window is open (only when the chooser leaves their moment to the
+   * schedule). Valid until the next step.
+   */
+  actors(): Int32Array {
+    if (this.armed.length === 0) return this.runList.subarray(0, this.runCount);
+    let open = 0;
+    for (const k of this.armed) if (this.isOpen(k)) open++;
+    if (open === 0) return this.runList.subarray(0, this.runCount);
+    if (this.actorList.length < this.runCount + open) this.actorList = new Int32Array(this.nrCpus + this.nrCpus + this.deviceIrqs.length);
+    const list = this.actorList;
+    list.set(this.runList.subarray(0, this.runCount));
+    let n = this.runCount;
+    for (const k of this.armed) if (this.isOpen(k)) list[n++] = this.nrCpus + k;
+    return list.subarray(0, n);
+  }
+
+  /** Picks the next actor, advancing time past idle gaps. Undefined when nothing can ever step again. */
+  pickActor(): number | undefined {
+    for (;;) {
+      const actors = this.actors();
+      if (actors.length > 0) {
+        const a = this.chooser.pickActor(actors, actors.length);
+        if (this.recordChoices) this.choiceLog.push(a);
+        return a;
       }
+      if (!this.advanceIdleTime()) return undefined;
     }
-    return false;
+  }
+
+  /** Nothing can step: let time pass until a timed event may or must happen. */
+  advanceIdleTime(): boolean {
+    let d = Infinity;
+    for (const k of this.armed) {
+      const a = this.timerCells(k);
+      const next = this.mem[a] > 0 ? this.mem[a] : this.mem[a + 1] > 0 ? this.mem[a + 1] : Infinity;
+      if (next < d) d = next;
+    }
+    if (d === Infinity) return false;
+    this.clock += d;
+    this.ownerCpu = -1;
+    this.tick(d);
+    return true;
+  }
+
+  /** The part of a state's hash that memory does not hold: which CPUs are in the middle of a watched spin. */
+  spinHash(): [number, number] {
+    let lo = 0;
+    let hi = 0;
+    for (let c = 0; c < this.nrCpus; c++) {
+      if (!this.spinArmed[c]) continue;
+      const [a, b] = symbolKey(1000 + c, this.spinFp[c]);
+      lo ^= a;
+      hi ^= b;
+    }
+    return [lo, hi];
+  }
+
+  /** When the IPI in flight to CPU c arrives, in words, or undefined when none is in flight. */
+  ipiInFlight(c: number): string | undefined {
+    const earliest = this.mem[this.reg(c, R_IPI_EARLIEST)];
+    const latest = this.mem[this.reg(c, R_IPI_EARLIEST) + 1];
+    if (earliest < 0) return undefined;
+    if (earliest === latest) return `arrives in ${earliest} step${earliest === 1 ? '' : 's'}`;
+    const from = earliest === 0 ? 'may arrive now' : `may arrive in ${earliest} steps`;
+    return latest < 0 ? `${from}, or at any later step` : `${from}, at the latest in ${latest}`;
+  }
+
+  /** A name for an actor, as counterexamples and logs write it: `2` (CPU 2), `ipi>1`, `irq:disk`. */
+  actorName(actor: number): string {
+    const n = this.nrCpus;
+    if (actor < n) return String(actor);
+    if (actor < 2 * n) return `ipi>${actor - n}`;
+    return `irq:${this.deviceIrqs[actor - 2 * n]?.name ?? actor - 2 * n}`;
+  }
+
+  /** The actor a name stands for, or undefined. */
+  actorByName(name: string): number | undefined {
+    const n = this.nrCpus;
+    if (/^\d+$/.test(name)) return Number(name) < n ? Number(name) : undefined;
+    const ipi = /^ipi>(\d+)$/.exec(name);
+    if (ipi) return Number(ipi[1]) < n ? n + Number(ipi[1]) : undefined;
+    const irq = /^irq:(.+)$/.exec(name);
+    if (irq) {
+      const i = this.deviceIrqs.findIndex((q) => q.name === irq[1]);
+      return i >= 0 ? 2 * n + i : undefined;
+    }
+    return undefined;
   }
 
   /** Runs until the machine stops by itself or `maxSteps` more steps are taken. */
@@ -832,9 +1166,9 @@ export class Machine implements Runtime {
     this.stopReason = undefined;
     const limit = this.steps + maxSteps;
     while (this.steps < limit) {
-      const c = this.pickCpu();
-      if (c === undefined) return (this.stopReason = this.endReason());
-      this.stepCpu(c);
+      const a = this.pickActor();
+      if (a === undefined) return (this.stopReason = this.endReason());
+      this.step(a);
       if (this.stopReason) return this.stopReason;
     }
     return (this.stopReason = { kind: 'budget', message: `step budget of ${maxSteps} steps used up; ${this.describeCpus()}` });
@@ -895,7 +1229,7 @@ export class Machine implements Runtime {
     }
     for (let c = 0; c < this.nrCpus; c++) {
       const r = addr - (this.regBase + c * CPU_REGS);
-      if (r >= 0 && r < CPU_REGS) return `CPU${c} ${['irqs', 'preempt_count', 'current', 'need_resched', 'IPI pending', 'IPI arrival', 'device irq pending', 'softirq pending', 'dead', 'blocked'][r] ?? 'register'}`;
+      if (r >= 0 && r < CPU_REGS) return `CPU${c} ${REGISTER_NAMES[r] ?? 'register'}`;
     }
     const owner = this.locateStackCell(addr);
     if (owner) return owner;
@@ -988,8 +1322,8 @@ export class Machine implements Runtime {
   startDeviceIrqs(): void {
     for (let i = 0; i < this.deviceIrqs.length; i++) {
       const w = this.deviceIrqs[i].when;
-      if (w.kind === 'at') this.scheduleIrq(i, w.step);
-      else if (w.kind === 'any') this.scheduleIrq(i, w.from + this.choose(w.to - w.from + 1));
+      if (w.kind === 'at') this.arm(this.nrCpus + i, Math.max(w.step, 1), Math.max(w.step, 1));
+      else if (w.kind === 'any') this.armWithin(this.nrCpus + i, w.from, w.to);
     }
   }
 
@@ -1006,12 +1340,72 @@ export class Machine implements Runtime {
       steps: this.steps,
       clock: this.clock,
       chooser: this.chooser.save(),
-      spin: Array.from({ length: this.nrCpus }, (_, c) => ({
-        armed: this.spinArmed[c], changed: this.spinChanged[c], fp: this.spinFp[c], site: this.spinSite[c],
-        reads: this.spinReads[c].slice(), watch: this.watching[c].slice(),
-      })),
+      spin: this.spinState(),
       choices: this.choiceLog.length,
     };
+  }
+
+  private spinState(): SpinState[] {
+    return Array.from({ length: this.nrCpus }, (_, c) => ({
+      armed: this.spinArmed[c], changed: this.spinChanged[c], fp: this.spinFp[c], site: this.spinSite[c],
+      reads: this.spinReads[c].slice(), watch: this.watching[c].slice(),
+    }));
+  }
+
+  private setSpinState(spin: readonly SpinState[]): void {
+    for (let c = 0; c < this.nrCpus; c++) for (const a of this.watching[c]) this.watchCount[a]--;
+    for (let c = 0; c < this.nrCpus; c++) {
+      const sp = spin[c];
+      this.spinArmed[c] = sp.armed;
+      this.spinChanged[c] = sp.changed;
+      this.spinFp[c] = sp.fp;
+      this.spinSite[c] = sp.site;
+      this.spinReads[c] = sp.reads.slice();
+      this.watching[c] = sp.watch.slice();
+      for (const a of sp.watch) this.watchCount[a]++;
+    }
+  }
+
+  /**
+   * Starts keeping the state hash and an undo log, so a search can mark a
+   * state and come back to it. Cheap to call again: it rehashes memory.
+   */
+  track(): StateTracking {
+    this.tracking ??= new StateTracking();
+    this.tracking.rehash(this.mem);
+    this.tracking.undoLength = 0;
+    return this.tracking;
+  }
+
+  /** The current state, to come back to with rewind(). Needs track(). */
+  mark(): Mark {
+    const t = this.tracking!;
+    if (this.spinCacheVersion !== this.spinVersion) {
+      this.spinCache = this.spinState();
+      this.spinCacheVersion = this.spinVersion;
+    }
+    return {
+      undoLength: t.undoLength, hashLo: t.hashLo, hashHi: t.hashHi, steps: this.steps, clock: this.clock,
+      taskCount: this.mem[this.taskCountAddr], spin: this.spinCache,
+    };
+  }
+
+  /** Back to a marked state: memory from the undo log, the rest from the mark. */
+  rewind(mark: Mark): void {
+    const t = this.tracking!;
+    t.undoTo(this.mem, mark.undoLength);
+    t.hashLo = mark.hashLo;
+    t.hashHi = mark.hashHi;
+    this.steps = mark.steps;
+    this.clock = mark.clock;
+    this.stopReason = undefined;
+    this.switchPending = false;
+    this.setSpinState(mark.spin);
+    this.spinCache = mark.spin;
+    this.spinCacheVersion = ++this.spinVersion;
+    if (this.tasksOfCpu.reduce((n, l) => n + l.length, 0) !== mark.taskCount) this.rebuildTaskLists();
+    this.rebuildRunList();
+    this.rebuildArmed();
   }
 
   restore(s: Snapshot): void {
@@ -1022,16 +1416,9 @@ export class Machine implements Runtime {
     this.clock = s.clock;
     this.chooser.load(s.chooser);
     this.watchCount.fill(0);
-    for (let c = 0; c < this.nrCpus; c++) {
-      const sp = s.spin[c];
-      this.spinArmed[c] = sp.armed;
-      this.spinChanged[c] = sp.changed;
-      this.spinFp[c] = sp.fp;
-      this.spinSite[c] = sp.site;
-      this.spinReads[c] = sp.reads.slice();
-      this.watching[c] = sp.watch.slice();
-      for (const a of sp.watch) this.watchCount[a]++;
-    }
+    for (let c = 0; c < this.nrCpus; c++) this.watching[c] = [];
+    this.setSpinState(s.spin);
+    if (this.tracking !== null) this.track();
     this.choiceLog.length = Math.min(this.choiceLog.length, s.choices);
     this.stopReason = undefined;
     this.rebuildDerived();
@@ -1039,20 +1426,19 @@ export class Machine implements Runtime {
 
   /** Recomputes what is derived from memory: task lists, the run list, the next timed events. */
   private rebuildDerived(): void {
+    this.rebuildTaskLists();
+    this.rebuildRunList();
+    this.rebuildArmed();
+  }
+
+  private rebuildTaskLists(): void {
     this.tasksOfCpu = Array.from({ length: this.nrCpus }, () => []);
     for (const t of this.allTasks()) this.tasksOfCpu[this.mem[t + T_CPU]].push(t);
-    this.rebuildRunList();
-    this.nextArrival = NO_ARRIVAL;
-    for (let c = 0; c < this.nrCpus; c++) {
-      const at = this.mem[this.reg(c, R_IPI_ARRIVAL)];
-      if (at >= 0 && at < this.nextArrival) this.nextArrival = at;
-    }
-    this.nextIrqFire = NO_ARRIVAL;
-    for (let i = 0; i < this.deviceIrqs.length; i++) {
-      const base = this.irqBase + i * IRQ_CELLS;
-      const at = this.mem[base + I_FIRE_AT];
-      if (at >= 0 && !this.mem[base + I_FIRED] && at < this.nextIrqFire) this.nextIrqFire = at;
-    }
+  }
+
+  private rebuildArmed(): void {
+    this.armed = [];
+    for (let k = 0; k < this.nrCpus + this.deviceIrqs.length; k++) if (this.isArmed(k)) this.armed.push(k);
   }
 }
 

@@ -83,7 +83,8 @@ export class ExpectationTracker {
   }
 }
 
-function compare(a: number, op: string, b: number): boolean {
+/** `a OP b` for a count expectation's comparison. */
+export function compare(a: number, op: string, b: number): boolean {
   switch (op) {
     case '==': return a === b;
     case '!=': return a !== b;

@@ -40,8 +40,6 @@ export interface Scenario {
 }
 
 export const DEFAULT_MAX_STEPS = 1_000_000;
-/** "at any step" without a range: somewhere in the first this-many steps */
-export const DEFAULT_ANY_STEP_WINDOW = 1000;
 export const MAX_CPUS = 256;
 
 export const SCENARIO_KEYWORDS = ['kernel', 'patch', 'cpus', 'ipi-latency', 'struct', 'cpu', 'irq', 'schedule', 'max-steps', 'expect'];
@@ -120,8 +118,8 @@ export function parseScenario(file: string, text: string): { scenario: Scenario;
       }
       case 'ipi-latency': {
         once('ipi-latency');
-        const r = parseRange(words[1]);
-        if (!r) return err(words[1] ? wordRange(words[1]) : lineRange, "expected a latency in steps: 'ipi-latency 0' or a range 'ipi-latency 0..40'");
+        const r = words[1]?.text === 'any' ? { min: 0, max: Infinity } : parseRange(words[1]);
+        if (!r) return err(words[1] ? wordRange(words[1]) : lineRange, "expected a latency in steps: 'ipi-latency 0', a range 'ipi-latency 0..40', or 'ipi-latency any'");
         s.ipiLatency = r;
         return;
       }
@@ -207,7 +205,7 @@ function parseIrq(words: Word[], body: string, line: number, s: Scenario, err: E
       if (!r) return err(head[9] ? wordRange(head[9]) : lineRange, "expected a range of steps such as 0..400");
       when = { kind: 'any', from: r.min, to: r.max };
     } else if (head[8]) return err(wordRange(head[8]), `unexpected '${head[8].text}': write 'at any step' or 'at any step in A..B'`);
-    else when = { kind: 'any', from: 0, to: DEFAULT_ANY_STEP_WINDOW };
+    else when = { kind: 'any', from: 0, to: Infinity };
   } else if (w5 === 'after') {
     const ev = head[6];
     if (!ev) return err(lineRange, 'expected an event name after \'after\'');

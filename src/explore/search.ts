@@ -1,0 +1,481 @@
+import { privateFrameCells } from '../kc/escape.js';
+import { R_DEV_PENDING, R_IPI_PENDING, R_NEED_RESCHED } from '../machine/layout.js';
+import { Machine, Mark, StopReason } from '../machine/machine.js';
+import { PreparedScenario, startRun } from '../scenario/build.js';
+import { ExpectationObserver, Violation } from './observer.js';
+import { settle } from './replay.js';
+import { VisitedStates } from './visited.js';
+
+/** Which reductions a search uses. Turning one off never changes the outcomes it finds, only its cost. */
+export interface Reductions {
+  /** stop at a state seen before (by its 63-bit hash) */
+  stateMatching: boolean;
+  /** a CPU's steps that touch only its own private cells are no interleaving points */
+  localSteps: boolean;
+  /**
+   * with localSteps: a cell only one context (task, or interrupt depth) ever
+   * touches counts as private too; learnt as the search goes, and the search
+   * starts again whenever a cell turns out to be shared after all
+   */
+  ownedCells: boolean;
+  /** sleep sets: after exploring actor a, a sibling b need not run a again until something dependent on a has run */
+  sleepSets: boolean;
+}
+
+export const ALL_REDUCTIONS: Reductions = { stateMatching: true, localSteps: true, ownedCells: true, sleepSets: true };
+export const NO_REDUCTIONS: Reductions = { stateMatching: true, localSteps: false, ownedCells: false, sleepSets: false };
+
+export interface SearchLimits {
+  /** stop after this many distinct states */
+  maxStates?: number;
+  /** schedules with more preemptions than this are not explored */
+  preemptionBound?: number;
+  /** schedules longer than this many transitions are not explored (iterative deepening) */
+  depthBound?: number;
+}
+
+export interface SearchStats {
+  /** distinct states stored */
+  states: number;
+  /** transitions executed (a transition is one actor's run up to its next shared access) */
+  transitions: number;
+  /** machine steps executed, all transitions together */
+  steps: number;
+  /** paths followed to their end: the end of the run, a broken expectation, or a state explored before */
+  schedules: number;
+  /** the longest schedule, in machine steps */
+  deepest: number;
+  /** current depth of the search, in transitions */
+  depth: number;
+  /** paths cut by a limit (preemption or depth bound) */
+  cutByBound: number;
+  /** times the search started again because a cell it took for private turned out shared */
+  restarts: number;
+}
+
+/** What a search looks for. */
+export type SearchGoal =
+  /** the first schedule that breaks an expectation */
+  | 'first'
+  /** the shortest such schedule within the limits (states reached again by a shorter path are explored again) */
+  | 'shortest'
+  /** every outcome (how runs end, with what the expectations look at), breaking expectations or not */
+  | 'outcomes';
+
+export interface SearchOptions {
+  reductions?: Reductions;
+  limits?: SearchLimits;
+  goal?: SearchGoal;
+  /** the schedule from the scenario's start to the search's root: one actor per step */
+  prefix?: readonly number[];
+  /** states seen by earlier searches of the same scenario (shards of one search) */
+  visited?: VisitedStates;
+  /** instead of exploring states this many transitions deep, list them in `frontier` */
+  frontierDepth?: number;
+}
+
+/** A broken expectation and the schedule that breaks it: one actor per machine step. */
+export interface Counterexample {
+  violation: Violation;
+  actors: number[];
+  preemptions: number;
+}
+
+/** One transition: an actor and the shared cells it touched (address * 2 + 1 if written). */
+interface Transition {
+  actor: number;
+  footprint: Int32Array;
+}
+
+/** A state on the search stack. */
+interface Node {
+  mark: Mark;
+  observer: Int32Array;
+  /** actors to explore from here, in order, and how many of them were tried */
+  todo: number[];
+  tried: number;
+  /** actors asleep here: exploring them is covered by an earlier sibling (and the same as two masks) */
+  sleep: Transition[];
+  sleepLo: number;
+  sleepHi: number;
+  /** transitions explored from here so far */
+  done: Transition[];
+  /** the actor that led here and how many steps it took */
+  actor: number;
+  steps: number;
+  /** the CPU that ran last (for counting preemptions), or -1 */
+  lastCpu: number;
+  preemptions: number;
+  depthSteps: number;
+}
+
+/**
+ * Systematic search over every schedule of a prepared scenario, depth first:
+ * which CPU steps, when an IPI in flight arrives, when an `any step`
+ * interrupt fires. Resumable: advance() runs a bounded amount of work and
+ * says whether the search is over, so callers can report progress, honour a
+ * time limit and stay responsive.
+ *
+ * Soundness of the reductions (each can be turned off; the test suite checks
+ * the reduced search reaches the same outcomes as the unreduced one):
+ * - a step touching only cells no other CPU can reach commutes with every
+ *   other actor's step, and with an interrupt taken on the same CPU (the
+ *   handler cannot reach them either), so it runs on without a choice point;
+ * - a transition of CPU c is taken to read c's pending-interrupt and
+ *   need-resched registers, so an IPI arrival or a wakeup aimed at c is
+ *   dependent with it;
+ * - sleep sets with a stored sleep set per state and Godefroid's revisit rule.
+ */
+export class ScheduleSearch {
+  readonly stats: SearchStats = { states: 0, transitions: 0, steps: 0, schedules: 0, deepest: 0, depth: 0, cutByBound: 0, restarts: 0 };
+  readonly outcomes = new Set<string>();
+  counterexample: Counterexample | undefined;
+  /** true once every schedule within the limits was explored (or a counterexample stops it) */
+  finished = false;
+  /** which limit cut the search, if one did */
+  cutBy: 'max-states' | 'preemption-bound' | 'depth-bound' | undefined;
+
+  readonly m: Machine;
+  readonly observer: ExpectationObserver;
+  private visited = new VisitedStates();
+  private readonly root: { mark: Mark; observer: Int32Array; sleep: Transition[] };
+  private readonly stack: Node[] = [];
+  /** the node whose state the machine is in, or undefined */
+  private at: Node | undefined;
+  private readonly interruptLines: Int32Array[];
+
+  readonly reductions: Reductions;
+  readonly limits: SearchLimits;
+  readonly goal: SearchGoal;
+  readonly prefix: readonly number[];
+  /** with frontierDepth: the schedules (one actor per step) to the states found at that depth, in the order found */
+  readonly frontier: number[][] = [];
+  private readonly frontierDepth: number | undefined;
+
+  constructor(readonly p: PreparedScenario, opts: SearchOptions = {}) {
+    const reductions = (this.reductions = opts.reductions ?? ALL_REDUCTIONS);
+    this.limits = opts.limits ?? {};
+    this.goal = opts.goal ?? 'first';
+    const prefix = (this.prefix = opts.prefix ?? []);
+    this.frontierDepth = opts.frontierDepth;
+    if (opts.visited) this.visited = opts.visited;
+    const m = (this.m = p.machine);
+    m.privateFrameCells = this.p.program.functions.map((f) => (reductions.localSteps ? privateFrameCells(f) : undefined));
+    if (!(reductions.localSteps && reductions.ownedCells)) m.learnOwnership(false);
+    else if (m.ownership === null) learnOwnership(p);
+    startRun(p, { schedule: { kind: 'replay', actors: [] } });
+    this.observer = new ExpectationObserver(p);
+    m.onEvent(this.observer.listener);
+    for (const a of prefix) {
+      settle(this.m);
+      m.step(a);
+    }
+    settle(this.m);
+    m.track();
+    this.interruptLines = Array.from({ length: m.nrCpus }, (_, c) =>
+      Int32Array.from([R_IPI_PENDING, R_DEV_PENDING, R_NEED_RESCHED], (r) => m.reg(c, r) * 2));
+    this.root = { mark: m.mark(), observer: this.observer.state.slice(), sleep: [] };
+    this.start();
+  }
+
+  private start(): void {
+    const root = this.newNode(-1, 0, -1, 0, this.prefix.length, [...this.root.sleep]);
+    if (root) this.push(root);
+    else this.finished = true;
+  }
+
+  /** A cell taken for private is shared: everything explored so far may have missed interleavings. */
+  private restart(): void {
+    const m = this.m;
+    m.ownershipChanged = false;
+    this.stats.restarts++;
+    this.stack.length = 0;
+    this.visited = new VisitedStates();
+    this.outcomes.clear();
+    this.counterexample = undefined;
+    m.rewind(this.root.mark);
+    this.observer.restore(this.root.observer);
+    this.at = undefined;
+    this.start();
+  }
+
+  /** Does up to `work` transitions. Returns true when the search is over. */
+  advance(work: number): boolean {
+    const stop = this.stats.transitions + work;
+    while (!this.finished && this.stats.transitions < stop) this.next();
+    return this.finished;
+  }
+
+  /** Runs the search to its end. */
+  run(): this {
+    while (!this.advance(100000));
+    return this;
+  }
+
+  /** The schedule from the scenario's start to the current top of the stack: one actor per step. */
+  private path(extra?: { actor: number; steps: number }): number[] {
+    const out = [...this.prefix];
+    const nodes = extra ? [...this.stack.slice(1), extra] : this.stack.slice(1);
+    for (const n of nodes) for (let i = 0; i < n.steps; i++) out.push(n.actor);
+    return out;
+  }
+
+  private next(): void {
+    const node = this.stack[this.stack.length - 1];
+    if (!node) {
+      this.finished = true;
+      return;
+    }
+    if (node.tried === node.todo.length) {
+      this.stack.pop();
+      this.stats.depth = this.stack.length;
+      return;
+    }
+    const actor = node.todo[node.tried++];
+    if (inMask(actor, node.sleepLo, node.sleepHi)) return;
+    this.goTo(node);
+    const preemptions = node.preemptions + (this.isPreemption(node, actor) ? 1 : 0);
+    if (this.limits.preemptionBound !== undefined && preemptions > this.limits.preemptionBound) {
+      this.stats.cutByBound++;
+      this.cutBy ??= 'preemption-bound';
+      return;
+    }
+    const { steps, footprint, ended } = this.runTransition(actor, node.depthSteps);
+    this.at = undefined;
+    this.stats.transitions++;
+    if (this.m.ownershipChanged) return this.restart();
+    const t: Transition = { actor, footprint };
+    const childSleep: Transition[] = [];
+    if (this.sleepSetsOn()) {
+      for (const s of node.sleep) if (independent(s.footprint, footprint)) childSleep.push(s);
+      for (const s of node.done) if (independent(s.footprint, footprint)) childSleep.push(s);
+    }
+    if (actor < 64) node.done.push(t);
+    const depthSteps = node.depthSteps + steps;
+    if (depthSteps > this.stats.deepest) this.stats.deepest = depthSteps;
+    const lastCpu = actor < this.m.nrCpus ? actor : node.lastCpu;
+
+    const broken = this.observer.broken;
+    if (broken && this.goal !== 'outcomes') return this.found(broken, { actor, steps }, preemptions);
+    if (ended) return this.endOfRun(ended, { actor, steps }, preemptions);
+    if (this.goal === 'shortest' && this.counterexample && depthSteps >= this.counterexample.actors.length) {
+      this.stats.schedules++;
+      return;
+    }
+    if (this.limits.depthBound !== undefined && this.stack.length >= this.limits.depthBound) {
+      this.stats.cutByBound++;
+      this.stats.schedules++;
+      this.cutBy ??= 'depth-bound';
+      return;
+    }
+    if (this.frontierDepth !== undefined && this.stack.length >= this.frontierDepth) {
+      if (this.isNewState()) this.frontier.push(this.path({ actor, steps }));
+      return;
+    }
+    const child = this.newNode(actor, steps, lastCpu, preemptions, depthSteps, childSleep);
+    if (child) this.push(child);
+    else this.stats.schedules++;
+  }
+
+  /**
+   * A node for the state the machine is in, or undefined when the state was
+   * explored before with nothing left to add (or a limit stops here).
+   */
+  private newNode(actor: number, steps: number, lastCpu: number, preemptions: number, depthSteps: number, sleep: Transition[]): Node | undefined {
+    const m = this.m;
+    let todo = this.orderedActors(lastCpu);
+    const bound = this.bound(preemptions, depthSteps);
+    if (this.reductions.stateMatching) {
+      const [lo, hi] = this.stateHash();
+      const [sleepLo, sleepHi] = sleepMask(sleep);
+      const seen = this.visited.find(lo, hi);
+      if (!seen) {
+        if (this.limits.maxStates !== undefined && this.visited.size >= this.limits.maxStates) {
+          this.cutBy ??= 'max-states';
+          this.finished = true;
+          return undefined;
+        }
+        this.visited.add(lo, hi, sleepLo, sleepHi, bound);
+        this.stats.states = this.visited.size;
+      } else if (this.bounded()) {
+        // reached again with less of the bound used: explore it again, fully
+        if (seen.bound <= bound) return undefined;
+        this.visited.update(seen, sleepLo, sleepHi, bound);
+      } else {
+        // explored before with sleep set Z_old: only what slept then and is awake now is new
+        const wakeLo = seen.sleepLo & ~sleepLo;
+        const wakeHi = seen.sleepHi & ~sleepHi;
+        if (!wakeLo && !wakeHi) return undefined;
+        todo = todo.filter((a) => inMask(a, wakeLo, wakeHi));
+        if (!todo.length) return undefined;
+        this.visited.update(seen, seen.sleepLo & sleepLo, seen.sleepHi & sleepHi, 0);
+      }
+    }
+    const [sleepLo, sleepHi] = sleepMask(sleep);
+    return {
+      mark: m.mark(), observer: this.observer.state.slice(), todo, tried: 0, sleep, sleepLo, sleepHi, done: [], actor, steps, lastCpu, preemptions, depthSteps,
+    };
+  }
+
+  /**
+   * In a bounded search (by preemptions, depth, or the length of the
+   * shortest counterexample so far) a state reached again with less of the
+   * bound used is explored again: this is how much was used.
+   */
+  private bound(preemptions: number, depthSteps: number): number {
+    if (this.goal === 'shortest') return preemptions * 0x100000 + Math.min(depthSteps, 0xfffff);
+    if (this.limits.preemptionBound !== undefined) return preemptions;
+    if (this.limits.depthBound !== undefined) return this.stack.length;
+    return 0;
+  }
+
+  private bounded(): boolean {
+    return this.goal === 'shortest' || this.limits.preemptionBound !== undefined || this.limits.depthBound !== undefined;
+  }
+
+  /** Whether the machine's state was not seen before (and remembers it). */
+  private isNewState(): boolean {
+    const [lo, hi] = this.stateHash();
+    if (this.visited.find(lo, hi)) return false;
+    this.visited.add(lo, hi, 0, 0, 0);
+    return true;
+  }
+
+  /**
+   * Sleep sets are used only in unbounded searches (pruning by a bound on top
+   * of them can miss schedules within the bound) and only for actors 0..63,
+   * the ones a stored sleep set can name.
+   */
+  private sleepSetsOn(): boolean {
+    return this.reductions.sleepSets && !this.bounded() && this.frontierDepth === undefined;
+  }
+
+  private push(n: Node): void {
+    this.stack.push(n);
+    this.at = n;
+    this.stats.depth = this.stack.length;
+  }
+
+  /** Puts the machine (and the observer) in the node's state. */
+  private goTo(n: Node): void {
+    if (this.at === n) return;
+    this.m.rewind(n.mark);
+    this.observer.restore(n.observer);
+    this.at = n;
+  }
+
+  /** The state's 63-bit hash: memory, the observer, spin bookkeeping. */
+  private stateHash(): [number, number] {
+    const t = this.m.tracking!;
+    const [olo, ohi] = this.observer.hash();
+    const [slo, shi] = this.m.spinHash();
+    return [t.hashLo ^ olo ^ slo, t.hashHi ^ ohi ^ shi];
+  }
+
+  /**
+   * The actors that may step, in the order the search tries them: the CPU
+   * that ran last first (no preemption), then the other CPUs, then timed events.
+   */
+  private orderedActors(lastCpu: number): number[] {
+    const enabled = this.m.actors();
+    const out: number[] = [];
+    if (lastCpu >= 0 && enabled.includes(lastCpu)) out.push(lastCpu);
+    for (let i = 0; i < enabled.length; i++) if (enabled[i] !== lastCpu) out.push(enabled[i]);
+    return out;
+  }
+
+  private isPreemption(n: Node, actor: number): boolean {
+    return actor < this.m.nrCpus && n.lastCpu >= 0 && actor !== n.lastCpu && this.m.canRun(n.lastCpu);
+  }
+
+  /**
+   * Runs one transition: the actor's steps up to and including its first
+   * step that touches a shared cell (or its only step, for a timed event),
+   * then lets time pass if nothing else can step. Says how the run ended if it did.
+   */
+  private runTransition(actor: number, depthSteps: number): { steps: number; footprint: Int32Array; ended?: StopReason } {
+    const m = this.m;
+    const t = m.tracking!;
+    const budget = this.p.maxSteps;
+    t.clearAccesses();
+    let steps = 0;
+    for (;;) {
+      m.step(actor);
+      steps++;
+      if (m.stopReason || this.observer.broken || t.accessCount > 0) break;
+      if (actor >= m.nrCpus || !this.reductions.localSteps || !m.canRun(actor)) break;
+      if (depthSteps + steps >= budget) break;
+    }
+    this.stats.steps += steps;
+    let ended: StopReason | undefined = m.stopReason;
+    if (!ended && depthSteps + steps >= budget) ended = { kind: 'budget', message: `step budget of ${budget} steps used up; ${m.describeCpus()}` };
+    if (!ended) ended = settle(this.m);
+    const lines = actor < m.nrCpus ? this.interruptLines[actor] : undefined;
+    const footprint = new Int32Array(t.accessCount + (lines?.length ?? 0));
+    footprint.set(t.accesses.subarray(0, t.accessCount));
+    if (lines) footprint.set(lines, t.accessCount);
+    return { steps, footprint, ended };
+  }
+
+  private endOfRun(stop: StopReason, last: { actor: number; steps: number }, preemptions: number): void {
+    this.stats.schedules++;
+    if (this.goal === 'outcomes') {
+      this.outcomes.add(this.observer.outcome(this.m, stop));
+      return;
+    }
+    const v = this.observer.judgeEnd(this.m, stop);
+    if (v) this.found(v, last, preemptions);
+  }
+
+  private found(v: Violation, last: { actor: number; steps: number }, preemptions: number): void {
+    this.stats.schedules++;
+    const actors = this.path(last);
+    if (this.goal === 'shortest') {
+      if (!this.counterexample || actors.length < this.counterexample.actors.length) this.counterexample = { violation: v, actors, preemptions };
+      return;
+    }
+    this.counterexample = { violation: v, actors, preemptions };
+    this.finished = true;
+  }
+}
+
+/**
+ * A first guess at which cells only one context touches, from a few seeded
+ * random runs; searches of the scenario correct it as they go and keep it.
+ */
+export function learnOwnership(p: PreparedScenario): void {
+  const m = p.machine;
+  m.learnOwnership(true);
+  for (let seed = 1; seed <= 8; seed++) {
+    startRun(p, { schedule: { kind: 'random', seed } });
+    m.track();
+    m.run(p.maxSteps);
+  }
+  m.ownershipChanged = false;
+}
+
+/** No cell is written by one transition and read or written by the other. */
+export function independent(a: Int32Array, b: Int32Array): boolean {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    for (let j = 0; j < b.length; j++) {
+      const y = b[j];
+      if ((x >> 1) === (y >> 1) && ((x | y) & 1)) return false;
+    }
+  }
+  return true;
+}
+
+function sleepMask(sleep: readonly Transition[]): [number, number] {
+  let lo = 0;
+  let hi = 0;
+  for (const t of sleep) {
+    if (t.actor < 32) lo |= 1 << t.actor;
+    else if (t.actor < 64) hi |= 1 << (t.actor - 32);
+  }
+  return [lo, hi];
+}
+
+function inMask(actor: number, lo: number, hi: number): boolean {
+  return actor < 32 ? ((lo >>> actor) & 1) === 1 : actor < 64 ? ((hi >>> (actor - 32)) & 1) === 1 : false;
+}
