@@ -1,7 +1,9 @@
 /**
  * Debug adapter figures: a step round trip, a full refresh after a stop at
- * 256 CPUs, and stepBack one million steps into a run. Talks to the built
- * stdio adapter (dist/debugAdapter.js) with the real DAP client.
+ * 256 CPUs, stepBack one million steps into a run, a one-CPU (singleThread)
+ * continue of a million steps, and how fast a pause is heard during a
+ * continue. Talks to the built stdio adapter (dist/debugAdapter.js) with the
+ * real DAP client.
  */
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -96,17 +98,61 @@ async function stepBackAtMillion(): Promise<{ times: number[]; reached: number }
   return { times, reached: steps };
 }
 
+/** A scenario whose CPU 0 loops for ever on its own, and one more CPU that does the same. */
+function spinScenario(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'smplab-bench-spin-'));
+  const scenario = join(dir, 'spin.smp');
+  writeFileSync(scenario, 'kernel linux-3.15\ncpus 3\ncpu 0 runs while (1) { }\ncpu 1 runs while (1) { }\n');
+  return scenario;
+}
+
+/** `continue` with singleThread on CPU 0 for a million steps: what used to grow the history per step. */
+async function singleThreadContinue(): Promise<number> {
+  const dc = await session(spinScenario(), { stopOnEntry: true, maxSteps: 1_000_000 }, []);
+  const t0 = process.hrtime.bigint();
+  await Promise.all([dc.continueRequest({ threadId: 1, singleThread: true }), dc.waitForEvent('stopped', 600000)]);
+  const took = ms(t0);
+  await dc.stop();
+  return took;
+}
+
+/** How long a pause takes to be answered, and to stop the machine, while a continue runs. */
+async function pauseDuringContinue(): Promise<{ answered: number[]; stopped: number[] }> {
+  const dc = await session(spinScenario(), { stopOnEntry: true, maxSteps: 1_000_000_000 }, []);
+  const answered: number[] = [];
+  const stopped: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    await dc.continueRequest({ threadId: 1 });
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = process.hrtime.bigint();
+    const stop = dc.waitForEvent('stopped', 600000).then(() => ms(t0));
+    await dc.pauseRequest({ threadId: 1 });
+    answered.push(ms(t0));
+    stopped.push(await stop);
+  }
+  await dc.stop();
+  return { answered, stopped };
+}
+
 async function main(): Promise<void> {
   const rt = await stepRoundTrip();
   const refresh = await fullRefresh256();
   const back = await stepBackAtMillion();
+  const single = await singleThreadContinue();
+  const pause = await pauseDuringContinue();
   const rows = [
     ['DAP step round trip (stepIn, stdio): median', `${median(rt).toFixed(2)} ms`, '< 2 ms', median(rt) < 2 ? 'ok' : 'MISSED'],
     [`full refresh at 256 CPUs (threads, ${refresh.frames} frames, scopes, variables): median`, `${median(refresh.times).toFixed(1)} ms`, '< 20 ms', median(refresh.times) < 20 ? 'ok' : 'MISSED'],
     [`stepBack at step ${back.reached.toLocaleString('en')}: median`, `${median(back.times).toFixed(1)} ms`, '< 50 ms', median(back.times) < 50 ? 'ok' : 'MISSED'],
+    ['continue with singleThread, 1,000,000 steps', `${single.toFixed(0)} ms`, '', ''],
+    ['pause during a continue: answered, median (max)', `${median(pause.answered).toFixed(1)} ms (${Math.max(...pause.answered).toFixed(1)})`, '< 100 ms', Math.max(...pause.answered) < 100 ? 'ok' : 'MISSED'],
+    ['pause during a continue: stopped, median (max)', `${median(pause.stopped).toFixed(1)} ms (${Math.max(...pause.stopped).toFixed(1)})`, '< 100 ms', Math.max(...pause.stopped) < 100 ? 'ok' : 'MISSED'],
   ];
   for (const r of rows) console.log(`${r[0].padEnd(80)} ${r[1].padStart(10)}  ${r[2].padEnd(8)} ${r[3]}`);
-  writeFileSync(join(__dirname, 'dap-results.json'), JSON.stringify({ stepRoundTripMs: rt, fullRefresh256Ms: refresh.times, stepBackAtMillionMs: back.times }, null, 2) + '\n');
+  writeFileSync(join(__dirname, 'dap-results.json'), JSON.stringify({
+    stepRoundTripMs: rt, fullRefresh256Ms: refresh.times, stepBackAtMillionMs: back.times,
+    singleThreadContinueMillionMs: single, pauseAnsweredMs: pause.answered, pauseStoppedMs: pause.stopped,
+  }, null, 2) + '\n');
 }
 
 main().catch((e) => {

@@ -1,20 +1,31 @@
 import { Machine, Snapshot } from '../machine/machine.js';
+import { Pace } from './pacer.js';
 
-/** Something the user did to the run, replayed at the same step when travelling in time. */
+/** Something the user did to the machine at a step, done again at that step when travelling in time. */
 export type Intervention =
-  | { step: number; kind: 'step'; cpu: number }
   | { step: number; kind: 'freeze' | 'thaw'; cpu: number }
   | { step: number; kind: 'write'; addr: number; value: number };
+
+/** Steps `from` .. `from + count - 1` were each taken by `cpu`, chosen by the user rather than the schedule. */
+interface ForcedSteps {
+  from: number;
+  count: number;
+  cpu: number;
+}
 
 /**
  * The history of one run. The machine is deterministic, so the history is a
  * few snapshots plus what the user did; any past step is reached by restoring
  * the nearest snapshot before it and running forward again.
+ *
+ * Both lists are kept in step order, so recording costs the same at step ten
+ * and at step ten million: one-CPU steps in a row extend one ForcedSteps entry.
  */
 export class Timeline {
   private snaps: Snapshot[] = [];
   private spare: Snapshot[] = [];
-  private log: Intervention[] = [];
+  private interventions: Intervention[] = [];
+  private forced: ForcedSteps[] = [];
   /** true while re-running the past: views and listeners should not report what they see */
   replaying = false;
 
@@ -36,14 +47,11 @@ export class Timeline {
     const s = m.steps;
     let c = cpu;
     if (c === undefined) {
-      for (const i of this.at(s)) {
-        if (i.kind === 'freeze' || i.kind === 'thaw') m.setFrozen(i.cpu, i.kind === 'freeze');
-        else if (i.kind === 'write') m.store(i.addr, i.value);
-        else if (i.kind === 'step') c = i.cpu;
-      }
+      this.redoInterventions(s, true);
+      c = this.forcedCpuAt(s);
     } else {
       this.forget(s, true);
-      this.log.push({ step: s, kind: 'step', cpu: c });
+      this.recordForced(s, c);
     }
     if (c === undefined) c = m.pickActor();
     if (c === undefined) return false;
@@ -55,19 +63,23 @@ export class Timeline {
   /** Freeze or thaw a CPU now, as part of the history. */
   setFrozen(cpu: number, frozen: boolean): void {
     this.forget(this.m.steps, false);
-    this.log.push({ step: this.m.steps, kind: frozen ? 'freeze' : 'thaw', cpu });
+    this.interventions.push({ step: this.m.steps, kind: frozen ? 'freeze' : 'thaw', cpu });
     this.m.setFrozen(cpu, frozen);
   }
 
   /** Change memory now (setVariable), as part of the history. */
   write(addr: number, value: number): void {
     this.forget(this.m.steps, false);
-    this.log.push({ step: this.m.steps, kind: 'write', addr, value });
+    this.interventions.push({ step: this.m.steps, kind: 'write', addr, value });
     this.m.store(addr, value);
   }
 
-  /** Goes to step `target` (before or after the current one) by replaying from a snapshot. */
-  goTo(target: number, onStep?: () => void): void {
+  /**
+   * Goes to step `target` (before or after the current one) by replaying from
+   * a snapshot. `pace` may end the replay early: the machine is then at the
+   * step it had reached, which is as good a place in the history as any.
+   */
+  async goTo(target: number, pace: Pace): Promise<void> {
     const m = this.m;
     let i = this.snaps.length - 1;
     while (i > 0 && this.snaps[i].steps > target) i--;
@@ -76,35 +88,36 @@ export class Timeline {
     try {
       while (m.steps < target) {
         if (!this.forward()) break;
-        onStep?.();
         if (m.stopReason) break;
+        if (pace.due() && !(await pace.turn())) break;
       }
     } finally {
       this.replaying = false;
     }
-    // what the user did at exactly this step, before stepping on
-    for (const x of this.at(m.steps)) {
-      if (x.kind === 'freeze' || x.kind === 'thaw') m.setFrozen(x.cpu, x.kind === 'freeze');
-    }
+    // what the user froze or thawed at exactly this step, before stepping on
+    this.redoInterventions(m.steps, false);
   }
 
   /**
    * The last step in [from, to) after which `hit` held, found by replaying
-   * that stretch; the machine ends up at `to` again.
+   * that stretch; the machine ends up at `to` again. Undefined when `pace`
+   * ended the search first.
    */
-  lastHitBetween(from: number, to: number, hit: () => boolean): number | undefined {
-    this.goTo(from);
+  async lastHitBetween(from: number, to: number, hit: () => boolean, pace: Pace): Promise<{ last?: number } | undefined> {
+    await this.goTo(from, pace);
+    if (this.m.steps !== from) return undefined;
     let last: number | undefined;
     this.replaying = true;
     try {
       while (this.m.steps < to) {
         if (!this.forward()) break;
         if (hit()) last = this.m.steps;
+        if (pace.due() && !(await pace.turn())) return undefined;
       }
     } finally {
       this.replaying = false;
     }
-    return last;
+    return { last };
   }
 
   /** Snapshot steps, newest last: where reverse searches start their stretches. */
@@ -112,22 +125,34 @@ export class Timeline {
     return this.snaps.map((s) => s.steps);
   }
 
-  private at(step: number): Intervention[] {
-    const out: Intervention[] = [];
-    let lo = 0;
-    let hi = this.log.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.log[mid].step < step) lo = mid + 1;
-      else hi = mid;
+  /** Redoes the freezes, thaws and (when `writes`) memory writes recorded at `step`. */
+  private redoInterventions(step: number, writes: boolean): void {
+    for (let i = firstFrom(this.interventions, step, (x) => x.step); i < this.interventions.length && this.interventions[i].step === step; i++) {
+      const x = this.interventions[i];
+      if (x.kind === 'write') {
+        if (writes) this.m.store(x.addr, x.value);
+      } else this.m.setFrozen(x.cpu, x.kind === 'freeze');
     }
-    for (let i = lo; i < this.log.length && this.log[i].step === step; i++) out.push(this.log[i]);
-    return out;
   }
 
-  /** A new decision at `step` replaces the recorded future (and, for a step, what was recorded at it). */
+  private forcedCpuAt(step: number): number | undefined {
+    const run = this.forced[firstFrom(this.forced, step + 1, (r) => r.from) - 1];
+    return run && step < run.from + run.count ? run.cpu : undefined;
+  }
+
+  private recordForced(step: number, cpu: number): void {
+    const last = this.forced[this.forced.length - 1];
+    if (last && last.cpu === cpu && last.from + last.count === step) last.count++;
+    else this.forced.push({ from: step, count: 1, cpu });
+  }
+
+  /** A new decision at `step` replaces the recorded future (and, for a step, the step recorded at it). */
   private forget(step: number, includingStepAt: boolean): void {
-    this.log = this.log.filter((i) => i.step < step || (i.step === step && !(includingStepAt && i.kind === 'step')));
+    this.interventions.length = firstFrom(this.interventions, step + 1, (x) => x.step);
+    const keepBefore = includingStepAt ? step : step + 1;
+    this.forced.length = firstFrom(this.forced, keepBefore, (r) => r.from);
+    const last = this.forced[this.forced.length - 1];
+    if (last && last.from + last.count > keepBefore) last.count = keepBefore - last.from;
     while (this.snaps.length > 1 && this.snaps[this.snaps.length - 1].steps > step) this.spare.push(this.snaps.pop()!);
   }
 
@@ -148,4 +173,16 @@ export class Timeline {
     }
     this.spare.push(...this.snaps.splice(best, 1));
   }
+}
+
+/** The index of the first entry at `step` or later, in a list kept in step order. */
+function firstFrom<T>(list: readonly T[], step: number, stepOf: (x: T) => number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (stepOf(list[mid]) < step) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -3,6 +3,7 @@ import { LocalVar } from '../kc/program.js';
 import { Type, isFunctionValue, isStringValue, sizeOf, typeName } from '../kc/types.js';
 import { CPU_REGS, R_BLOCKED, R_CURRENT, R_DEV_PENDING, R_IPI_PENDING, R_IRQS_ON, R_NEED_RESCHED, R_PREEMPT, R_SOFTIRQ_PENDING } from '../machine/layout.js';
 import { FrameInfo, Machine } from '../machine/machine.js';
+import { fieldText } from '../machine/trace.js';
 
 /** What a variablesReference stands for. */
 export type VarRef =
@@ -14,22 +15,35 @@ export type VarRef =
   | { kind: 'percpu'; cpu: number }
   | { kind: 'globals' };
 
-/** Allocates variablesReference numbers for one stop; all are dropped when the machine moves. */
+/**
+ * Allocates variablesReference numbers for one stop; all are dropped when the
+ * machine moves. Numbers are never given out twice in a session, so a
+ * reference from an earlier stop finds nothing rather than something else.
+ */
 export class RefTable {
   private refs: VarRef[] = [];
+  /** the number before this stop's first */
+  private base = 0;
   add(r: VarRef): number {
     this.refs.push(r);
-    return this.refs.length;
+    return this.base + this.refs.length;
   }
   get(n: number): VarRef | undefined {
-    return this.refs[n - 1];
+    return n > this.base ? this.refs[n - this.base - 1] : undefined;
   }
   clear(): void {
+    this.base += this.refs.length;
     this.refs = [];
   }
 }
 
 const PAGE = 100;
+
+/** Rows [from, to) of `len` for a request's start and count (count 0: a page); out-of-range requests get fewer rows, never other memory. */
+function page(len: number, start: number, count: number): [number, number] {
+  const from = Math.min(Math.max(0, start), len);
+  return [from, Math.min(len, from + (count > 0 ? count : PAGE))];
+}
 
 /** Builds Variables-view rows from machine memory. */
 export class VariableView {
@@ -47,14 +61,14 @@ export class VariableView {
       case 'array':
         return { ...base, value: `[${type.len}]`, indexedVariables: type.len, variablesReference: this.refs.add({ kind: 'memory', addr, type, path }) };
       default:
-        return this.valueRow(name, m.mem[addr], type, path);
+        return this.valueRow(name, m.mem[addr], type, path, addr);
     }
   }
 
-  /** A scalar value as a row; a pointer to a struct expands into the struct it points to. */
-  valueRow(name: string, v: number, type: Type, path: string): DebugProtocol.Variable {
+  /** A scalar value as a row (read from addr, when known); a pointer to a struct expands into the struct it points to. */
+  valueRow(name: string, v: number, type: Type, path: string, addr?: number): DebugProtocol.Variable {
     const m = this.m;
-    const row: DebugProtocol.Variable = { name, value: this.scalar(v, type), variablesReference: 0, type: typeName(type), evaluateName: path };
+    const row: DebugProtocol.Variable = { name, value: this.scalar(v, type, addr), variablesReference: 0, type: typeName(type), evaluateName: path };
     if (type.k === 'ptr' && type.to.k === 'struct' && type.to.complete && v > 0 && v < m.mem.length) {
       row.variablesReference = this.refs.add({ kind: 'memory', addr: v, type: type.to, path: `(*${path})` });
       row.memoryReference = String(v);
@@ -67,30 +81,43 @@ export class VariableView {
     const m = this.m;
     if (type.k === 'struct') return type.name === 'cpumask' ? `{${cpuList(m, addr)}}` : '{…}';
     if (type.k === 'array') return `[${type.len}]`;
-    const v = m.mem[addr];
-    return this.scalar(v, type);
+    return this.scalar(m.mem[addr], type, addr);
   }
 
-  scalar(v: number, type: Type): string {
+  /**
+   * A scalar as a kernel developer reads it: enum values and hotplug states by
+   * name, a cpumask pointer as the CPUs in the mask, a task by its name.
+   * `addr`, when given, is where the value was read.
+   */
+  scalar(v: number, type: Type, addr?: number): string {
     const m = this.m;
     if (type.k === 'int') {
       if (type.name === 'bool') return v ? 'true' : 'false';
-      if (type.name.startsWith('enum ')) {
-        const name = enumName(m, v, type.name);
-        return name ? `${name} (${v})` : String(v);
-      }
+      if (type.name.startsWith('enum ')) return m.program.enums.get(type.name)?.get(v) ?? String(v);
+      if (addr !== undefined && this.holdsHotplugState(addr)) return fieldText(m, 'cpuhp', 'action', v);
       return String(v);
     }
     if (type.k === 'ptr') {
       if (v === 0) return 'NULL';
       if (isFunctionValue(v)) return m.symbol(v);
       if (isStringValue(v)) return JSON.stringify(m.symbol(v));
-      const to = type.to.k === 'struct' || type.to.k === 'opaque' ? ` → struct ${type.to.name}` : '';
+      if (type.to.k === 'struct' && type.to.name === 'cpumask' && v > 0 && v < m.mem.length) return `{${cpuList(m, v)}}`;
       if (type.to.k === 'struct' && type.to.name === 'task_struct') return `${m.taskName(v)}`;
+      const to = type.to.k === 'struct' || type.to.k === 'opaque' ? ` → struct ${type.to.name}` : '';
       return `0x${(v >>> 0).toString(16)}${to}`;
     }
     if (type.k === 'func') return m.symbol(v);
     return String(v);
+  }
+
+  /**
+   * x86 keeps each CPU's hotplug state in per_cpu(cpu_state, cpu), an int
+   * holding the same CPU_* values a hotplug notifier's action takes
+   * (CPU_ONLINE, CPU_DEAD), so it reads by those names, as cpuhp events do.
+   */
+  private holdsHotplugState(addr: number): boolean {
+    const g = this.m.program.globals.get('cpu_state');
+    return !!g && g.perCpu && addr >= g.addr && addr < g.addr + this.m.nrCpus * sizeOf(g.type);
   }
 
   children(ref: VarRef, start = 0, count = 0): DebugProtocol.Variable[] {
@@ -124,9 +151,9 @@ export class VariableView {
     }
     if (t.k === 'array') {
       const size = sizeOf(t.of);
-      const n = count ? Math.min(count, t.len - start) : Math.min(PAGE, t.len - start);
+      const [from, to] = page(t.len, start, count);
       const out: DebugProtocol.Variable[] = [];
-      for (let i = start; i < start + n; i++) out.push(this.row(`[${i}]`, ref.addr + i * size, t.of, `${ref.path}[${i}]`));
+      for (let i = from; i < to; i++) out.push(this.row(`[${i}]`, ref.addr + i * size, t.of, `${ref.path}[${i}]`));
       return out;
     }
     return [this.row('*', ref.addr, t, ref.path)];
@@ -173,8 +200,9 @@ export class VariableView {
     const m = this.m;
     const csd = m.program.structs.get('call_single_data');
     const all = m.queuedCallbacks(c).reverse();
-    return all.slice(start, count ? start + count : undefined).map((e, k) => {
-      const i = start + k;
+    const [from, to] = page(all.length, start, count);
+    return all.slice(from, to).map((e, k) => {
+      const i = from + k;
       const row = csd ? this.row(`[${i}]`, e.csd, csd, `(*(struct call_single_data *)${e.csd})`) : { name: `[${i}]`, value: '', variablesReference: 0 };
       return { ...row, value: `func=${m.symbol(e.func)} info=0x${(e.info >>> 0).toString(16)}` };
     });
@@ -250,9 +278,6 @@ export function cpuList(m: Machine, mask: number): string {
   return parts.join(',');
 }
 
-function enumName(m: Machine, v: number, enumType: string): string | undefined {
-  return m.program.enums.get(enumType)?.get(v);
-}
 
 function describeChooser(m: Machine): string {
   const name = m.chooser.constructor.name;

@@ -1,0 +1,27 @@
+import { Machine } from '../machine/machine.js';
+import { PreparedScenario, startRun } from '../scenario/build.js';
+import { ExpectationTracker } from '../scenario/expectations.js';
+import { Timeline } from './timeline.js';
+import { RefTable, VariableView } from './variables.js';
+
+/** One launched scenario: its machine, the machine's history and the views on it. A restart makes a new one. */
+export class Debuggee {
+  readonly m: Machine;
+  readonly timeline: Timeline;
+  readonly view: VariableView;
+  readonly tracker: ExpectationTracker;
+  /** the callbacks queued when each CPU last entered the IPI handler, for WARN details */
+  readonly queuedAtIpi = new Map<number, string[]>();
+
+  constructor(readonly prepared: PreparedScenario, refs: RefTable) {
+    const m = startRun(prepared);
+    this.m = m;
+    this.timeline = new Timeline(m);
+    this.view = new VariableView(m, refs);
+    this.tracker = new ExpectationTracker(prepared);
+    m.onEvent(this.tracker.listener);
+    m.onEvent((e) => {
+      if (e.kind === 'ipi-receive') this.queuedAtIpi.set(e.cpu, m.queuedCallbacks(e.cpu).reverse().map((q) => m.symbol(q.func)));
+    });
+  }
+}
