@@ -6,6 +6,7 @@
  * 2. snapshot + restore time at 64 CPUs, mid-run
  * 3. a single 10-million-step run of a stress model: speed and peak memory
  *    (in a child process, so the parent's heap does not count)
+ * 4. the debug adapter (dap.ts) and the schedule explorer (explore.ts)
  *
  * Prints a table with each figure beside its target and writes bench/results.json.
  * Always exits 0: a benchmark reports figures, it does not fail.
@@ -419,6 +420,8 @@ function main(): void {
   console.log(`\nwrote ${path.relative(process.cwd(), RESULTS) || RESULTS}`);
   console.log('\nDebug adapter (dist/debugAdapter.js over stdio):');
   spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'dap.ts')], { cwd: ROOT, stdio: 'inherit' });
+  console.log('\nExplorer (smplab explore, bundled):');
+  spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'explore.ts')], { cwd: ROOT, stdio: 'inherit' });
 }
 
 try {

@@ -19,6 +19,10 @@ export interface ExploreArgs {
   out?: string;
   json: boolean;
   quiet: boolean;
+  /** progress lines on stderr even when it is not a terminal (one per line then) */
+  progress: boolean;
+  /** judge only the expectation on this line */
+  expectation?: number;
 }
 
 /** Work done between two looks at the clock and the progress line. */
@@ -29,6 +33,7 @@ export interface ShardJob {
   smplabExploreShard: true;
   file: string;
   overrides: ScenarioOverrides;
+  expectation?: number;
   options: ExploreOptions;
   deadline?: number;
 }
@@ -42,24 +47,31 @@ export async function cmdExplore(a: ExploreArgs): Promise<number> {
   const { prepared, diagnostics } = loadScenarioFile(a.file, a.overrides);
   for (const d of diagnostics) process.stderr.write(`${d.range.file}:${d.range.start.line}:${d.range.start.col}: ${d.severity}: ${d.message}\n`);
   if (!prepared) return 2;
+  if (a.expectation !== undefined && !onlyExpectation(prepared, a.expectation)) {
+    process.stderr.write(`${a.file}:${a.expectation}: error: there is no expect line on line ${a.expectation}\n`);
+    return 2;
+  }
   const started = Date.now();
   const deadline = a.maxTimeSeconds !== undefined ? started + a.maxTimeSeconds * 1000 : undefined;
-  const progress = progressLine(!a.json && !a.quiet && process.stderr.isTTY === true);
+  const tty = process.stderr.isTTY === true;
+  const progress = progressLine(a.progress || (tty && !a.json && !a.quiet), tty);
   const result = a.workers > 1
     ? await exploreWithWorkers(a, deadline, progress)
     : exploreHere(prepared, a.options, deadline, progress);
   progress.clear();
   const elapsed = (Date.now() - started) / 1000;
+  const rate = Math.round(result.stats.states / Math.max(result.searchSeconds ?? elapsed, 1e-3));
   if (result.counterexample) {
     const out = a.out ?? join(dirname(a.file), `${basename(a.file).replace(/\.smp$/, '')}.counterexample`);
-    const { failingStep, failingCpu, race, foundWith, ...file } = result.counterexample;
+    const { failingCpu, race, foundWith, ...file } = result.counterexample;
+    const failingStep = file.failingStep;
     void failingCpu;
     void foundWith;
     writeFileSync(out, JSON.stringify(file, null, 2) + '\n');
-    if (a.json) process.stdout.write(JSON.stringify({ ...result, elapsedSeconds: elapsed, statesPerSecond: Math.round(result.stats.states / Math.max(elapsed, 1e-3)), counterexampleFile: out }) + '\n');
+    if (a.json) process.stdout.write(JSON.stringify({ ...result, elapsedSeconds: elapsed, statesPerSecond: rate, counterexampleFile: out }) + '\n');
     else printCounterexample(prepared, result, out, race, failingStep, a.quiet);
   } else if (a.json) {
-    process.stdout.write(JSON.stringify({ ...result, elapsedSeconds: elapsed, statesPerSecond: Math.round(result.stats.states / Math.max(elapsed, 1e-3)) }) + '\n');
+    process.stdout.write(JSON.stringify({ ...result, elapsedSeconds: elapsed, statesPerSecond: rate }) + '\n');
   }
   if (!a.json) printSummary(result, elapsed);
   return exitCode(result);
@@ -71,15 +83,22 @@ export function exitCode(r: ExploreResult): number {
 
 /** Runs the exploration on this thread, in slices, watching the clock. */
 function exploreHere(p: PreparedScenario, options: ExploreOptions, deadline: number | undefined, progress: Progress): ExploreResult {
-  const e = new Exploration(p, options);
+  return runExploration(new Exploration(p, options), deadline, (e) => progress.show(e.activity, e.stats.states, e.stats.transitions, e.stats.depth));
+}
+
+/** Advances an exploration slice by slice until it ends or the deadline passes; times the search. */
+function runExploration(e: Exploration, deadline: number | undefined, onSlice: (e: Exploration) => void): ExploreResult {
+  const started = Date.now();
+  let searchSeconds: number | undefined;
   while (!e.advance(SLICE)) {
-    progress.show(e.activity, e.stats.states, e.stats.transitions, e.stats.depth);
+    if (searchSeconds === undefined && !e.searching) searchSeconds = (Date.now() - started) / 1000;
+    onSlice(e);
     if (deadline !== undefined && Date.now() > deadline) {
       e.stop('max-time');
       break;
     }
   }
-  return e.result();
+  return { ...e.result(), searchSeconds: searchSeconds ?? (Date.now() - started) / 1000 };
 }
 
 /**
@@ -93,7 +112,7 @@ async function exploreWithWorkers(a: ExploreArgs, deadline: number | undefined, 
   const transitions = new Array<number>(workers).fill(0);
   const results = await Promise.all(Array.from({ length: workers }, (_, w) => new Promise<ExploreResult>((resolve, reject) => {
     const job: ShardJob = {
-      smplabExploreShard: true, file: a.file, overrides: a.overrides, deadline,
+      smplabExploreShard: true, file: a.file, overrides: a.overrides, deadline, expectation: a.expectation,
       options: { ...a.options, shard: { index: (outer.index - 1) * workers + w + 1, count: outer.count * workers } },
     };
     const worker = new Worker(__filename, { workerData: job });
@@ -117,20 +136,15 @@ async function exploreWithWorkers(a: ExploreArgs, deadline: number | undefined, 
 export function runShardJob(job: ShardJob, post: (m: unknown) => void): void {
   const { prepared, diagnostics } = loadScenarioFile(job.file, job.overrides);
   if (!prepared) throw new Error(diagnostics.map((d) => d.message).join('; '));
-  const e = new Exploration(prepared, job.options);
+  if (job.expectation !== undefined) onlyExpectation(prepared, job.expectation);
   let last = 0;
-  while (!e.advance(SLICE)) {
+  const result = runExploration(new Exploration(prepared, job.options), job.deadline, (e) => {
     const now = Date.now();
-    if (now - last > 250) {
-      post({ progress: [e.stats.states, e.stats.transitions] });
-      last = now;
-    }
-    if (job.deadline !== undefined && now > job.deadline) {
-      e.stop('max-time');
-      break;
-    }
-  }
-  post({ result: e.result() });
+    if (now - last < 250) return;
+    post({ progress: [e.stats.states, e.stats.transitions] });
+    last = now;
+  });
+  post({ result });
 }
 
 /** `smplab explore --merge A.json B.json ...`: one verdict from the shards' --json results. */
@@ -206,7 +220,10 @@ function printSummary(r: ExploreResult, elapsed: number | undefined): void {
   w(`summary: ${r.verdict}${r.shard ? ` (shard ${r.shard.index}/${r.shard.count})` : ''}; strategy ${r.strategy}`);
   w(`  ${n(s.schedules)} schedules, ${n(s.states)} distinct states, ${n(s.transitions)} transitions (${n(s.steps)} steps), deepest schedule ${n(s.deepest)} steps${s.restarts ? `, ${s.restarts} restart${s.restarts === 1 ? '' : 's'}` : ''}`);
   if (r.minimiseStats) w(`  minimising: ${n(r.minimiseStats.states)} states, ${n(r.minimiseStats.transitions)} transitions`);
-  if (elapsed !== undefined) w(`  ${elapsed.toFixed(1)} s, ${n(Math.round(s.states / Math.max(elapsed, 1e-3)))} states/s`);
+  if (elapsed !== undefined) {
+    const search = r.searchSeconds ?? elapsed;
+    w(`  ${elapsed.toFixed(1)} s in all; the search ${search.toFixed(1)} s, ${n(Math.round(s.states / Math.max(search, 1e-3)))} states/s`);
+  }
   w(`  reductions: ${r.reductions.join('; ')}`);
   if (r.reductions.some((x) => x.startsWith('state matching'))) w(`  chance that a hash collision hid a state: ${r.collisionChance.toExponential(1)}`);
 }
@@ -226,8 +243,11 @@ interface Progress {
   clear(): void;
 }
 
-/** A progress line on stderr that updates in place (a terminal only), a few times a second. */
-function progressLine(on: boolean): Progress {
+/**
+ * A progress line on stderr, a few times a second: on a terminal it updates
+ * in place, elsewhere (--progress) it is one line each time.
+ */
+function progressLine(on: boolean, inPlace: boolean): Progress {
   const started = Date.now();
   let last = 0;
   let shown = false;
@@ -235,16 +255,23 @@ function progressLine(on: boolean): Progress {
     show(activity, states, transitions, depth) {
       if (!on) return;
       const now = Date.now();
-      if (now - last < 200) return;
+      if (now - last < (inPlace ? 200 : 1000)) return;
       last = now;
       const rate = Math.round(states / Math.max((now - started) / 1000, 1e-3));
-      process.stderr.write(`\r\x1b[K${activity}: ${states.toLocaleString('en-US')} states, ${transitions.toLocaleString('en-US')} transitions, ${rate.toLocaleString('en-US')} states/s${depth ? `, depth ${depth}` : ''}`);
-      shown = true;
+      const text = `${activity}: ${states.toLocaleString('en-US')} states, ${transitions.toLocaleString('en-US')} transitions, ${rate.toLocaleString('en-US')} states/s${depth ? `, depth ${depth}` : ''}`;
+      process.stderr.write(inPlace ? `\r\x1b[K${text}` : `${text}\n`);
+      shown = inPlace;
     },
     clear() {
       if (shown) process.stderr.write('\r\x1b[K');
     },
   };
+}
+
+/** Keeps only the expectation on `line`; false when there is none. */
+function onlyExpectation(p: PreparedScenario, line: number): boolean {
+  p.scenario.expectations = p.scenario.expectations.filter((e) => e.range.start.line === line);
+  return p.scenario.expectations.length === 1;
 }
 
 export function parseStrategy(s: string): Strategy | undefined {

@@ -34,6 +34,8 @@ commands:
       --shard I/N            explore part I of N (run every part, then --merge)
       --out FILE             where to save a counterexample (default: beside the scenario)
       --runs N, --seed N     random and pct: how many runs, from which seed
+      --expectation LINE     judge only the expect line at LINE
+      --progress             a progress line on stderr even when it is not a terminal
       --patch, --ipi-latency, --max-steps   as for run
       --json                 one JSON object with the result
       --quiet                verdict and summary only
@@ -122,6 +124,8 @@ function parseExploreArgs(args: string[]): ExploreArgs {
   let out: string | undefined;
   let json = false;
   let quiet = false;
+  let progress = false;
+  let expectation: number | undefined;
   const value = (i: number, flag: string) => {
     if (i >= args.length) throw new UsageError(`${flag} needs a value`);
     return args[i];
@@ -159,6 +163,8 @@ function parseExploreArgs(args: string[]): ExploreArgs {
       case '--seed': options.seed = count(value(++i, a), a, 0); break;
       case '--json': json = true; break;
       case '--quiet': quiet = true; break;
+      case '--progress': progress = true; break;
+      case '--expectation': expectation = count(value(++i, a), a, 1); break;
       case '--patch':
       case '--ipi-latency':
       case '--max-steps':
@@ -171,7 +177,7 @@ function parseExploreArgs(args: string[]): ExploreArgs {
   }
   if (options.shard && options.strategy && options.strategy !== 'dfs') throw new UsageError('--shard splits a dfs search; it does not apply to --strategy ' + options.strategy);
   const { file, overrides } = parseRunArgs(run);
-  return { file, overrides, options, maxTimeSeconds, workers, out, json, quiet };
+  return { file, overrides, options, maxTimeSeconds, workers, out, json, quiet, progress, expectation };
 }
 
 function printDiagnostics(diags: readonly Diagnostic[]): void {

@@ -12,6 +12,8 @@ export class Debuggee {
   readonly tracker: ExpectationTracker;
   /** the callbacks queued when each CPU last entered the IPI handler, for WARN details */
   readonly queuedAtIpi = new Map<number, string[]>();
+  /** where a followed counterexample breaks its expectation: the run stops after that step */
+  failure?: { step: number; expectation: string; detail: string; cpu?: number };
 
   constructor(readonly prepared: PreparedScenario, refs: RefTable) {
     const m = startRun(prepared);

@@ -10,6 +10,8 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   patches?: string[];
   maxSteps?: number;
   ipiLatency?: string | number;
+  /** a schedule saved by `smplab explore` (a .counterexample file): the run follows it */
+  replay?: string;
 }
 
 /** A launch configuration, checked: what to load and what to change about it. */
@@ -17,6 +19,8 @@ export interface LaunchPlan {
   scenario: string;
   stopOnEntry: boolean;
   overrides: ScenarioOverrides;
+  /** the counterexample file the run follows */
+  replay?: string;
 }
 
 /**
@@ -26,7 +30,9 @@ export interface LaunchPlan {
 export function parseLaunchArguments(args: LaunchArguments): LaunchPlan | { error: string } {
   if (!args || typeof args.scenario !== 'string' || !args.scenario) return { error: 'launch needs "scenario": the path of a .smp file' };
   try {
-    return { scenario: args.scenario, stopOnEntry: !!args.stopOnEntry, overrides: parseOverrides(args) };
+    if (args.replay !== undefined && (typeof args.replay !== 'string' || !args.replay)) return { error: '"replay" must be the path of a .counterexample file' };
+    if (args.replay !== undefined && (args.seed !== undefined || args.schedule !== undefined)) return { error: '"replay" follows a saved schedule: leave out "seed" and "schedule"' };
+    return { scenario: args.scenario, stopOnEntry: !!args.stopOnEntry, overrides: parseOverrides(args), replay: args.replay };
   } catch (e) {
     return { error: (e as Error).message };
   }
@@ -44,8 +50,9 @@ function parseOverrides(args: LaunchArguments): ScenarioOverrides {
   }
   if (args.ipiLatency !== undefined) {
     const m = /^(\d+)(?:\.\.(\d+))?$/.exec(String(args.ipiLatency));
-    if (!m) throw new Error('"ipiLatency" must be N or A..B');
-    o.ipiLatency = { min: Number(m[1]), max: Number(m[2] ?? m[1]) };
+    if (String(args.ipiLatency) === 'any') o.ipiLatency = { min: 0, max: Infinity };
+    else if (!m) throw new Error('"ipiLatency" must be N, A..B or any');
+    else o.ipiLatency = { min: Number(m[1]), max: Number(m[2] ?? m[1]) };
   }
   if (args.seed !== undefined && (!Number.isInteger(args.seed) || args.seed < 0)) throw new Error('"seed" must be a whole number');
   if (args.schedule !== undefined) {

@@ -176,6 +176,8 @@ const RULES: Record<string, RequestRule> = {
   completions: { needs: 'launch', args: { frameId: frame, text: required(string), column: required(position), line: position } },
   freeze: { needs: 'stopped', args: { threadId: required(thread) } },
   thaw: { needs: 'stopped', args: { threadId: required(thread) } },
+  exploreFromHere: { needs: 'stopped', args: { maxStates: count } },
+  exploreCancel: { needs: 'launch' },
 };
 
 /** Requests of the protocol SMP Lab does not offer (its capabilities do not announce them). */

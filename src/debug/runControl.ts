@@ -5,7 +5,7 @@ import { Debuggee } from './debuggee.js';
 import { cpuFrames } from './frames.js';
 import { Pacer } from './pacer.js';
 import {
-  Stop, breakpointStop, budgetStop, dataBreakpointStop, deadStop, endStop, eventStop, failureStop, faultStop, pauseStop, stepStop, waitsStop,
+  Stop, breakpointStop, budgetStop, dataBreakpointStop, deadStop, endStop, eventStop, expectationStop, failureStop, faultStop, pauseStop, stepStop, waitsStop,
 } from './stops.js';
 
 /** What run control tells the client besides the Debug Console lines. */
@@ -86,10 +86,6 @@ export class RunControl {
     this.listener.stopped(stop);
   }
 
-  entry(stop: Stop): void {
-    this.stopNow(stop);
-  }
-
   /** Runs `work` as the one job; reports the stop it ends in, unless it was halted. */
   private async runJob(work: (pace: Pacer) => Promise<Stop>): Promise<void> {
     const job: Job = { pace: new Pacer(), paused: false };
@@ -144,13 +140,15 @@ export class RunControl {
   }
 
   private checkStop(c: number): Stop | undefined {
-    const m = this.d!.m;
+    const d = this.d!;
+    const m = d.m;
     if (m.stopReason?.kind === 'fault') return faultStop(m.stopReason.cpu, m.stopReason.message);
     if (this.pending) {
       const p = this.pending;
       this.pending = undefined;
       return p;
     }
+    if (d.failure && m.steps === d.failure.step && !d.timeline.replaying) return expectationStop(d.failure, c);
     const bps = this.breakpoints.anyCode ? this.breakpoints.hitAt(c) : undefined;
     if (bps) return breakpointStop(c + 1, bps.ids, bps.kind);
     return undefined;

@@ -1,11 +1,14 @@
 import {
-  ContinuedEvent, DebugSession, InitializedEvent, OutputEvent, Response, StoppedEvent, TerminatedEvent, Thread, ThreadEvent,
+  ContinuedEvent, DebugSession, Event, InitializedEvent, OutputEvent, Response, StoppedEvent, TerminatedEvent, Thread, ThreadEvent,
 } from '@vscode/debugadapter';
 import { DebugProtocol } from '@vscode/debugprotocol';
 import { formatDiagnostic } from '../kc/diagnostics.js';
 import { MachineFault } from '../machine/machine.js';
 import { PreparedScenario, loadScenarioFile } from '../scenario/build.js';
+import { readFileSync } from 'node:fs';
+import { readCounterexample } from '../explore/counterexample.js';
 import { Breakpoints, EVENT_FILTERS } from './breakpoints.js';
+import { ExploreFromHere } from './exploreHere.js';
 import { DebugConsole } from './console.js';
 import { Debuggee } from './debuggee.js';
 import { RequestError } from './errors.js';
@@ -79,7 +82,13 @@ export class SmpLabSession extends DebugSession {
     reverseContinue: (r, a: DebugProtocol.ReverseContinueArguments) => this.travel(r, () => this.run.reverseContinue(a.threadId)),
     freeze: (r, a: { threadId: number }) => this.setFrozen(r, a.threadId, true),
     thaw: (r, a: { threadId: number }) => this.setFrozen(r, a.threadId, false),
+    exploreFromHere: (r, a: { maxStates?: number }) => this.exploreFromHere(r, a.maxStates),
+    exploreCancel: (r) => {
+      this.explorer.cancel();
+      this.sendResponse(r);
+    },
   };
+  private readonly explorer = new ExploreFromHere();
 
   constructor() {
     super();
@@ -205,6 +214,7 @@ export class SmpLabSession extends DebugSession {
   private load(plan: LaunchPlan): PreparedScenario | string {
     try {
       const { prepared, diagnostics } = loadScenarioFile(plan.scenario, plan.overrides);
+      if (prepared && plan.replay) return this.followCounterexample(prepared, plan.replay);
       if (prepared) return prepared;
       return `The scenario has errors:\n${diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('\n')}`;
     } catch (e) {
@@ -215,8 +225,28 @@ export class SmpLabSession extends DebugSession {
     }
   }
 
+  /** A replay launch: the run follows the saved schedule and stops where its expectation broke. */
+  private followCounterexample(prepared: PreparedScenario, file: string): PreparedScenario | string {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      return `Cannot read the counterexample ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+    }
+    const read = readCounterexample(prepared, text);
+    if ('error' in read) return `Cannot replay ${file}: ${read.error}`;
+    prepared.schedule = { kind: 'replay', actors: read.actors };
+    const f = read.file;
+    this.replayFailure = f.failingStep > 0 ? { step: f.failingStep, expectation: f.expectation, detail: f.detail } : undefined;
+    return prepared;
+  }
+
+  /** Where the counterexample being replayed breaks its expectation. */
+  private replayFailure?: Debuggee['failure'];
+
   private begin(prepared: PreparedScenario): void {
     const d = new Debuggee(prepared, this.refs);
+    d.failure = this.replayFailure;
     this.d = d;
     this.sources.useModel(prepared.model);
     this.console.follow(d);
@@ -327,6 +357,18 @@ export class SmpLabSession extends DebugSession {
   private travel(response: DebugProtocol.Response, go: () => Promise<void>): void {
     this.sendResponse(response);
     void go();
+  }
+
+  // ---- custom requests: explore from here
+
+  /** Searches every continuation of this stop; with a counterexample, runs along it to where it breaks. */
+  private async exploreFromHere(response: DebugProtocol.Response, maxStates: number | undefined): Promise<void> {
+    const d = this.d!;
+    const idle = () => this.d === d && this.phase === 'launched' && !this.run.busy;
+    const result = await this.explorer.run(d, this.plan!, maxStates, (states, transitions) => this.sendEvent(new Event('smplab.exploreProgress', { states, transitions })), idle);
+    response.body = result;
+    this.sendResponse(response);
+    if (result.following) void this.run.forward();
   }
 
   // ---- custom requests: freeze and thaw

@@ -32,6 +32,11 @@ export interface ReportLine {
   at?: SourceRange;
 }
 
+/** Where a followed counterexample breaks its expectation (one the event filters did not already stop on). */
+export function expectationStop(f: { expectation: string; detail: string; cpu?: number }, cpu: number): Stop {
+  return { reason: 'exception', threadId: (f.cpu ?? cpu) + 1, description: 'counterexample', text: `${f.expectation}: ${f.detail}`, tell: true };
+}
+
 /** Events that are harm done, shown in the exception widget; the others are places to look, like breakpoints. */
 const HARM = new Set(['warn', 'bug', 'lost-work']);
 
@@ -97,7 +102,12 @@ export function warningReport(d: Debuggee, e: MachineEvent): ReportLine[] {
   return lines;
 }
 
-/** What the exception widget shows for a stop on harm done: the message, the queued callbacks, the report. */
+/**
+ * What the exception widget shows for a stop on harm done: the message, the
+ * callbacks that were queued, and the report. All of it is the description,
+ * shown as plain text; a stackTrace would be scanned for file links, and a
+ * kernel report's `+0x4/0x11` and `migration/1` are not files.
+ */
 export function exceptionInfo(d: Debuggee, stop: Stop): DebugProtocol.ExceptionInfoResponse['body'] {
   const e = stop.event;
   const lines = [e?.kind === 'warn' ? String(e.fields.message || 'WARN_ON') : stop.text ?? stop.description];
@@ -105,16 +115,13 @@ export function exceptionInfo(d: Debuggee, stop: Stop): DebugProtocol.ExceptionI
     const queued = d.queuedAtIpi.get(e.cpu) ?? [];
     lines.push(...queued.map((f) => `IPI callback ${f} was queued for CPU${e.cpu} while it was offline`));
   }
+  if (stop.report) lines.push('', ...stop.report.map((l) => l.text));
   const description = lines.join('\n');
   return {
     exceptionId: stop.description,
     description,
     breakMode: 'always',
-    details: {
-      message: description,
-      typeName: e ? EVENT_KINDS[e.kind].tracepoint : stop.description,
-      stackTrace: stop.report?.map((l) => l.text).join('\n'),
-    },
+    details: { message: description, typeName: e ? EVENT_KINDS[e.kind].tracepoint : stop.description },
   };
 }
 

@@ -4,9 +4,15 @@ import { Pace } from './pacer.js';
 /** Something the user did to the machine at a step, done again at that step when travelling in time. */
 export type Intervention =
   | { step: number; kind: 'freeze' | 'thaw'; cpu: number }
-  | { step: number; kind: 'write'; addr: number; value: number };
+  | { step: number; kind: 'write'; addr: number; value: number }
+  /** from here the schedule picks when timed events happen (see Machine.leaveTimingToSchedule) */
+  | { step: number; kind: 'timing' };
 
-/** Steps `from` .. `from + count - 1` were each taken by `cpu`, chosen by the user rather than the schedule. */
+/**
+ * Steps `from` .. `from + count - 1` were each taken by actor `cpu` (a CPU,
+ * or a timed event), chosen by the user or a followed schedule rather than
+ * the machine's own.
+ */
 interface ForcedSteps {
   from: number;
   count: number;
@@ -67,6 +73,29 @@ export class Timeline {
     this.m.setFrozen(cpu, frozen);
   }
 
+  /**
+   * Follows a schedule from now on (a counterexample found from here): the
+   * schedule picks when timed events happen, and the listed actors take
+   * the next steps, as if the user had stepped them. A new decision before
+   * the end of the list drops the rest.
+   */
+  follow(actors: readonly number[]): void {
+    const s = this.m.steps;
+    this.forget(s, true);
+    this.interventions.push({ step: s, kind: 'timing' });
+    this.m.leaveTimingToSchedule();
+    actors.forEach((a, i) => this.recordForced(s + i, a));
+  }
+
+  /**
+   * Goes to step `target` replaying from the start of the run, so every
+   * event up to it is emitted again (for a listener that must see them all).
+   */
+  async replayFromStart(target: number, pace: Pace): Promise<void> {
+    this.m.restore(this.snaps[0]);
+    await this.runTo(target, pace);
+  }
+
   /** Change memory now (setVariable), as part of the history. */
   write(addr: number, value: number): void {
     this.forget(this.m.steps, false);
@@ -84,6 +113,12 @@ export class Timeline {
     let i = this.snaps.length - 1;
     while (i > 0 && this.snaps[i].steps > target) i--;
     if (!(target >= m.steps && this.snaps[i].steps <= m.steps)) m.restore(this.snaps[i]);
+    await this.runTo(target, pace);
+  }
+
+  /** Replays forward from where the machine is to step `target` (or until `pace` ends it). */
+  private async runTo(target: number, pace: Pace): Promise<void> {
+    const m = this.m;
     this.replaying = true;
     try {
       while (m.steps < target) {
@@ -131,6 +166,8 @@ export class Timeline {
       const x = this.interventions[i];
       if (x.kind === 'write') {
         if (writes) this.m.store(x.addr, x.value);
+      } else if (x.kind === 'timing') {
+        if (writes) this.m.leaveTimingToSchedule();
       } else this.m.setFrozen(x.cpu, x.kind === 'freeze');
     }
   }

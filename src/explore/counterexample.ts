@@ -21,6 +21,8 @@ export interface CounterexampleFile {
   detail: string;
   preemptions: number;
   steps: number;
+  /** the step of the event that broke the expectation (0: it was judged at the end of the run) */
+  failingStep: number;
   schedule: string;
 }
 
@@ -59,10 +61,10 @@ export function decodeSchedule(m: Machine, text: string): { actors: number[] } |
   return { actors };
 }
 
-export function makeCounterexample(p: PreparedScenario, v: { expectation: string; line?: number; detail: string }, actors: readonly number[], preemptions: number): CounterexampleFile {
+export function makeCounterexample(p: PreparedScenario, v: { expectation: string; line?: number; detail: string; step?: number }, actors: readonly number[], preemptions: number): CounterexampleFile {
   return {
     smplab: 'counterexample', version: 1, scenario: basename(p.scenario.file), scenarioHash: scenarioHash(p),
-    expectation: v.expectation, line: v.line, detail: v.detail, preemptions, steps: actors.length,
+    expectation: v.expectation, line: v.line, detail: v.detail, preemptions, steps: actors.length, failingStep: v.step ?? 0,
     schedule: encodeSchedule(p.machine, actors),
   };
 }

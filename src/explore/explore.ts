@@ -40,9 +40,9 @@ export interface ExploreResult {
   minimiseStats?: { states: number; transitions: number };
   /** chance that two different states shared a hash and one went unexplored */
   collisionChance: number;
+  /** wall-clock seconds the search took, before minimising (set by the caller: the engine has no clock) */
+  searchSeconds?: number;
   counterexample?: CounterexampleFile & {
-    /** the step of the event that broke the expectation (0: judged at the end) */
-    failingStep: number;
     failingCpu?: number;
     race?: DecisiveRace;
     /** preemptions and steps of the schedule first found, before minimising */
@@ -78,6 +78,11 @@ export class Exploration {
 
   constructor(readonly p: PreparedScenario, readonly opts: ExploreOptions = {}) {
     this.search = this.searcher = makeSearcher(p, opts);
+  }
+
+  /** still searching (not yet minimising a counterexample) */
+  get searching(): boolean {
+    return this.phase === 'search';
   }
 
   /** What is being done now, for a progress line. */
@@ -162,7 +167,7 @@ export class Exploration {
     const failingStep = v.step ?? 0;
     this.final = {
       ...makeCounterexample(this.p, v, best.actors, replay.preemptions),
-      failingStep, failingCpu: v.cpu,
+      failingCpu: v.cpu,
       race: explainCounterexample(this.p, best.actors, failingStep || best.actors.length),
       foundWith: { preemptions: this.found.preemptions, steps: this.found.actors.length },
     };

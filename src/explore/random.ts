@@ -114,7 +114,7 @@ export class RandomRuns {
           break;
         }
         m.step(a);
-        if (!this.visited.find(t.hashLo, t.hashHi)) this.visited.add(t.hashLo, t.hashHi, 0, 0, 0);
+        if (this.visited.find(t.hashLo, t.hashHi) < 0) this.visited.add(t.hashLo, t.hashHi, 0, 0, 0);
         if (m.stopReason || this.observer.broken) break;
       }
       stop = m.stopReason ?? stop ?? { kind: 'budget', message: `step budget of ${p.maxSteps} steps used up; ${m.describeCpus()}` };

@@ -1,6 +1,7 @@
 import { privateFrameCells } from '../kc/escape.js';
 import { R_DEV_PENDING, R_IPI_PENDING, R_NEED_RESCHED } from '../machine/layout.js';
-import { Machine, Mark, StopReason } from '../machine/machine.js';
+import { makeChooser } from '../machine/chooser.js';
+import { Machine, Mark, Snapshot, StopReason } from '../machine/machine.js';
 import { PreparedScenario, startRun } from '../scenario/build.js';
 import { ExpectationObserver, Violation } from './observer.js';
 import { settle } from './replay.js';
@@ -72,6 +73,12 @@ export interface SearchOptions {
   visited?: VisitedStates;
   /** instead of exploring states this many transitions deep, list them in `frontier` */
   frontierDepth?: number;
+  /**
+   * start from this state of the scenario (a debugger's) instead of its
+   * beginning, with what the expectations saw before it; timing the state's
+   * own schedule drew is left to the search again
+   */
+  from?: { snapshot: Snapshot; observer: Int32Array };
 }
 
 /** A broken expectation and the schedule that breaks it: one actor per machine step. */
@@ -89,8 +96,9 @@ interface Transition {
 
 /** A state on the search stack. */
 interface Node {
-  mark: Mark;
-  observer: Int32Array;
+  /** how to come back to this state; null when only one actor is to be explored from it (nothing to come back for) */
+  mark: Mark | null;
+  observer: Int32Array | null;
   /** actors to explore from here, in order, and how many of them were tried */
   todo: number[];
   tried: number;
@@ -165,6 +173,12 @@ export class ScheduleSearch {
     else if (m.ownership === null) learnOwnership(p);
     startRun(p, { schedule: { kind: 'replay', actors: [] } });
     this.observer = new ExpectationObserver(p);
+    if (opts.from) {
+      m.restore(opts.from.snapshot);
+      m.chooser = makeChooser({ kind: 'replay', actors: [] });
+      m.leaveTimingToSchedule();
+      this.observer.restore(opts.from.observer);
+    }
     m.onEvent(this.observer.listener);
     for (const a of prefix) {
       settle(this.m);
@@ -288,8 +302,9 @@ export class ScheduleSearch {
     if (this.reductions.stateMatching) {
       const [lo, hi] = this.stateHash();
       const [sleepLo, sleepHi] = sleepMask(sleep);
-      const seen = this.visited.find(lo, hi);
-      if (!seen) {
+      const v = this.visited;
+      const seen = v.find(lo, hi);
+      if (seen < 0) {
         if (this.limits.maxStates !== undefined && this.visited.size >= this.limits.maxStates) {
           this.cutBy ??= 'max-states';
           this.finished = true;
@@ -299,21 +314,25 @@ export class ScheduleSearch {
         this.stats.states = this.visited.size;
       } else if (this.bounded()) {
         // reached again with less of the bound used: explore it again, fully
-        if (seen.bound <= bound) return undefined;
-        this.visited.update(seen, sleepLo, sleepHi, bound);
+        if (v.bound(seen) <= bound) return undefined;
+        v.update(seen, sleepLo, sleepHi, bound);
       } else {
         // explored before with sleep set Z_old: only what slept then and is awake now is new
-        const wakeLo = seen.sleepLo & ~sleepLo;
-        const wakeHi = seen.sleepHi & ~sleepHi;
+        const wakeLo = v.sleepLo(seen) & ~sleepLo;
+        const wakeHi = v.sleepHi(seen) & ~sleepHi;
         if (!wakeLo && !wakeHi) return undefined;
         todo = todo.filter((a) => inMask(a, wakeLo, wakeHi));
         if (!todo.length) return undefined;
-        this.visited.update(seen, seen.sleepLo & sleepLo, seen.sleepHi & sleepHi, 0);
+        v.update(seen, v.sleepLo(seen) & sleepLo, v.sleepHi(seen) & sleepHi, 0);
       }
     }
     const [sleepLo, sleepHi] = sleepMask(sleep);
+    let awake = 0;
+    for (const a of todo) if (!inMask(a, sleepLo, sleepHi)) awake++;
+    const keep = awake > 1;
     return {
-      mark: m.mark(), observer: this.observer.state.slice(), todo, tried: 0, sleep, sleepLo, sleepHi, done: [], actor, steps, lastCpu, preemptions, depthSteps,
+      mark: keep ? m.mark() : null, observer: keep ? this.observer.state.slice() : null,
+      todo, tried: 0, sleep, sleepLo, sleepHi, done: [], actor, steps, lastCpu, preemptions, depthSteps,
     };
   }
 
@@ -336,7 +355,7 @@ export class ScheduleSearch {
   /** Whether the machine's state was not seen before (and remembers it). */
   private isNewState(): boolean {
     const [lo, hi] = this.stateHash();
-    if (this.visited.find(lo, hi)) return false;
+    if (this.visited.find(lo, hi) >= 0) return false;
     this.visited.add(lo, hi, 0, 0, 0);
     return true;
   }
@@ -359,6 +378,7 @@ export class ScheduleSearch {
   /** Puts the machine (and the observer) in the node's state. */
   private goTo(n: Node): void {
     if (this.at === n) return;
+    if (!n.mark || !n.observer) throw new Error('internal: a search came back to a state it kept no mark for');
     this.m.rewind(n.mark);
     this.observer.restore(n.observer);
     this.at = n;

@@ -121,6 +121,7 @@ export function mergeResults(results: readonly ExploreResult[]): ExploreResult {
     shard: undefined,
     stats,
     collisionChance: results.reduce((sum, r) => sum + r.collisionChance, 0),
+    searchSeconds: Math.max(...results.map((r) => r.searchSeconds ?? 0)),
     counterexample: withCe[0]?.counterexample,
   };
 }

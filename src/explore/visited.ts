@@ -1,63 +1,66 @@
 /**
  * The states a search has seen, by their 64-bit hash (hash compaction: two
  * different states with the same hash would be taken for one; the search
- * reports the chance of that). Open addressing over one Int32Array: per entry
- * the two hash halves, the sleep set the state was explored with (actors
- * 0..63 as two 32-bit masks), and the smallest bound (preemptions, or depth)
+ * reports the chance of that). Open addressing with linear probing: the keys
+ * (two 32-bit halves) in one array, so a lookup touches little memory, and
+ * per entry in another the sleep set the state was explored with (actors
+ * 0..63 as two 32-bit masks) and the smallest bound (preemptions, or depth)
  * it was reached with.
  */
-const STRIDE = 5;
 const EMPTY = 0;
-
-export interface VisitedEntry {
-  /** index of the entry, for update() */
-  slot: number;
-  sleepLo: number;
-  sleepHi: number;
-  bound: number;
-}
+/** grow when more than this share of the slots is taken */
+const LOAD = 0.7;
 
 export class VisitedStates {
-  private table: Int32Array;
+  private keys: Int32Array;
+  private data: Int32Array;
   private mask: number;
   size = 0;
 
-  constructor(capacityLog2 = 16) {
-    this.table = new Int32Array((1 << capacityLog2) * STRIDE);
+  constructor(capacityLog2 = 18) {
+    this.keys = new Int32Array(2 << capacityLog2);
+    this.data = new Int32Array(3 << capacityLog2);
     this.mask = (1 << capacityLog2) - 1;
   }
 
-  /** The entry for a hash, or undefined when the state is new. */
-  find(lo: number, hi: number): VisitedEntry | undefined {
+  /** The entry for a hash (read it with sleepLo() and the like), or -1 when the state is new. */
+  find(lo: number, hi: number): number {
     const i = this.probe(lo, hi | 1);
-    const t = this.table;
-    if (t[i + 1] === EMPTY) return undefined;
-    return { slot: i, sleepLo: t[i + 2], sleepHi: t[i + 3], bound: t[i + 4] };
+    return this.keys[2 * i + 1] === EMPTY ? -1 : i;
+  }
+
+  sleepLo(entry: number): number {
+    return this.data[3 * entry];
+  }
+
+  sleepHi(entry: number): number {
+    return this.data[3 * entry + 1];
+  }
+
+  bound(entry: number): number {
+    return this.data[3 * entry + 2];
   }
 
   /** Records a new state. */
   add(lo: number, hi: number, sleepLo: number, sleepHi: number, bound: number): void {
-    if ((this.size + 1) * 2 > this.mask + 1) this.grow();
+    if (this.size + 1 > LOAD * (this.mask + 1)) this.grow();
     const i = this.probe(lo, hi | 1);
-    const t = this.table;
-    t[i] = lo;
-    t[i + 1] = hi | 1;
-    t[i + 2] = sleepLo;
-    t[i + 3] = sleepHi;
-    t[i + 4] = bound;
+    this.keys[2 * i] = lo;
+    this.keys[2 * i + 1] = hi | 1;
+    this.update(i, sleepLo, sleepHi, bound);
     this.size++;
   }
 
-  update(e: VisitedEntry, sleepLo: number, sleepHi: number, bound: number): void {
-    const t = this.table;
-    t[e.slot + 2] = sleepLo;
-    t[e.slot + 3] = sleepHi;
-    t[e.slot + 4] = bound;
+  update(entry: number, sleepLo: number, sleepHi: number, bound: number): void {
+    const d = this.data;
+    d[3 * entry] = sleepLo;
+    d[3 * entry + 1] = sleepHi;
+    d[3 * entry + 2] = bound;
   }
 
   /** Bytes the table takes. */
   get bytes(): number {
-    return this.table.byteLength;
+    return this.keys.byteLength + this.data.byteLength;
   }
 
   /**
@@ -66,23 +69,28 @@ export class VisitedStates {
    * that leaves 63 bits of hash.
    */
   private probe(lo: number, hi: number): number {
-    const t = this.table;
+    const k = this.keys;
     let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
     for (;;) {
-      const at = i * STRIDE;
-      if (t[at + 1] === EMPTY || (t[at] === lo && t[at + 1] === hi)) return at;
+      const h = k[2 * i + 1];
+      if (h === EMPTY || (h === hi && k[2 * i] === lo)) return i;
       i = (i + 1) & this.mask;
     }
   }
 
   private grow(): void {
-    const old = this.table;
-    this.table = new Int32Array(old.length * 2);
-    this.mask = this.mask * 2 + 1;
-    for (let at = 0; at < old.length; at += STRIDE) {
-      if (old[at + 1] === EMPTY) continue;
-      const i = this.probe(old[at], old[at + 1]);
-      this.table.set(old.subarray(at, at + STRIDE), i);
+    const keys = this.keys;
+    const data = this.data;
+    const slots = keys.length / 2;
+    this.keys = new Int32Array(keys.length * 2);
+    this.data = new Int32Array(data.length * 2);
+    this.mask = slots * 2 - 1;
+    for (let j = 0; j < slots; j++) {
+      if (keys[2 * j + 1] === EMPTY) continue;
+      const i = this.probe(keys[2 * j], keys[2 * j + 1]);
+      this.keys[2 * i] = keys[2 * j];
+      this.keys[2 * i + 1] = keys[2 * j + 1];
+      this.data.set(data.subarray(3 * j, 3 * j + 3), 3 * i);
     }
   }
 }

@@ -1129,6 +1129,31 @@ export class Machine implements Runtime {
     return [lo, hi];
   }
 
+  /**
+   * Re-arms the timed events whose moment a chooser drew (an IPI with a
+   * ranged latency, an interrupt at any step in a window) as windows the
+   * schedule picks from, from now on: a search from a debugger's state then
+   * tries every moment the scenario allows, not only the one drawn. An IPI
+   * in flight may arrive from now until its deadline.
+   */
+  leaveTimingToSchedule(): void {
+    const ranged = this.ipiLatency.max > this.ipiLatency.min;
+    for (const k of [...this.armed]) {
+      const a = this.timerCells(k);
+      if (k < this.nrCpus) {
+        if (!ranged) continue;
+        const latest = this.ipiLatency.max === Infinity ? -1 : this.mem[a + 1];
+        this.disarm(k);
+        this.arm(k, 0, latest);
+        continue;
+      }
+      const w = this.deviceIrqs[k - this.nrCpus].when;
+      if (w.kind !== 'any') continue;
+      this.disarm(k);
+      this.arm(k, Math.max(0, w.from - this.clock), w.to === Infinity ? -1 : Math.max(1, w.to - this.clock));
+    }
+  }
+
   /** When the IPI in flight to CPU c arrives, in words, or undefined when none is in flight. */
   ipiInFlight(c: number): string | undefined {
     const earliest = this.mem[this.reg(c, R_IPI_EARLIEST)];
