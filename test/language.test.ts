@@ -3,113 +3,17 @@
  * spoken to over JSON-RPC. Run `node build.mjs` first.
  */
 import assert from 'node:assert/strict';
-import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { pathToFileURL } from 'node:url';
-import {
-  MessageConnection, StreamMessageReader, StreamMessageWriter, createMessageConnection,
-} from 'vscode-jsonrpc/node';
+import { Client, CompletionItem, Pos, ROOT, SERVER, uri } from './lspClient.js';
 
-const ROOT = join(__dirname, '..');
-const SERVER = join(ROOT, 'dist', 'server.js');
 const RACE = join(ROOT, 'examples', 'ipi-offline-race.smp');
 const MODEL = join(ROOT, 'models', 'linux-3.15');
 const SMP_KC = join(MODEL, 'smp.kc');
 const BLK_KC = join(MODEL, 'blk-softirq.kc');
-const uri = (path: string) => pathToFileURL(path).href;
-
-interface Pos { line: number; character: number }
-interface Range { start: Pos; end: Pos }
-interface LspDiagnostic { range: Range; message: string; severity?: number }
-interface Published { uri: string; version?: number; diagnostics: LspDiagnostic[]; at: number }
-
-class Client {
-  readonly published: Published[] = [];
-  readonly logs: string[] = [];
-  private readonly listeners: (() => void)[] = [];
-  exited: Promise<number | null>;
-
-  private constructor(readonly proc: ChildProcess, readonly conn: MessageConnection) {
-    this.exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
-    conn.onNotification('textDocument/publishDiagnostics', (p: Omit<Published, 'at'>) => {
-      this.published.push({ ...p, at: performance.now() });
-      for (const l of this.listeners.splice(0)) l();
-    });
-    conn.onNotification('window/logMessage', (p: { message: string }) => void this.logs.push(p.message));
-  }
-
-  static async start(): Promise<Client> {
-    const proc = spawn(process.execPath, [SERVER, '--stdio'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    proc.stderr!.on('data', () => {});
-    const conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
-    const c = new Client(proc, conn);
-    conn.listen();
-    const init = await conn.sendRequest('initialize', { processId: process.pid, rootUri: uri(ROOT), capabilities: {} }) as { capabilities: Record<string, unknown> };
-    assert.ok(init.capabilities.completionProvider);
-    await conn.sendNotification('initialized', {});
-    return c;
-  }
-
-  open(path: string, languageId: 'smp' | 'kc', text = readFileSync(path, 'utf8'), version = 1): string {
-    return this.openUri(uri(path), languageId, text, version);
-  }
-
-  openUri(u: string, languageId: 'smp' | 'kc', text: string, version = 1): string {
-    void this.conn.sendNotification('textDocument/didOpen', { textDocument: { uri: u, languageId, version, text } });
-    return u;
-  }
-
-  change(u: string, text: string, version: number): void {
-    void this.conn.sendNotification('textDocument/didChange', { textDocument: { uri: u, version }, contentChanges: [{ text }] });
-  }
-
-  close(u: string): void {
-    void this.conn.sendNotification('textDocument/didClose', { textDocument: { uri: u } });
-  }
-
-  /** The first diagnostics for `u` published after `since` that satisfy `ok`. */
-  diagnostics(u: string, ok: (d: LspDiagnostic[]) => boolean = () => true, since = 0, timeoutMs = 10000): Promise<Published> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching diagnostics for ${u} within ${timeoutMs} ms; got ${JSON.stringify(this.published.filter((p) => p.uri === u))}`)), timeoutMs);
-      const check = () => {
-        const hit = this.published.find((p) => p.uri === u && p.at >= since && ok(p.diagnostics));
-        if (hit) {
-          clearTimeout(timer);
-          resolve(hit);
-        } else this.listeners.push(check);
-      };
-      check();
-    });
-  }
-
-  request<T>(method: string, params: unknown): Promise<T> {
-    return this.conn.sendRequest(method, params) as Promise<T>;
-  }
-
-  completion(u: string, position: Pos, triggerCharacter?: string): Promise<CompletionItem[]> {
-    const context = triggerCharacter ? { triggerKind: 2, triggerCharacter } : { triggerKind: 1 };
-    return this.request<CompletionItem[] | { items: CompletionItem[] }>('textDocument/completion', { textDocument: { uri: u }, position, context })
-      .then((r) => (Array.isArray(r) ? r : r?.items ?? []));
-  }
-
-  hover(u: string, position: Pos): Promise<{ contents: { value: string }; range?: Range } | null> {
-    return this.request('textDocument/hover', { textDocument: { uri: u }, position });
-  }
-
-  definition(u: string, position: Pos): Promise<{ uri: string; range: Range } | null> {
-    return this.request('textDocument/definition', { textDocument: { uri: u }, position });
-  }
-
-  symbols(u: string): Promise<DocumentSymbol[]> {
-    return this.request('textDocument/documentSymbol', { textDocument: { uri: u } });
-  }
-}
-
-interface CompletionItem { label: string; detail?: string; documentation?: string | { value: string }; insertText?: string; textEdit?: { newText: string } }
-interface DocumentSymbol { name: string; kind: number; range: Range; selectionRange: Range; children?: DocumentSymbol[] }
 
 const docText = (d: CompletionItem['documentation']) => (typeof d === 'string' ? d : d?.value ?? '');
 
@@ -418,6 +322,98 @@ describe('language server over stdio', () => {
       'schedule random seed 7', 'expect no warning', 'expect no lost work', 'expect all requests completed', 'expect cpu 1 dead',
     ]);
     assert.equal(syms[0].range.start.line, positionOf(raceText, 'kernel linux-3.15').line);
+  });
+
+  test('positions far outside the document are moved inside it and answered at once', async (t) => {
+    const started = performance.now();
+    for (const position of [{ line: 0, character: 1e9 }, { line: 1e9, character: 1e9 }, { line: -5, character: -5 }, { line: 3.5, character: 2.5 }]) {
+      const hover = await client.hover(raceUri, position);
+      assert.ok(hover === null || typeof hover.contents.value === 'string');
+      const def = await client.definition(raceUri, position);
+      assert.ok(def === null || typeof def.uri === 'string');
+      assert.ok(Array.isArray(await client.completion(raceUri, position)));
+    }
+    // strings and nulls where numbers belong are answered too
+    assert.equal(await client.request('textDocument/hover', { textDocument: { uri: raceUri }, position: { line: 'x', character: null } }), null);
+    assert.equal(await client.request('textDocument/hover', { textDocument: { uri: raceUri } }), null);
+    assert.equal(await client.request('textDocument/hover', { position: { line: 0, character: 0 } }), null);
+    const ms = performance.now() - started;
+    t.diagnostic(`14 requests at clamped positions: ${ms.toFixed(0)} ms`);
+    // a character of 1e9 once scanned for half a minute
+    assert.ok(ms < 10000, `${ms} ms`);
+    // the end of the last line is where 1e9 lands: hover there on the last word still answers from the model
+    const lines = raceText.split('\n');
+    const last = lines.length - 1;
+    assert.deepEqual(await client.hover(raceUri, { line: 1e9, character: 0 }), await client.hover(raceUri, { line: last, character: 0 }));
+  });
+
+  test('deep input: one located error, and hover and completion still work on the document', async () => {
+    const path = join(ROOT, 'examples', 'lsp-deep.smp');
+    const text = `kernel linux-3.15\ncpus 3\ncpu 2 runs cpu_down(${'('.repeat(10000)}1${')'.repeat(10000)})\n`;
+    const u = client.open(path, 'smp', text);
+    const p = await client.diagnostics(u, (d) => d.length > 0);
+    assert.deepEqual(p.diagnostics.map((d) => [d.range.start.line, d.range.start.character, d.message]), [
+      [2, 20 + 253, 'nesting deeper than 256 levels: split this into smaller expressions, statements or functions'],
+    ]);
+    const hover = await client.hover(u, { line: 2, character: 13 });
+    assert.match(hover?.contents.value ?? '', /int cpu_down\(unsigned int cpu\)/);
+    const items = await client.completion(u, { line: 2, character: 'cpu 2 runs '.length }, ' ');
+    assert.ok(items.some((i) => i.label === 'cpu_down'));
+    client.close(u);
+
+    const kc = join(MODEL, 'zz-lsp-deep.kc');
+    const kcText = `int lsp_deep_sum(void)\n{\n\treturn ${Array(3000).fill('1').join(' + ')};\n}\nint lsp_deep_caller(void)\n{\n\treturn lsp_deep_sum();\n}\n`;
+    const k = client.open(kc, 'kc', kcText);
+    const kd = await client.diagnostics(k, (d) => d.length > 0);
+    assert.equal(kd.diagnostics.length, 1);
+    assert.match(kd.diagnostics[0].message, /^nesting deeper than 256 levels/);
+    assert.equal(kd.diagnostics[0].range.start.line, 2);
+    const fnHover = await client.hover(k, { line: 6, character: 10 });
+    assert.match(fnHover?.contents.value ?? '', /int lsp_deep_sum\(void\)/);
+    const ids = await client.completion(k, { line: 6, character: 8 });
+    assert.ok(ids.some((i) => i.label === 'lsp_deep_sum'));
+    client.close(k);
+    await client.diagnostics(k, (d) => d.length === 0, performance.now());
+  });
+
+  test('a FIFO named *.kc in a model folder blocks nothing and is said on the kernel line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smplab-lsp-fifo-'));
+    try {
+      cpSync(MODEL, join(dir, 'model'), { recursive: true });
+      execFileSync('mkfifo', [join(dir, 'model', 'fifo.kc')]);
+      const u = client.open(join(dir, 's.smp'), 'smp', 'kernel ./model\ncpus 2\ncpu 1 runs cpu_down(0)\n');
+      const p = await client.diagnostics(u, (d) => d.length > 0);
+      assert.deepEqual(p.diagnostics.map((d) => [d.range.start.line, d.range.start.character, d.severity, d.message]), [
+        [0, 7, 2, 'skipped fifo.kc: it is a FIFO, not a regular file'],
+      ]);
+      const k = client.open(join(dir, 'model', 'errno.kc'), 'kc');
+      assert.deepEqual((await client.diagnostics(k)).diagnostics, []);
+      assert.match((await client.hover(u, { line: 2, character: 13 }))?.contents.value ?? '', /cpu_down/);
+      client.close(k);
+      client.close(u);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('named tasks: completion after "task NAME: cpu N runs " and "expect ", and an outline entry', async () => {
+    const path = join(ROOT, 'examples', 'lsp-task.smp');
+    const text = 'kernel linux-3.15\ncpus 3\ntask down: cpu 2 runs \nexpect \n';
+    const u = client.open(path, 'smp', text);
+    const fns = await client.completion(u, endOf(text, 'task down: cpu 2 runs'), ' ');
+    assert.ok(fns.some((i) => i.label === 'cpu_down'), fns.map((i) => i.label).join(' '));
+    const cpus = await client.completion(u, { line: 2, character: 'task down: cpu '.length }, ' ');
+    assert.deepEqual(cpus.map((i) => i.label), ['0', '1', '2']);
+    const typed = 'kernel linux-3.15\ncpus 3\ntask down: cpu 2 runs cpu_down(1)\nexpect \n';
+    client.change(u, typed, 2);
+    const forms = await client.completion(u, endOf(typed, 'expect'), ' ');
+    assert.ok(forms.some((i) => i.label === 'down returns VALUE'), forms.map((i) => i.label).join(' '));
+    client.change(u, 'kernel linux-3.15\ncpus 3\ntask down: cpu 2 runs cpu_down(1)\nexpect down returns -EBUSY\n', 3);
+    const d = await client.diagnostics(u, (x) => x.length === 0);
+    assert.equal(d.version, 3);
+    const syms = await client.symbols(u);
+    assert.ok(syms.some((x) => x.name === 'cpu_down(1)' && x.detail === 'task down on CPU 2'), JSON.stringify(syms));
+    client.close(u);
   });
 
   test('bad requests answer empty and the server keeps working', async () => {

@@ -90,7 +90,7 @@ function parseRunArgs(args: string[]): { file: string; overrides: ScenarioOverri
           break;
         }
         const m = /^(\d+)(?:\.\.(\d+))?$/.exec(v);
-        if (!m || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) throw new UsageError('--ipi-latency takes N, A..B or any');
+        if (!m) throw new UsageError('--ipi-latency takes N, A..B or any');
         overrides.ipiLatency = { min: Number(m[1]), max: Number(m[2] ?? m[1]) };
         break;
       }
@@ -105,6 +105,7 @@ function parseRunArgs(args: string[]): { file: string; overrides: ScenarioOverri
   }
   if (!file) throw new UsageError('run needs a scenario file');
   if (replay && (seed !== undefined || schedule !== undefined)) throw new UsageError('--replay follows a saved schedule: it takes no --seed or --schedule');
+  if (seed !== undefined && schedule !== undefined && schedule !== 'random') throw new UsageError(`--seed is for a random schedule; --schedule ${schedule} makes no random choices`);
   let policy: SchedulePolicy | undefined;
   if (schedule === 'round-robin') policy = { kind: 'round-robin' };
   else if (schedule === 'random') policy = { kind: 'random', seed: seed ?? 1 };
@@ -180,8 +181,16 @@ function parseExploreArgs(args: string[]): ExploreArgs {
   return { file, overrides, options, maxTimeSeconds, workers, out, json, quiet, progress, expectation };
 }
 
+/** The command-line spelling of each option a diagnostic can be about (the scenario layer names them as launch attributes). */
+const OPTION_FLAGS: Record<string, string> = {
+  seed: '--seed', schedule: '--schedule', maxSteps: '--max-steps', patches: '--patch', ipiLatency: '--ipi-latency',
+};
+
 function printDiagnostics(diags: readonly Diagnostic[]): void {
-  for (const d of diags) process.stderr.write(formatDiagnostic(d) + '\n');
+  for (const d of diags) {
+    if (d.option) process.stderr.write(`smplab: ${formatDiagnostic({ ...d, option: OPTION_FLAGS[d.option] ?? d.option })}\n`);
+    else process.stderr.write(formatDiagnostic(d) + '\n');
+  }
 }
 
 function cmdRun(args: string[]): number {

@@ -113,7 +113,7 @@ export class RunControl {
       const budget = d.prepared.maxSteps;
       for (;;) {
         if (m.steps >= budget) return budgetStop(m, budget);
-        if (!t.forward(onlyCpu)) return this.endOfRun(d);
+        if (!t.forward(onlyCpu)) return this.checkStop(m.cpu) ?? this.endOfRun(d);
         const stop = this.checkStop(m.cpu);
         if (stop) return stop;
         if (onlyCpu !== undefined) {

@@ -3,7 +3,7 @@ import { MachineEvent } from '../machine/events.js';
 import { Machine, StopReason } from '../machine/machine.js';
 import { symbolKey } from '../machine/tracking.js';
 import { PreparedScenario, eventCondition } from '../scenario/build.js';
-import { compare } from '../scenario/expectations.js';
+import { compare, judgeReturn } from '../scenario/expectations.js';
 import { Expectation } from '../scenario/scenario.js';
 
 /** An expectation that failed, with where and when. */
@@ -46,7 +46,7 @@ export class ExpectationObserver {
     let slot = this.countersStart;
     for (const e of p.scenario.expectations) {
       if (e.kind !== 'count') continue;
-      const match = e.where ? eventCondition(p.machine, p.scenario.file, e.where, diagnostics) : undefined;
+      const match = e.where ? eventCondition(p.machine, p.scenario.file, e.where, diagnostics, e.event) : undefined;
       // a count above n+1 judges the same as n+1: capping keeps the number of states finite
       this.counters.push({ e, match, cap: e.n + 2, slot: slot++ });
     }
@@ -133,6 +133,10 @@ export class ExpectationObserver {
         const n = s[c.slot];
         return compare(n, e.op, e.n) ? undefined : `counted ${n >= c.cap ? `${n - 1} or more` : n}`;
       }
+      case 'returns': {
+        const r = judgeReturn(this.p, e, m);
+        return r.ok ? undefined : r.detail;
+      }
     }
   }
 
@@ -147,6 +151,7 @@ export class ExpectationObserver {
     for (const e of this.p.scenario.expectations) {
       if (e.kind === 'cpu-state') parts.push(`cpu${e.cpu}=${m.isDead(e.cpu) ? 'dead' : m.isOnline(e.cpu) ? 'online' : 'offline'}`);
       if (e.kind === 'requests-completed') parts.push(`completed=${Array.from(s.subarray(2, this.countersStart)).join(',')}`);
+      if (e.kind === 'returns') parts.push(`${e.task}=${judgeReturn(this.p, e, m).detail.replace(/^\S+ /, '')}`);
     }
     for (const c of this.counters) parts.push(`count${c.slot - this.countersStart}=${s[c.slot]}`);
     return parts.join(' ');

@@ -77,7 +77,7 @@ export function replaySchedule(
 /** Lets time pass while nothing can step; the run's end when nothing ever will. */
 export function settle(m: Machine): StopReason | undefined {
   while (m.actors().length === 0) {
-    if (!m.advanceIdleTime()) return m.endReason();
+    if (!m.advanceIdleTime()) return m.stopReason ?? m.endReason();
   }
   return undefined;
 }

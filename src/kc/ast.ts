@@ -118,3 +118,24 @@ export interface SourceFile {
   file: string;
   items: TopLevel[];
 }
+
+/** Calls `visit` on every expression inside `e`, outer first. */
+export function walkExpr(e: Expr | InitList, visit: (e: Expr) => void): void {
+  if (e.kind === 'init_list') {
+    for (const item of e.items) walkExpr(item.value, visit);
+    return;
+  }
+  visit(e);
+  switch (e.kind) {
+    case 'unary': return walkExpr(e.arg, visit);
+    case 'binary': walkExpr(e.left, visit); return walkExpr(e.right, visit);
+    case 'assign': walkExpr(e.target, visit); return walkExpr(e.value, visit);
+    case 'cond': walkExpr(e.test, visit); walkExpr(e.then, visit); return walkExpr(e.else, visit);
+    case 'call': walkExpr(e.callee, visit); for (const a of e.args) walkExpr(a, visit); return;
+    case 'index': walkExpr(e.base, visit); return walkExpr(e.index, visit);
+    case 'member': return walkExpr(e.base, visit);
+    case 'cast': return walkExpr(e.arg, visit);
+    case 'sizeof': return;
+    case 'container_of': return walkExpr(e.ptr, visit);
+  }
+}

@@ -16,10 +16,16 @@ export interface Diagnostic {
   range: SourceRange;
   severity: Severity;
   message: string;
+  /**
+   * Set when the problem is in a command-line option or launch attribute that
+   * overrides the file (`patches`, `schedule`, ...), not in the file itself.
+   */
+  option?: string;
 }
 
-/** `file:line:col: error: message`, the form compilers and editors understand. */
+/** `file:line:col: error: message`, the form compilers and editors understand; `option: error: message` for an option. */
 export function formatDiagnostic(d: Diagnostic): string {
+  if (d.option) return `${d.option}: ${d.severity}: ${d.message}`;
   return `${d.range.file}:${d.range.start.line}:${d.range.start.col}: ${d.severity}: ${d.message}`;
 }
 

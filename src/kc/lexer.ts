@@ -125,6 +125,7 @@ export function lex(file: string, text: string, diags: Diagnostic[], comments?: 
       const value = parseIntegerLiteral(raw);
       const range = rangeFrom(start, startLine, startCol);
       if (value === undefined) diags.push(errorAt(range, `bad number '${raw}'`));
+      else if (value === null) diags.push(errorAt(range, `${raw} does not fit in a 32-bit cell (at most 4294967295, or 0xffffffff)`));
       tokens.push({ kind: 'number', text: raw, value: value ?? 0, range });
       continue;
     }
@@ -192,8 +193,12 @@ function isDigit(c: string): boolean {
   return c >= '0' && c <= '9';
 }
 
-/** C integer literal: decimal, 0x hex, 0 octal, with any U/L suffix. Values wrap to 32 bits. */
-export function parseIntegerLiteral(raw: string): number | undefined {
+/**
+ * C integer literal: decimal, 0x hex, 0 octal, with any U/L suffix. Values
+ * from 2^31 to 2^32 - 1 wrap to negative, as an unsigned int stored in an int
+ * cell does. Undefined when it is not a number; null when it needs more than 32 bits.
+ */
+function parseIntegerLiteral(raw: string): number | null | undefined {
   const m = /^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([uUlL]*)$/.exec(raw);
   if (!m) return undefined;
   const digits = m[1];
@@ -201,5 +206,6 @@ export function parseIntegerLiteral(raw: string): number | undefined {
   if (/^0[xX]/.test(digits)) v = parseInt(digits.slice(2), 16);
   else if (digits.length > 1 && digits[0] === '0') v = parseInt(digits, 8);
   else v = parseInt(digits, 10);
+  if (v > 0xffffffff) return null;
   return v | 0;
 }

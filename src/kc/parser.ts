@@ -46,6 +46,20 @@ const BINARY_PRECEDENCE: Record<string, number> = {
 };
 const ASSIGN_OPS = new Set(['=', '+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '<<=', '>>=']);
 
+/**
+ * How deeply source may nest: blocks and statements inside statements,
+ * parentheses, operators in a chain, declarators. Deeper input is refused with
+ * a diagnostic, so nothing that walks the syntax tree can overflow the stack.
+ */
+export const MAX_NESTING = 256;
+
+export function nestingMessage(): string {
+  return `nesting deeper than ${MAX_NESTING} levels: split this into smaller expressions, statements or functions`;
+}
+
+/** Input nested too deeply: abandons the whole function body or declaration it is in. */
+export class NestingError extends DiagnosticError {}
+
 /** Names declared with `typedef` anywhere in these sources, so casts parse before the typedef is seen. */
 export function scanTypedefNames(texts: readonly string[]): Set<string> {
   const names = new Set<string>();
@@ -56,7 +70,8 @@ export function scanTypedefNames(texts: readonly string[]): Set<string> {
       let depth = 0;
       let last: string | undefined;
       let fnPtrName: string | undefined;
-      for (let j = i + 1; j < tokens.length; j++) {
+      let j = i + 1;
+      for (; j < tokens.length; j++) {
         const t = tokens[j];
         if (t.text === '{' || t.text === '(') depth++;
         else if (t.text === '}' || t.text === ')') depth--;
@@ -67,6 +82,8 @@ export function scanTypedefNames(texts: readonly string[]): Set<string> {
       }
       const name = fnPtrName ?? last;
       if (name) names.add(name);
+      // go on after this declaration: scanning from every typedef to the end would be quadratic
+      i = j;
     }
   }
   return names;
@@ -117,16 +134,24 @@ function shiftTokens(tokens: Token[], at: { line: number; col: number }): void {
 
 class Parser {
   private pos = 0;
+  private depth = 0;
   private readonly typedefs: Set<string>;
+  /** comments by the line they end on, in file order: looking one up stays cheap in a file of thousands */
+  private readonly commentsEndingOn = new Map<number, Comment[]>();
 
   constructor(
     private readonly file: string,
     private readonly tokens: Token[],
-    private readonly comments: Comment[],
+    comments: Comment[],
     typedefNames: ReadonlySet<string>,
     private readonly diagnostics: Diagnostic[],
   ) {
     this.typedefs = new Set([...BUILTIN_TYPE_NAMES, ...typedefNames]);
+    for (const c of comments) {
+      const list = this.commentsEndingOn.get(c.range.end.line);
+      if (list) list.push(c);
+      else this.commentsEndingOn.set(c.range.end.line, [c]);
+    }
   }
 
   // ---- token helpers
@@ -171,6 +196,22 @@ class Parser {
     return new DiagnosticError(errorAt(range, message));
   }
 
+  /** Runs `parse` one nesting level deeper. */
+  private nested<T>(parse: () => T): T {
+    this.deeper();
+    try {
+      return parse();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** Goes one nesting level deeper (the caller restores `depth`); past MAX_NESTING the input is refused. */
+  private deeper(): void {
+    if (this.depth >= MAX_NESTING) throw new NestingError(errorAt(this.peek().range, nestingMessage()));
+    this.depth++;
+  }
+
   private span(start: SourceRange, end?: SourceRange): SourceRange {
     const last = end ?? this.tokens[Math.max(0, this.pos - 1)].range;
     return { file: this.file, start: start.start, end: last.end };
@@ -187,6 +228,8 @@ class Parser {
       } catch (e) {
         if (!(e instanceof DiagnosticError)) throw e;
         this.diagnostics.push(e.diagnostic);
+        // a declaration nested too deeply is skipped whole, from its start
+        if (e instanceof NestingError) this.pos = start;
         this.recoverTopLevel(start);
       }
     }
@@ -256,7 +299,7 @@ class Parser {
       } else if (d.type.kind === 'func') {
         if (this.is('{')) {
           if (items.length) throw this.error(this.peek().range, 'a function body must follow its own declaration');
-          const body = this.parseBlock();
+          const body = this.parseFunctionBody();
           const fn: FunctionDecl = {
             kind: 'function', name: d.name, type: d.type, body, isStatic: spec.isStatic,
             doc: this.docCommentBefore(startRange), range: this.span(startRange), nameRange: d.nameRange,
@@ -279,9 +322,9 @@ class Parser {
 
   /** The block comment that ends on the line just above `range` (or the line comments directly above it). */
   private docCommentBefore(range: SourceRange): string | undefined {
-    const above = this.comments.filter((c) => c.range.end.line === range.start.line - 1 || c.range.end.line === range.start.line && c.range.end.col <= range.start.col);
-    if (!above.length) return undefined;
-    const c = above[above.length - 1];
+    const before = (this.commentsEndingOn.get(range.start.line) ?? []).filter((c) => c.range.end.col <= range.start.col);
+    const c = before[before.length - 1] ?? this.commentsEndingOn.get(range.start.line - 1)?.at(-1);
+    if (!c) return undefined;
     return c.text.split('\n').map((l) => l.replace(/^\s*\*?\s?/, '')).join('\n').trim();
   }
 
@@ -396,23 +439,28 @@ class Parser {
   }
 
   private parseStruct(): TypeSpec {
-    const kw = this.next();
-    const name = this.expectIdent('a struct name (anonymous structs are not supported)');
-    if (!this.accept('{')) return { kind: 'struct', name: name.text, range: this.span(kw.range) };
-    const fields: FieldDecl[] = [];
-    while (!this.accept('}')) {
-      if (this.peek().kind === 'eof') throw this.error(this.peek().range, `missing '}' at the end of struct ${name.text}`);
-      const spec = this.parseSpecifiers();
-      if (!spec) throw this.error(this.peek().range, `expected a field type but found ${describe(this.peek())}`);
-      for (;;) {
-        const d = this.parseDeclarator(spec.type, false);
-        if (!d.name || !d.nameRange) throw this.error(this.peek().range, 'expected a field name');
-        fields.push({ name: d.name, type: d.type, range: d.nameRange });
-        if (!this.accept(',')) break;
+    this.deeper();
+    try {
+      const kw = this.next();
+      const name = this.expectIdent('a struct name (anonymous structs are not supported)');
+      if (!this.accept('{')) return { kind: 'struct', name: name.text, range: this.span(kw.range) };
+      const fields: FieldDecl[] = [];
+      while (!this.accept('}')) {
+        if (this.peek().kind === 'eof') throw this.error(this.peek().range, `missing '}' at the end of struct ${name.text}`);
+        const spec = this.parseSpecifiers();
+        if (!spec) throw this.error(this.peek().range, `expected a field type but found ${describe(this.peek())}`);
+        for (;;) {
+          const d = this.parseDeclarator(spec.type, false);
+          if (!d.name || !d.nameRange) throw this.error(this.peek().range, 'expected a field name');
+          fields.push({ name: d.name, type: d.type, range: d.nameRange });
+          if (!this.accept(',')) break;
+        }
+        this.expect(';', 'after the field');
       }
-      this.expect(';', 'after the field');
+      return { kind: 'struct', name: name.text, fields, range: this.span(kw.range) };
+    } finally {
+      this.depth--;
     }
-    return { kind: 'struct', name: name.text, fields, range: this.span(kw.range) };
   }
 
   private parseEnum(): TypeSpec {
@@ -439,53 +487,52 @@ class Parser {
    * A C declarator: pointers, a name (or none, for casts and parameters),
    * array sizes, parameter lists, and parenthesised declarators for function pointers.
    */
-  private parseDeclarator(base: TypeSpec, abstract: boolean): { name?: string; nameRange?: SourceRange; type: TypeSpec } {
-    let pointers = 0;
-    while (this.accept('*')) {
-      pointers++;
-      while (IGNORED_QUALIFIERS.has(this.peek().text) && this.peek().kind === 'ident') this.next();
+  private parseDeclarator(base: TypeSpec, abstract: boolean): Declarator {
+    const depth = this.depth;
+    try {
+      this.deeper();
+      let pointers = 0;
+      while (this.accept('*')) {
+        this.deeper();
+        pointers++;
+        while (IGNORED_QUALIFIERS.has(this.peek().text) && this.peek().kind === 'ident') this.next();
+      }
+      // `(*name)(params)`: the inner declarator is parsed around a hole that the outer type fills
+      const hole: TypeSpec = { kind: 'named', name: '', range: this.peek().range };
+      let inner: Declarator | undefined;
+      let name: string | undefined;
+      let nameRange: SourceRange | undefined;
+      if (this.is('(') && (this.is('*', 1) || (this.peek(1).kind === 'ident' && !this.startsType(1) && this.is(')', 2)))) {
+        this.next();
+        inner = this.parseDeclarator(hole, abstract);
+        this.expect(')');
+      } else if (this.peek().kind === 'ident' && !BASE_TYPE_WORDS.has(this.peek().text) && this.peek().text !== 'struct' && this.peek().text !== 'enum') {
+        const t = this.next();
+        name = t.text;
+        nameRange = t.range;
+      } else if (!abstract) {
+        throw this.error(this.peek().range, `expected a name but found ${describe(this.peek())}`);
+      }
+      const suffixes: ((t: TypeSpec) => TypeSpec)[] = [];
+      for (;;) {
+        if (this.is('[') || this.is('(')) this.deeper();
+        if (this.accept('[')) {
+          const size = this.is(']') ? null : this.parseConditional();
+          this.expect(']');
+          suffixes.push((t) => ({ kind: 'array', of: t, size }));
+        } else if (this.is('(')) {
+          const params = this.parseParams();
+          suffixes.push((t) => ({ kind: 'func', ret: t, params }));
+        } else break;
+      }
+      let type = base;
+      for (let i = 0; i < pointers; i++) type = { kind: 'pointer', to: type };
+      for (let i = suffixes.length - 1; i >= 0; i--) type = suffixes[i](type);
+      if (inner) return { ...inner, type: fillHole(inner.type, hole, type) };
+      return { name, nameRange, type };
+    } finally {
+      this.depth = depth;
     }
-    let inner: ((t: TypeSpec) => { name?: string; nameRange?: SourceRange; type: TypeSpec }) | undefined;
-    let name: string | undefined;
-    let nameRange: SourceRange | undefined;
-    if (this.is('(') && (this.is('*', 1) || (this.peek(1).kind === 'ident' && !this.startsType(1) && this.is(')', 2)))) {
-      this.next();
-      const saved = this.pos;
-      // Parse the inner declarator once to find its extent, then apply it to the finished outer type.
-      this.parseDeclarator({ kind: 'named', name: 'int', range: this.peek().range }, abstract);
-      const end = this.pos;
-      this.expect(')');
-      inner = (t) => {
-        const here = this.pos;
-        this.pos = saved;
-        const r = this.parseDeclarator(t, abstract);
-        if (this.pos !== end) throw this.error(this.peek().range, 'confusing declarator');
-        this.pos = here;
-        return r;
-      };
-    } else if (this.peek().kind === 'ident' && !BASE_TYPE_WORDS.has(this.peek().text) && this.peek().text !== 'struct' && this.peek().text !== 'enum') {
-      const t = this.next();
-      name = t.text;
-      nameRange = t.range;
-    } else if (!abstract) {
-      throw this.error(this.peek().range, `expected a name but found ${describe(this.peek())}`);
-    }
-    const suffixes: ((t: TypeSpec) => TypeSpec)[] = [];
-    for (;;) {
-      if (this.accept('[')) {
-        const size = this.is(']') ? null : this.parseConditional();
-        this.expect(']');
-        suffixes.push((t) => ({ kind: 'array', of: t, size }));
-      } else if (this.is('(')) {
-        const params = this.parseParams();
-        suffixes.push((t) => ({ kind: 'func', ret: t, params }));
-      } else break;
-    }
-    let type = base;
-    for (let i = 0; i < pointers; i++) type = { kind: 'pointer', to: type };
-    for (let i = suffixes.length - 1; i >= 0; i--) type = suffixes[i](type);
-    if (inner) return inner(type);
-    return { name, nameRange, type };
   }
 
   private parseParams(): Param[] {
@@ -517,6 +564,32 @@ class Parser {
 
   // ---- statements
 
+  /** A function's body. Nesting too deep inside it leaves the function declared with an empty body. */
+  private parseFunctionBody(): Extract<Stmt, { kind: 'block' }> {
+    const start = this.pos;
+    try {
+      return this.parseBlock();
+    } catch (e) {
+      if (!(e instanceof NestingError)) throw e;
+      this.diagnostics.push(e.diagnostic);
+      this.pos = start;
+      const open = this.next();
+      const close = this.skipToMatchingBrace();
+      return { kind: 'block', body: [], range: this.span(open.range), closeRange: close.range };
+    }
+  }
+
+  /** Just past an open brace: skips to its closing brace and returns it (or the end of the file). */
+  private skipToMatchingBrace(): Token {
+    let depth = 1;
+    for (;;) {
+      const t = this.next();
+      if (t.kind === 'eof') return t;
+      if (t.text === '{') depth++;
+      else if (t.text === '}' && --depth === 0) return t;
+    }
+  }
+
   private parseBlock(): Extract<Stmt, { kind: 'block' }> {
     const open = this.expect('{');
     const body: Stmt[] = [];
@@ -527,7 +600,7 @@ class Parser {
       try {
         body.push(this.parseStatement());
       } catch (e) {
-        if (!(e instanceof DiagnosticError)) throw e;
+        if (!(e instanceof DiagnosticError) || e instanceof NestingError) throw e;
         this.diagnostics.push(e.diagnostic);
         this.recoverStatement(start);
       }
@@ -554,105 +627,110 @@ class Parser {
   }
 
   private parseStatement(): Stmt {
-    const t = this.peek();
-    if (t.kind === 'directive') throw this.error(t.range, 'preprocessor lines are only allowed at file scope');
-    if (t.kind === 'punct') {
-      if (t.text === '{') return this.parseBlock();
-      if (t.text === ';') {
-        this.next();
-        return { kind: 'empty', range: t.range };
+    this.deeper();
+    try {
+      const t = this.peek();
+      if (t.kind === 'directive') throw this.error(t.range, 'preprocessor lines are only allowed at file scope');
+      if (t.kind === 'punct') {
+        if (t.text === '{') return this.parseBlock();
+        if (t.text === ';') {
+          this.next();
+          return { kind: 'empty', range: t.range };
+        }
       }
-    }
-    if (t.kind === 'ident') {
-      switch (t.text) {
-        case 'if': {
-          this.next();
-          this.expect('(');
-          const test = this.parseExpression();
-          this.expect(')');
-          const head = this.span(t.range);
-          const then = this.parseStatement();
-          const els = this.accept('else') ? this.parseStatement() : undefined;
-          return { kind: 'if', test, then, else: els, range: head };
-        }
-        case 'while': {
-          this.next();
-          this.expect('(');
-          const test = this.parseExpression();
-          this.expect(')');
-          const head = this.span(t.range);
-          return { kind: 'while', test, body: this.parseStatement(), range: head };
-        }
-        case 'do': {
-          this.next();
-          const body = this.parseStatement();
-          const w = this.expect('while', "after the body of 'do'");
-          this.expect('(');
-          const test = this.parseExpression();
-          this.expect(')');
-          this.expect(';', "after 'do ... while (...)'");
-          return { kind: 'do', body, test, range: t.range, testRange: this.span(w.range) };
-        }
-        case 'for': {
-          this.next();
-          this.expect('(');
-          let init: Stmt | undefined;
-          if (!this.accept(';')) {
-            if (this.startsType()) init = this.parseDeclaration();
-            else {
-              const e = this.parseExpression();
-              this.expect(';');
-              init = { kind: 'expr', expr: e, range: e.range };
-            }
+      if (t.kind === 'ident') {
+        switch (t.text) {
+          case 'if': {
+            this.next();
+            this.expect('(');
+            const test = this.parseExpression();
+            this.expect(')');
+            const head = this.span(t.range);
+            const then = this.parseStatement();
+            const els = this.accept('else') ? this.parseStatement() : undefined;
+            return { kind: 'if', test, then, else: els, range: head };
           }
-          const test = this.is(';') ? undefined : this.parseExpression();
-          this.expect(';');
-          const update = this.is(')') ? undefined : this.parseExpression();
-          this.expect(')');
-          const head = this.span(t.range);
-          return { kind: 'for', init, test, update, body: this.parseStatement(), range: head };
+          case 'while': {
+            this.next();
+            this.expect('(');
+            const test = this.parseExpression();
+            this.expect(')');
+            const head = this.span(t.range);
+            return { kind: 'while', test, body: this.parseStatement(), range: head };
+          }
+          case 'do': {
+            this.next();
+            const body = this.parseStatement();
+            const w = this.expect('while', "after the body of 'do'");
+            this.expect('(');
+            const test = this.parseExpression();
+            this.expect(')');
+            this.expect(';', "after 'do ... while (...)'");
+            return { kind: 'do', body, test, range: t.range, testRange: this.span(w.range) };
+          }
+          case 'for': {
+            this.next();
+            this.expect('(');
+            let init: Stmt | undefined;
+            if (!this.accept(';')) {
+              if (this.startsType()) init = this.parseDeclaration();
+              else {
+                const e = this.parseExpression();
+                this.expect(';');
+                init = { kind: 'expr', expr: e, range: e.range };
+              }
+            }
+            const test = this.is(';') ? undefined : this.parseExpression();
+            this.expect(';');
+            const update = this.is(')') ? undefined : this.parseExpression();
+            this.expect(')');
+            const head = this.span(t.range);
+            return { kind: 'for', init, test, update, body: this.parseStatement(), range: head };
+          }
+          case 'switch': {
+            this.next();
+            this.expect('(');
+            const test = this.parseExpression();
+            this.expect(')');
+            const head = this.span(t.range);
+            return { kind: 'switch', test, body: this.parseStatement(), range: head };
+          }
+          case 'case': {
+            this.next();
+            const value = this.parseConditional();
+            this.expect(':', 'after the case value');
+            return { kind: 'case', value, range: this.span(t.range) };
+          }
+          case 'default':
+            this.next();
+            this.expect(':', "after 'default'");
+            return { kind: 'default', range: this.span(t.range) };
+          case 'break':
+          case 'continue':
+            this.next();
+            this.expect(';', `after '${t.text}'`);
+            return { kind: t.text, range: this.span(t.range) };
+          case 'return': {
+            this.next();
+            const value = this.is(';') ? undefined : this.parseExpression();
+            this.expect(';', 'after the return value');
+            return { kind: 'return', value, range: this.span(t.range) };
+          }
+          case 'goto':
+            throw this.error(t.range, "'goto' is not supported in KC: use a loop with break or continue");
         }
-        case 'switch': {
-          this.next();
-          this.expect('(');
-          const test = this.parseExpression();
-          this.expect(')');
-          const head = this.span(t.range);
-          return { kind: 'switch', test, body: this.parseStatement(), range: head };
-        }
-        case 'case': {
-          this.next();
-          const value = this.parseConditional();
-          this.expect(':', 'after the case value');
-          return { kind: 'case', value, range: this.span(t.range) };
-        }
-        case 'default':
-          this.next();
-          this.expect(':', "after 'default'");
-          return { kind: 'default', range: this.span(t.range) };
-        case 'break':
-        case 'continue':
-          this.next();
-          this.expect(';', `after '${t.text}'`);
-          return { kind: t.text, range: this.span(t.range) };
-        case 'return': {
-          this.next();
-          const value = this.is(';') ? undefined : this.parseExpression();
-          this.expect(';', 'after the return value');
-          return { kind: 'return', value, range: this.span(t.range) };
-        }
-        case 'goto':
-          throw this.error(t.range, "'goto' is not supported in KC: use a loop with break or continue");
+        if (FOR_EACH_CPU.has(t.text) && this.is('(', 1)) return this.parseForEachCpu();
+        if (LIST_FOR_EACH.has(t.text) && this.is('(', 1)) return this.parseListForEach();
+        const special = this.parseSpecialDefinition(false);
+        if (special) return { kind: 'decl', decls: special, range: this.span(t.range) };
+        if (this.startsType()) return this.parseDeclaration();
       }
-      if (FOR_EACH_CPU.has(t.text) && this.is('(', 1)) return this.parseForEachCpu();
-      if (LIST_FOR_EACH.has(t.text) && this.is('(', 1)) return this.parseListForEach();
-      const special = this.parseSpecialDefinition(false);
-      if (special) return { kind: 'decl', decls: special, range: this.span(t.range) };
-      if (this.startsType()) return this.parseDeclaration();
+      const expr = this.parseExpression();
+      this.expect(';', 'at the end of the statement');
+      return { kind: 'expr', expr, range: this.span(t.range) };
+    } finally {
+      this.depth--;
     }
-    const expr = this.parseExpression();
-    this.expect(';', 'at the end of the statement');
-    return { kind: 'expr', expr, range: this.span(t.range) };
   }
 
   private parseDeclaration(): Stmt {
@@ -707,6 +785,10 @@ class Parser {
 
   private parseInitializer(): Initializer {
     if (!this.is('{')) return this.parseAssignment();
+    return this.nested(() => this.parseInitList());
+  }
+
+  private parseInitList(): InitList {
     const open = this.next();
     const items: InitItem[] = [];
     while (!this.accept('}')) {
@@ -728,7 +810,7 @@ class Parser {
         break;
       }
     }
-    return { kind: 'init_list', items, range: this.span(open.range) } satisfies InitList;
+    return { kind: 'init_list', items, range: this.span(open.range) };
   }
 
   // ---- expressions
@@ -744,7 +826,7 @@ class Parser {
     const t = this.peek();
     if (t.kind === 'punct' && ASSIGN_OPS.has(t.text)) {
       this.next();
-      const value = this.parseAssignment();
+      const value = this.nested(() => this.parseAssignment());
       return { kind: 'assign', op: t.text as AssignOp, target, value, range: this.span(target.range, value.range) };
     }
     return target;
@@ -753,87 +835,106 @@ class Parser {
   private parseConditional(): Expr {
     const test = this.parseBinary(1);
     if (!this.accept('?')) return test;
-    const then = this.parseAssignment();
+    const then = this.nested(() => this.parseAssignment());
     this.expect(':', "in '?:'");
-    const els = this.parseConditional();
+    const els = this.nested(() => this.parseConditional());
     return { kind: 'cond', test, then, else: els, range: this.span(test.range, els.range) };
   }
 
+  /** A chain of operators; each one in the chain nests the tree one level deeper. */
   private parseBinary(minPrec: number): Expr {
-    let left = this.parseUnary();
-    for (;;) {
-      const t = this.peek();
-      const prec = t.kind === 'punct' ? BINARY_PRECEDENCE[t.text] : undefined;
-      if (prec === undefined || prec < minPrec) return left;
-      this.next();
-      const right = this.parseBinary(prec + 1);
-      left = { kind: 'binary', op: t.text as BinaryOp, left, right, range: this.span(left.range, right.range) };
+    const depth = this.depth;
+    try {
+      let left = this.parseUnary();
+      for (;;) {
+        const t = this.peek();
+        const prec = t.kind === 'punct' ? BINARY_PRECEDENCE[t.text] : undefined;
+        if (prec === undefined || prec < minPrec) return left;
+        this.deeper();
+        this.next();
+        const right = this.parseBinary(prec + 1);
+        left = { kind: 'binary', op: t.text as BinaryOp, left, right, range: this.span(left.range, right.range) };
+      }
+    } finally {
+      this.depth = depth;
     }
   }
 
   private parseUnary(): Expr {
-    const t = this.peek();
-    if (t.kind === 'punct') {
-      if (t.text === '++' || t.text === '--') {
-        this.next();
-        const arg = this.parseUnary();
-        return { kind: 'unary', op: t.text === '++' ? 'pre++' : 'pre--', arg, range: this.span(t.range, arg.range) };
+    this.deeper();
+    try {
+      const t = this.peek();
+      if (t.kind === 'punct') {
+        if (t.text === '++' || t.text === '--') {
+          this.next();
+          const arg = this.parseUnary();
+          return { kind: 'unary', op: t.text === '++' ? 'pre++' : 'pre--', arg, range: this.span(t.range, arg.range) };
+        }
+        if (['!', '~', '-', '+', '*', '&'].includes(t.text)) {
+          this.next();
+          const arg = this.parseUnary();
+          return { kind: 'unary', op: t.text as '!', arg, range: this.span(t.range, arg.range) };
+        }
+        if (t.text === '(' && this.startsType(1)) {
+          this.next();
+          const type = this.parseTypeName();
+          this.expect(')', 'after the cast type');
+          const arg = this.parseUnary();
+          return { kind: 'cast', type, arg, range: this.span(t.range, arg.range) };
+        }
       }
-      if (['!', '~', '-', '+', '*', '&'].includes(t.text)) {
+      if (t.kind === 'ident' && t.text === 'sizeof') {
         this.next();
+        if (this.is('(') && this.startsType(1)) {
+          this.next();
+          const type = this.parseTypeName();
+          this.expect(')');
+          return { kind: 'sizeof', type, range: this.span(t.range) };
+        }
         const arg = this.parseUnary();
-        return { kind: 'unary', op: t.text as '!', arg, range: this.span(t.range, arg.range) };
+        return { kind: 'sizeof', arg, range: this.span(t.range, arg.range) };
       }
-      if (t.text === '(' && this.startsType(1)) {
-        this.next();
-        const type = this.parseTypeName();
-        this.expect(')', 'after the cast type');
-        const arg = this.parseUnary();
-        return { kind: 'cast', type, arg, range: this.span(t.range, arg.range) };
-      }
+      return this.parsePostfix(this.parsePrimary());
+    } finally {
+      this.depth--;
     }
-    if (t.kind === 'ident' && t.text === 'sizeof') {
-      this.next();
-      if (this.is('(') && this.startsType(1)) {
-        this.next();
-        const type = this.parseTypeName();
-        this.expect(')');
-        return { kind: 'sizeof', type, range: this.span(t.range) };
-      }
-      const arg = this.parseUnary();
-      return { kind: 'sizeof', arg, range: this.span(t.range, arg.range) };
-    }
-    return this.parsePostfix(this.parsePrimary());
   }
 
+  /** Calls, indexes, fields and ++/-- after an operand; each one nests the tree one level deeper. */
   private parsePostfix(e: Expr): Expr {
-    for (;;) {
-      const t = this.peek();
-      if (t.kind !== 'punct') return e;
-      if (t.text === '(') {
-        this.next();
-        const args: Expr[] = [];
-        if (!this.accept(')')) {
-          for (;;) {
-            args.push(this.parseAssignment());
-            if (this.accept(')')) break;
-            this.expect(',', 'between arguments');
+    const depth = this.depth;
+    try {
+      for (;;) {
+        const t = this.peek();
+        if (t.kind !== 'punct') return e;
+        if (['(', '[', '.', '->', '++', '--'].includes(t.text)) this.deeper();
+        if (t.text === '(') {
+          this.next();
+          const args: Expr[] = [];
+          if (!this.accept(')')) {
+            for (;;) {
+              args.push(this.parseAssignment());
+              if (this.accept(')')) break;
+              this.expect(',', 'between arguments');
+            }
           }
-        }
-        e = { kind: 'call', callee: e, args, range: this.span(e.range) };
-      } else if (t.text === '[') {
-        this.next();
-        const index = this.parseExpression();
-        this.expect(']');
-        e = { kind: 'index', base: e, index, range: this.span(e.range) };
-      } else if (t.text === '.' || t.text === '->') {
-        this.next();
-        const name = this.expectIdent('a field name');
-        e = { kind: 'member', base: e, name: name.text, arrow: t.text === '->', range: this.span(e.range), nameRange: name.range };
-      } else if (t.text === '++' || t.text === '--') {
-        this.next();
-        e = { kind: 'unary', op: t.text === '++' ? 'post++' : 'post--', arg: e, range: this.span(e.range) };
-      } else return e;
+          e = { kind: 'call', callee: e, args, range: this.span(e.range) };
+        } else if (t.text === '[') {
+          this.next();
+          const index = this.parseExpression();
+          this.expect(']');
+          e = { kind: 'index', base: e, index, range: this.span(e.range) };
+        } else if (t.text === '.' || t.text === '->') {
+          this.next();
+          const name = this.expectIdent('a field name');
+          e = { kind: 'member', base: e, name: name.text, arrow: t.text === '->', range: this.span(e.range), nameRange: name.range };
+        } else if (t.text === '++' || t.text === '--') {
+          this.next();
+          e = { kind: 'unary', op: t.text === '++' ? 'post++' : 'post--', arg: e, range: this.span(e.range) };
+        } else return e;
+      }
+    } finally {
+      this.depth = depth;
     }
   }
 
@@ -881,6 +982,23 @@ class Parser {
     this.expect(')');
     const pointee = type.kind === 'pointer' && t.text === 'container_of' ? type.to : type;
     return { kind: 'container_of', macro: t.text, ptr, type: pointee, member: member.text, range: this.span(t.range) };
+  }
+}
+
+interface Declarator {
+  name?: string;
+  nameRange?: SourceRange;
+  type: TypeSpec;
+}
+
+/** `spec` with `hole` (where a parenthesised declarator's outer type goes) replaced by `type`. */
+function fillHole(spec: TypeSpec, hole: TypeSpec, type: TypeSpec): TypeSpec {
+  if (spec === hole) return type;
+  switch (spec.kind) {
+    case 'pointer': return { kind: 'pointer', to: fillHole(spec.to, hole, type) };
+    case 'array': return { ...spec, of: fillHole(spec.of, hole, type) };
+    case 'func': return { ...spec, ret: fillHole(spec.ret, hole, type) };
+    default: return spec;
   }
 }
 

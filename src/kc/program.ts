@@ -75,6 +75,8 @@ export interface ExpressionScope {
   local?: (name: string) => LocalVar | undefined;
   /** names bound to values read when the expression runs (event fields: change the map between runs) */
   values?: Map<string, number>;
+  /** names that are an error here, with the reason (an event's text fields, other events' fields) */
+  refused?: Map<string, string>;
   /** names bound to objects in memory (scenario objects) */
   objects?: Map<string, { addr: number; type: Type }>;
 }

@@ -10,7 +10,7 @@
  */
 import { dirname } from 'node:path';
 import {
-  CompletionItem, CompletionParams, Diagnostic as LspDiagnostic, DocumentSymbol, Hover, Location, ProposedFeatures,
+  CompletionItem, CompletionParams, Diagnostic as LspDiagnostic, DocumentSymbol, Hover, Location, Position, ProposedFeatures,
   TextDocumentSyncKind, TextDocuments, createConnection,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -226,31 +226,49 @@ connection.onInitialize(() => ({
   serverInfo: { name: 'smplab-language-server', version: '0.1.0' },
 }));
 
-function withDoc<T>(uri: string, fallback: T, fn: (doc: TextDocument, lang: Lang, path: string) => T): T {
-  const doc = documents.get(uri);
+/** What a request names: an open document of ours and a position in it. */
+interface RequestParams {
+  textDocument?: { uri?: unknown };
+  position?: { line?: unknown; character?: unknown };
+}
+
+/**
+ * Runs a request on the document it names, with its position moved inside the
+ * document: a client may send any line and character (a character of 1e9
+ * once made hover scan for half a minute). Requests that name no open
+ * document of ours answer `fallback`.
+ */
+function withDoc<T>(p: RequestParams | undefined, fallback: T, fn: (doc: TextDocument, lang: Lang, path: string, position: Position) => T): T {
+  const uri = p?.textDocument?.uri;
+  const doc = typeof uri === 'string' ? documents.get(uri) : undefined;
   if (!doc) return fallback;
   const lang = langOf(doc);
   if (!lang) return fallback;
-  return fn(doc, lang, pathOf(doc));
+  return fn(doc, lang, pathOf(doc), clampPosition(doc, p?.position));
 }
 
-connection.onCompletion((p: CompletionParams): CompletionItem[] => guard('completion', [], () => withDoc(p.textDocument.uri, [], (doc, lang, path) => {
-  const trigger = p.context?.triggerCharacter;
-  if (lang === 'smp') return smpCompletion(workspace, path, doc.getText(), p.position, trigger);
-  return kcCompletion(workspace.folder(dirname(path)), path, doc.getText(), p.position, trigger);
+function clampPosition(doc: TextDocument, p: RequestParams['position']): Position {
+  const whole = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? Math.max(0, Math.trunc(v)) : 0);
+  return doc.positionAt(doc.offsetAt({ line: whole(p?.line), character: whole(p?.character) }));
+}
+
+connection.onCompletion((p: CompletionParams): CompletionItem[] => guard('completion', [], () => withDoc(p, [], (doc, lang, path, position) => {
+  const trigger = typeof p?.context?.triggerCharacter === 'string' ? p.context.triggerCharacter : undefined;
+  if (lang === 'smp') return smpCompletion(workspace, path, doc.getText(), position, trigger);
+  return kcCompletion(workspace.folder(dirname(path)), path, doc.getText(), position, trigger);
 })));
 
-connection.onHover((p): Hover | null => guard('hover', null, () => withDoc(p.textDocument.uri, null, (doc, lang, path) => {
-  if (lang === 'smp') return smpHover(workspace, path, doc.getText(), p.position);
-  return kcHover(workspace.folder(dirname(path)), path, doc.getText(), p.position);
+connection.onHover((p): Hover | null => guard('hover', null, () => withDoc(p, null, (doc, lang, path, position) => {
+  if (lang === 'smp') return smpHover(workspace, path, doc.getText(), position);
+  return kcHover(workspace.folder(dirname(path)), path, doc.getText(), position);
 })));
 
-connection.onDefinition((p): Location | null => guard('definition', null, () => withDoc(p.textDocument.uri, null, (doc, lang, path) => {
-  if (lang === 'smp') return smpDefinition(workspace, path, doc.getText(), p.position);
-  return kcDefinition(workspace.folder(dirname(path)), workspace, path, doc.getText(), p.position);
+connection.onDefinition((p): Location | null => guard('definition', null, () => withDoc(p, null, (doc, lang, path, position) => {
+  if (lang === 'smp') return smpDefinition(workspace, path, doc.getText(), position);
+  return kcDefinition(workspace.folder(dirname(path)), workspace, path, doc.getText(), position);
 })));
 
-connection.onDocumentSymbol((p): DocumentSymbol[] => guard('document symbols', [], () => withDoc(p.textDocument.uri, [], (doc, lang, path) => {
+connection.onDocumentSymbol((p): DocumentSymbol[] => guard('document symbols', [], () => withDoc(p, [], (doc, lang, path) => {
   if (lang === 'smp') return smpDocumentSymbols(doc.getText());
   return kcDocumentSymbols(workspace.folder(dirname(path)), path);
 })));

@@ -1,10 +1,10 @@
 /** Completion, hover, go to definition and outline for scenario files (.smp). */
-import { readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import {
   CompletionItem, CompletionItemKind, DocumentSymbol, Hover, InsertTextFormat, Location, MarkupKind, Position, Range, SymbolKind,
 } from 'vscode-languageserver';
 import { EVENT_KINDS, EventKind, isEventKind } from '../machine/events.js';
+import { readSourceFile } from '../scenario/files.js';
 import { builtinCatalog, resolveModelDir, resolvePatch } from '../scenario/model.js';
 import { SCENARIO_KEYWORDS, findTopLevelColon, parseScenario, splitWords as scenarioWords, stripComment } from '../scenario/scenario.js';
 import { lineOf, toRange, wordAt } from './convert.js';
@@ -18,11 +18,12 @@ export const KEYWORD_DOCS: Record<string, { usage: string; doc: string; snippet?
   cpus: { usage: 'cpus N', doc: 'How many CPUs the machine has (1 to 256).' },
   'ipi-latency': { usage: 'ipi-latency N | A..B', doc: 'Steps an IPI is in flight; a range `0..40` is a choice the schedule makes.' },
   struct: { usage: 'struct TYPE NAME [= { .field = value }]', doc: 'An object in memory (a KC declaration); tasks and interrupts pass `&NAME`.' },
-  cpu: { usage: 'cpu N runs FUNCTION(ARGS)', doc: 'A task pinned to CPU N that calls a model function.' },
+  cpu: { usage: 'cpu N runs FUNCTION(ARGS)', doc: 'A task pinned to CPU N. What follows `runs` is the body of its function: a call, or any KC statement. Several tasks on one CPU run in file order.' },
+  task: { usage: 'task NAME: cpu N runs FUNCTION(ARGS)', doc: 'A task with a name, so that `expect NAME returns VALUE` can check what its call returned.' },
   irq: { usage: 'irq NAME on cpu N at step K | at any step [in A..B] | after EVENT [where CONDITION]: CALL', doc: 'A device interrupt whose handler makes a call into the model.' },
   schedule: { usage: 'schedule round-robin | random seed N | 0,1,1,2', doc: 'Which CPU steps next: in turn, seeded random, or an explicit list.' },
   'max-steps': { usage: 'max-steps N', doc: 'The step budget (default 1000000).' },
-  expect: { usage: 'expect no warning | no lost work | all requests completed | cpu N dead|offline|online | count EVENT [where CONDITION] OP N', doc: 'What must hold at the end of the run.' },
+  expect: { usage: 'expect no warning | no lost work | all requests completed | cpu N dead|offline|online | count EVENT [where CONDITION] OP N | TASK returns VALUE', doc: 'What must hold at the end of the run.' },
 };
 
 const EXPECTATIONS: { label: string; snippet: string; doc: string }[] = [
@@ -53,7 +54,8 @@ export function eventMarkdown(name: EventKind): string {
 /** The Subject line of a patch file, unfolded. */
 export function patchSubject(file: string): { subject?: string; from?: string } {
   try {
-    const text = readFileSync(file, 'utf8');
+    const text = readSourceFile(file);
+    if (typeof text !== 'string') return {};
     const header = text.split(/\n\n/)[0];
     const unfold = (name: string) => {
       const m = new RegExp(`^${name}:[ \\t]*(.*(?:\\n[ \\t]+.*)*)`, 'm').exec(header);
@@ -178,18 +180,22 @@ export function smpCompletion(ws: Workspace, path: string, text: string, positio
       return item(label, CompletionItemKind.File, { detail: subject, documentation: file ? basename(file) : undefined, filterText: label, sortText: String(i).padStart(3, '0') });
     });
   }
-  if (/^\s*(cpu|expect\s+cpu|irq\s+\S+\s+on\s+cpu)\s+$/.test(head)) return cpus();
-  if (/^\s*cpu\s+\d+\s+$/.test(head)) return words(['runs']);
-  if (/^\s*cpu\s+\d+\s+runs\s+$/.test(head)) return functions();
-  if (/^\s*cpu\s+\d+\s+runs\s+\w+\s*\((?:[^()]*,)?\s*$/.test(head)) return args();
+  if (/^\s*(cpu|task\s+\w+:\s*cpu|expect\s+cpu|irq\s+\S+\s+on\s+cpu)\s+$/.test(head)) return cpus();
+  // a task line: `cpu 2 runs ...` or `task down: cpu 2 runs ...`
+  if (/^\s*(?:task\s+\w+:\s*)?cpu\s+\d+\s+$/.test(head)) return words(['runs']);
+  if (/^\s*(?:task\s+\w+:\s*)?cpu\s+\d+\s+runs\s+$/.test(head)) return functions();
+  if (/^\s*(?:task\s+\w+:\s*)?cpu\s+\d+\s+runs\s+\w+\s*\((?:[^()]*,)?\s*$/.test(head)) return args();
   if (/^\s*irq\s+\S+\s+$/.test(head)) return words(['on cpu']);
   if (/^\s*irq\s+\S+\s+on\s+$/.test(head)) return words(['cpu']);
   if (/^\s*irq\s+\S+\s+on\s+cpu\s+\d+\s+$/.test(head)) return words(['at step', 'at any step', 'at any step in', 'after']);
   if (/^\s*irq\s+\S+\s+on\s+cpu\s+\d+\s+at\s+$/.test(head)) return words(['step', 'any step']);
   if (/^\s*irq\s+\S+\s+on\s+cpu\s+\d+\s+after\s+$/.test(head)) return events();
   if (/^\s*expect\s+$/.test(head)) {
-    return EXPECTATIONS.map((e, i) => item(e.label, CompletionItemKind.Snippet, {
-      insertText: e.snippet, insertTextFormat: InsertTextFormat.Snippet, documentation: e.doc, sortText: String(i),
+    const named = parseScenario(path, text).scenario.tasks.filter((t) => t.name).map((t) => ({
+      label: `${t.name} returns VALUE`, snippet: `${t.name} returns \${1:0}`, doc: `What task ${t.name} (line ${t.range.start.line}) returned.`,
+    }));
+    return [...EXPECTATIONS, ...named].map((e, i) => item(e.label, CompletionItemKind.Snippet, {
+      insertText: e.snippet, insertTextFormat: InsertTextFormat.Snippet, documentation: e.doc, sortText: String(i).padStart(3, '0'),
     }));
   }
   if (/^\s*expect\s+count\s+$/.test(head)) return events();
@@ -379,6 +385,7 @@ const LINE_KINDS: Record<string, SymbolKind> = {
   'ipi-latency': SymbolKind.Number,
   struct: SymbolKind.Object,
   cpu: SymbolKind.Function,
+  task: SymbolKind.Function,
   irq: SymbolKind.Event,
   schedule: SymbolKind.Property,
   'max-steps': SymbolKind.Number,
@@ -399,6 +406,9 @@ export function smpDocumentSymbols(text: string): DocumentSymbol[] {
     if (kw === 'cpu' && words[2]?.text === 'runs') {
       name = body.slice(words[3]?.start ?? words[0].start).trim();
       detail = `task on CPU ${words[1].text}`;
+    } else if (kw === 'task' && words[4]?.text === 'runs') {
+      name = body.slice(words[5]?.start ?? words[0].start).trim();
+      detail = `task ${words[1].text.replace(/:$/, '')} on CPU ${words[3].text}`;
     } else if (kw === 'irq') {
       const colon = findTopLevelColon(body);
       detail = body.slice(0, colon < 0 ? body.length : colon).trim().replace(/\s+/g, ' ');

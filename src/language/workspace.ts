@@ -3,10 +3,11 @@
  * disk, and analyses of KC sources are cached per (folder + patches + text
  * versions) so that typing does not recompile the model on every keystroke.
  */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Diagnostic, SourceRange } from '../kc/diagnostics.js';
+import { modelFilePaths, readSourceFile } from '../scenario/files.js';
 import { LoadedModel, builtinCatalog, loadModel, resolveModelDir, resolvePatch } from '../scenario/model.js';
 import { Scenario, parseScenario } from '../scenario/scenario.js';
 import { KcAnalysis } from './kcIndex.js';
@@ -82,23 +83,20 @@ export class Workspace {
     return this.docs.get(path)?.uri ?? pathToFileURL(path).href;
   }
 
-  /** The current text of a file: the open document, or the file on disk. */
+  /** The current text of a file: the open document, or the file on disk if it is a regular file that is not too large. */
   read(path: string): string | undefined {
     const open = this.docs.get(path);
     if (open) return open.text;
-    try {
-      return readFileSync(path, 'utf8');
-    } catch {
-      return undefined;
-    }
+    const text = readSourceFile(path);
+    return typeof text === 'string' ? text : undefined;
   }
 
-  /** The .kc files of a folder: those on disk plus open documents in it, sorted by path. */
+  /** The .kc files of a folder: those on disk (as a scenario's model folder lists them) plus open documents in it, sorted by path. */
   kcFiles(dir: string): string[] {
     const set = new Set<string>();
     try {
       if (existsSync(dir) && statSync(dir).isDirectory()) {
-        for (const f of readdirSync(dir)) if (f.endsWith('.kc')) set.add(join(dir, f));
+        for (const path of modelFilePaths(dir).paths) set.add(path);
       }
     } catch {
       // unreadable folder: only open documents

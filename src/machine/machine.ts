@@ -1015,7 +1015,7 @@ export class Machine implements Runtime {
     this.steps++;
     this.clock++;
     this.ownerCpu = -1;
-    this.tick(1);
+    if (!this.faultStops(() => this.tick(1))) return;
     this.cpu = c;
     this.ownerCpu = c;
     this.contextId = 0;
@@ -1066,8 +1066,26 @@ export class Machine implements Runtime {
     this.steps++;
     this.clock++;
     this.ownerCpu = -1;
-    if (this.isArmed(k)) this.fire(k);
-    this.tick(1);
+    this.faultStops(() => {
+      if (this.isArmed(k)) this.fire(k);
+      this.tick(1);
+    });
+  }
+
+  /**
+   * Runs machine work outside a CPU's statement (a timed event, time passing):
+   * a fault there (a `where` condition of an interrupt that faults) stops the
+   * machine as a statement's would. False when it did.
+   */
+  private faultStops(work: () => void): boolean {
+    try {
+      work();
+      return true;
+    } catch (e) {
+      if (!(e instanceof MachineFault)) throw e;
+      this.stopReason = { kind: 'fault', message: e.message, cpu: e.cpu, at: e.at };
+      return false;
+    }
   }
 
   /**
@@ -1112,8 +1130,7 @@ export class Machine implements Runtime {
     if (d === Infinity) return false;
     this.clock += d;
     this.ownerCpu = -1;
-    this.tick(d);
-    return true;
+    return this.faultStops(() => this.tick(d));
   }
 
   /** The part of a state's hash that memory does not hold: which CPUs are in the middle of a watched spin. */
@@ -1192,7 +1209,7 @@ export class Machine implements Runtime {
     const limit = this.steps + maxSteps;
     while (this.steps < limit) {
       const a = this.pickActor();
-      if (a === undefined) return (this.stopReason = this.endReason());
+      if (a === undefined) return (this.stopReason ??= this.endReason());
       this.step(a);
       if (this.stopReason) return this.stopReason;
     }

@@ -1,5 +1,6 @@
 import { Diagnostic } from '../kc/diagnostics.js';
 import { MachineEvent } from '../machine/events.js';
+import { TASK_DEAD, T_STATE } from '../machine/layout.js';
 import { Machine, StopReason } from '../machine/machine.js';
 import { PreparedScenario, eventCondition } from './build.js';
 import { Expectation } from './scenario.js';
@@ -20,7 +21,7 @@ export class ExpectationTracker {
   constructor(private readonly p: PreparedScenario, diagnostics: Diagnostic[] = []) {
     for (const e of p.scenario.expectations) {
       if (e.kind !== 'count') continue;
-      const match = e.where ? eventCondition(p.machine, p.scenario.file, e.where, diagnostics) : undefined;
+      const match = e.where ? eventCondition(p.machine, p.scenario.file, e.where, diagnostics, e.event) : undefined;
       this.counters.push({ e, match, n: 0 });
     }
   }
@@ -79,8 +80,27 @@ export class ExpectationTracker {
         const c = this.counters.find((x) => x.e === e)!;
         return v(compare(c.n, e.op, e.n), `counted ${c.n}`);
       }
+      case 'returns': {
+        const r = judgeReturn(this.p, e, m);
+        return v(r.ok, r.detail);
+      }
     }
   }
+}
+
+/** Whether a named task's call returned what `expect TASK returns VALUE` says, and what it returned. */
+export function judgeReturn(p: PreparedScenario, e: Extract<Expectation, { kind: 'returns' }>, m: Machine): { ok: boolean; detail: string } {
+  const r = p.returns.get(e)!;
+  if (m.mem[r.task + T_STATE] !== TASK_DEAD) return { ok: false, detail: `${e.task} has not returned` };
+  const got = m.mem[r.result];
+  return { ok: got === r.expected(m), detail: `${e.task} returned ${errnoName(p.program.constants, got)}` };
+}
+
+/** A value as a kernel developer reads it: -16 is -EBUSY. */
+function errnoName(constants: ReadonlyMap<string, number>, v: number): string {
+  if (v >= 0) return String(v);
+  for (const [name, c] of constants) if (c === -v && /^E[A-Z0-9]+$/.test(name)) return `${v} (-${name})`;
+  return String(v);
 }
 
 /** `a OP b` for a count expectation's comparison. */

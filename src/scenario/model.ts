@@ -1,8 +1,9 @@
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { StructuredPatch, applyPatch, parsePatch } from 'diff';
 import { Diagnostic, SourceRange } from '../kc/diagnostics.js';
 import { KcSource } from '../kc/compiler.js';
+import { modelFilePaths, readSourceFile } from './files.js';
 
 /** A kernel model file as the machine runs it: after the scenario's patches. */
 export interface ModelFile {
@@ -74,33 +75,56 @@ export function resolvePatch(name: string, scenarioDir: string): string | undefi
   return match.length ? join(dir, match[0]) : undefined;
 }
 
-/** Reads a model folder and applies patches in order. Problems are diagnostics at `at` (the scenario line). */
-export function loadModel(dir: string, patches: { name: string; path: string; at: SourceRange }[], modelAt: SourceRange, diagnostics: Diagnostic[]): LoadedModel | undefined {
+/** A patch to apply: where its problems are reported (a scenario line, or the option that named it). */
+export interface PatchToApply {
+  name: string;
+  path: string;
+  at: SourceRange;
+  option?: string;
+}
+
+/**
+ * Reads a model folder and applies patches in order. Problems are diagnostics
+ * at `modelAt` (the scenario's kernel line) or at each patch's place; files of
+ * the folder that are not read are warnings there.
+ */
+export function loadModel(dir: string, patches: PatchToApply[], modelAt: SourceRange, diagnostics: Diagnostic[]): LoadedModel | undefined {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     diagnostics.push({ range: modelAt, severity: 'error', message: `no kernel model at ${dir}` });
     return undefined;
   }
-  const names = readdirSync(dir).filter((f) => f.endsWith('.kc')).sort();
-  if (!names.length) {
-    diagnostics.push({ range: modelAt, severity: 'error', message: `${dir} has no .kc files` });
+  const listed = modelFilePaths(dir);
+  const skipped = listed.skipped;
+  const files: ModelFile[] = [];
+  for (const path of listed.paths) {
+    const text = readSourceFile(path);
+    if (typeof text === 'string') files.push({ path, original: text, text, patches: [], changes: [] });
+    else skipped.push(`${basename(path)}: ${text.problem}`);
+  }
+  for (const why of skipped.sort()) diagnostics.push({ range: modelAt, severity: 'warning', message: `skipped ${why}` });
+  if (!files.length) {
+    diagnostics.push({ range: modelAt, severity: 'error', message: `${dir} has no .kc files that can be read` });
     return undefined;
   }
-  const files: ModelFile[] = names.map((n) => {
-    const path = join(dir, n);
-    const text = readFileSync(path, 'utf8');
-    return { path, original: text, text, patches: [], changes: [] };
-  });
-  for (const p of patches) applyOnePatch(p, files, diagnostics);
+  const applied: string[] = [];
+  for (const p of patches) {
+    applyOnePatch(p, files, patches, applied, diagnostics);
+    applied.push(p.path);
+  }
   return { dir, files, patches: patches.map(({ name, path }) => ({ name, path })) };
 }
 
-function applyOnePatch(p: { name: string; path: string; at: SourceRange }, files: ModelFile[], diagnostics: Diagnostic[]): void {
-  const fail = (message: string) => diagnostics.push({ range: p.at, severity: 'error', message: `patch ${p.name}: ${message}` });
+function applyOnePatch(p: PatchToApply, files: ModelFile[], all: PatchToApply[], applied: string[], diagnostics: Diagnostic[]): void {
+  const fail = (message: string) => diagnostics.push({ range: p.at, option: p.option, severity: 'error', message: `${p.option ? '' : 'patch '}${p.name}: ${message}` });
+  const read = readSourceFile(p.path);
+  if (typeof read !== 'string') {
+    fail(`cannot read it: ${read.problem}`);
+    return;
+  }
   let parsed: StructuredPatch[];
   try {
     // a mailed patch ends with a "-- " signature, which is not part of the diff
-    const text = readFileSync(p.path, 'utf8').replace(/^-- \n[\s\S]*$/m, '');
-    parsed = parsePatch(text);
+    parsed = parsePatch(read.replace(/^-- \n[\s\S]*$/m, ''));
   } catch (e) {
     fail(`cannot read it as a unified diff: ${(e as Error).message}`);
     return;
@@ -119,7 +143,8 @@ function applyOnePatch(p: { name: string; path: string; at: SourceRange }, files
       const hunk = d.hunks[i];
       const out = applyPatch(text, { ...d, hunks: [hunk] });
       if (out === false) {
-        fail(`hunk ${i + 1} of ${d.hunks.length} (@@ -${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@) does not apply to ${target}`);
+        const base = writtenAgainst(p, hunk, text, all, applied);
+        fail(`hunk ${i + 1} of ${d.hunks.length} (@@ -${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@) does not apply to ${target}${base ? `: ${base}` : ''}`);
         return;
       }
       text = out;
@@ -128,6 +153,40 @@ function applyOnePatch(p: { name: string; path: string; at: SourceRange }, files
     file.patches.push(p.name);
     file.changes.push({ patch: p.name, hunks: d.hunks });
   }
+}
+
+/**
+ * Why a hunk that does not apply may be written against another patch: a
+ * patch in the same folder adds lines the hunk expects and the file lacks.
+ */
+function writtenAgainst(p: PatchToApply, hunk: StructuredPatch['hunks'][number], text: string, all: PatchToApply[], applied: string[]): string | undefined {
+  const present = new Set(text.split('\n').map((l) => l.trimEnd()));
+  // lines the hunk expects to find, distinctive enough to tell one patch from another
+  const missing = hunk.lines
+    .filter((l) => (l[0] === ' ' || l[0] === '-') && /[A-Za-z0-9].*[A-Za-z0-9]/.test(l.slice(1).trim()) && l.slice(1).trim().length >= 8)
+    .map((l) => l.slice(1).trimEnd())
+    .filter((l) => !present.has(l));
+  if (!missing.length) return undefined;
+  const dir = dirname(p.path);
+  const siblings = readdirSync(dir).filter((f) => f.endsWith('.patch') && join(dir, f) !== p.path).sort();
+  for (const f of siblings) {
+    const path = join(dir, f);
+    const other = readSourceFile(path);
+    if (typeof other !== 'string') continue;
+    const added = new Set(other.split('\n').filter((l) => l.startsWith('+') && !l.startsWith('+++')).map((l) => l.slice(1).trimEnd()));
+    if (!missing.some((l) => added.has(l))) continue;
+    const name = siblingName(p.name, f);
+    if (applied.includes(path)) return undefined;
+    if (all.some((q) => q.path === path)) return `it is written against ${name}, which must come before it`;
+    return `it is written against ${name}: apply ${name} first`;
+  }
+  return undefined;
+}
+
+/** How a patch beside `name` is named in the same style: `ipi-offline-v6/0001`, or a path. */
+function siblingName(name: string, file: string): string {
+  if (name.endsWith('.patch')) return join(dirname(name), file);
+  return `${name.split('/')[0]}/${file.replace(/-.*$/, '').replace(/\.patch$/, '')}`;
 }
 
 function stripPrefix(name: string): string {

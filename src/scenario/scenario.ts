@@ -1,6 +1,7 @@
 import { Diagnostic, SourceRange } from '../kc/diagnostics.js';
 import { SchedulePolicy } from '../machine/chooser.js';
 import { EventKind, isEventKind, EVENT_KINDS } from '../machine/events.js';
+import { MAX_DEVICE_IRQS } from '../machine/layout.js';
 
 /** A KC snippet inside a scenario line, with where it sits. */
 export interface Snippet {
@@ -20,6 +21,8 @@ export type Expectation = { range: SourceRange; text: string } & (
   | { kind: 'requests-completed' }
   | { kind: 'cpu-state'; cpu: number; state: 'dead' | 'offline' | 'online' }
   | { kind: 'count'; event: EventKind; where?: Snippet; op: '==' | '!=' | '>=' | '<=' | '>' | '<'; n: number }
+  /** `expect down returns -EBUSY`: what the named task's call returned */
+  | { kind: 'returns'; task: string; value: Snippet }
 );
 
 export interface Scenario {
@@ -31,7 +34,8 @@ export interface Scenario {
   ipiLatency: { min: number; max: number };
   /** `struct request req0 = { .cpu = 1 }`: a KC declaration, compiled with the model */
   objects: { type: string; name: string; decl: Snippet; range: SourceRange }[];
-  tasks: { cpu: number; call: Snippet; range: SourceRange }[];
+  /** `cpu N runs BODY`, or `task NAME: cpu N runs BODY`; BODY is the body of the task's function */
+  tasks: { cpu: number; call: Snippet; range: SourceRange; name?: string }[];
   irqs: { name: string; cpu: number; when: IrqTiming; call: Snippet; range: SourceRange }[];
   schedule: SchedulePolicy;
   scheduleRange?: SourceRange;
@@ -41,8 +45,20 @@ export interface Scenario {
 
 export const DEFAULT_MAX_STEPS = 1_000_000;
 export const MAX_CPUS = 256;
+/**
+ * The largest step count a scenario may name: the step budget, an interrupt's
+ * step, an IPI's latency. The machine's clock and its timers live in 32-bit
+ * cells, and a clock plus a latency must stay below 2^31.
+ */
+export const MAX_STEPS = 1_000_000_000;
+/** A random schedule's seed is a 32-bit number. */
+export const MAX_SEED = 0xffffffff;
+/** Every number a scenario writes fits in a 32-bit cell. */
+const MAX_NUMBER = 0x7fffffff;
+/** Words an expectation starts with, which a task cannot be named. */
+const EXPECTATION_WORDS = new Set(['no', 'all', 'cpu', 'count']);
 
-export const SCENARIO_KEYWORDS = ['kernel', 'patch', 'cpus', 'ipi-latency', 'struct', 'cpu', 'irq', 'schedule', 'max-steps', 'expect'];
+export const SCENARIO_KEYWORDS = ['kernel', 'patch', 'cpus', 'ipi-latency', 'struct', 'cpu', 'task', 'irq', 'schedule', 'max-steps', 'expect'];
 
 export interface Word {
   text: string;
@@ -58,6 +74,8 @@ export function parseScenario(file: string, text: string): { scenario: Scenario;
   };
   const lines = text.split(/\r?\n/);
   const seen = new Map<string, number>();
+  /** every CPU number written, checked against the `cpus` line once it is known (it may come later) */
+  const cpuRefs: { n: number; range: SourceRange }[] = [];
   lines.forEach((raw, i) => {
     const line = i + 1;
     const body = stripComment(raw);
@@ -72,7 +90,7 @@ export function parseScenario(file: string, text: string): { scenario: Scenario;
       if (prev) err(lineRange, `'${key}' is already set on line ${prev}`);
       seen.set(key, line);
     };
-    const int = (w: Word | undefined, what: string, min = 0): number | undefined => {
+    const int = (w: Word | undefined, what: string, min = 0, max = MAX_NUMBER): number | undefined => {
       if (!w) {
         err(range(body.trimEnd().length + 1, body.trimEnd().length + 2), `expected ${what}`);
         return undefined;
@@ -86,15 +104,21 @@ export function parseScenario(file: string, text: string): { scenario: Scenario;
         err(wordRange(w), `${what} must be at least ${min}`);
         return undefined;
       }
+      if (n > max) {
+        err(wordRange(w), `${what} must be at most ${max}, not ${w.text}`);
+        return undefined;
+      }
       return n;
+    };
+    const stepRange = (w: Word, what: string): { min: number; max: number } | undefined => {
+      const r = parseRange(w, what);
+      if (typeof r === 'string') err(wordRange(w), r);
+      return typeof r === 'string' ? undefined : r;
     };
     const rest = (from: Word): Snippet => ({ text: body.slice(from.col - 1).trim(), line, col: from.col });
     const cpuNumber = (w: Word | undefined): number | undefined => {
-      const n = int(w, 'a CPU number');
-      if (n !== undefined && s.cpus && n >= s.cpus.n) {
-        err(wordRange(w!), `CPU ${n} does not exist: the scenario has ${s.cpus.n} CPUs (0 to ${s.cpus.n - 1})`);
-        return undefined;
-      }
+      const n = int(w, 'a CPU number', 0, Infinity);
+      if (n !== undefined) cpuRefs.push({ n, range: wordRange(w!) });
       return n;
     };
     const [kw] = words;
@@ -118,14 +142,18 @@ export function parseScenario(file: string, text: string): { scenario: Scenario;
       }
       case 'ipi-latency': {
         once('ipi-latency');
-        const r = words[1]?.text === 'any' ? { min: 0, max: Infinity } : parseRange(words[1]);
-        if (!r) return err(words[1] ? wordRange(words[1]) : lineRange, "expected a latency in steps: 'ipi-latency 0', a range 'ipi-latency 0..40', or 'ipi-latency any'");
-        s.ipiLatency = r;
+        if (!words[1]) return err(lineRange, "expected a latency in steps: 'ipi-latency 0', a range 'ipi-latency 0..40', or 'ipi-latency any'");
+        if (words[1].text === 'any') {
+          s.ipiLatency = { min: 0, max: Infinity };
+          return;
+        }
+        const r = stepRange(words[1], 'the latency');
+        if (r) s.ipiLatency = r;
         return;
       }
       case 'max-steps': {
         once('max-steps');
-        const n = int(words[1], 'a number of steps', 1);
+        const n = int(words[1], 'the step budget', 1, MAX_STEPS);
         if (n !== undefined) s.maxSteps = n;
         return;
       }
@@ -141,8 +169,24 @@ export function parseScenario(file: string, text: string): { scenario: Scenario;
         if (cpu !== undefined) s.tasks.push({ cpu, call: rest(words[3]), range: lineRange });
         return;
       }
+      case 'task': {
+        const m = /^task\s+(\S*?):\s*cpu\s/.exec(body.trim());
+        if (!m) return err(lineRange, "expected 'task NAME: cpu N runs FUNCTION(ARGS)'");
+        const name = m[1];
+        const nameRange = range(words[1].col, words[1].col + name.length);
+        if (!/^[A-Za-z_]\w*$/.test(name)) return err(nameRange, `a task name is a word of letters, digits and '_', not '${name}'`);
+        if (EXPECTATION_WORDS.has(name)) return err(nameRange, `a task cannot be named '${name}': 'expect ${name} ...' means something else`);
+        const twin = s.tasks.find((t) => t.name === name);
+        if (twin) return err(nameRange, `a task named '${name}' is already on line ${twin.range.start.line}`);
+        const after = splitWords(body.slice(body.indexOf(':') + 1)).map((w) => ({ text: w.text, col: w.col + body.indexOf(':') + 1 }));
+        const cpu = cpuNumber(after[1]);
+        if (after[2]?.text !== 'runs' || !after[3]) return err(lineRange, "expected 'task NAME: cpu N runs FUNCTION(ARGS)'");
+        if (cpu !== undefined) s.tasks.push({ cpu, call: rest(after[3]), range: lineRange, name });
+        return;
+      }
       case 'irq':
-        return parseIrq(words, body, line, s, err, lineRange, wordRange, cpuNumber, int);
+        if (s.irqs.length === MAX_DEVICE_IRQS) return err(lineRange, `at most ${MAX_DEVICE_IRQS} irq lines: the machine has ${MAX_DEVICE_IRQS} device interrupt lines`);
+        return parseIrq(words, body, line, s, err, lineRange, wordRange, cpuNumber, int, stepRange);
       case 'schedule': {
         once('schedule');
         const w = words[1];
@@ -153,36 +197,48 @@ export function parseScenario(file: string, text: string): { scenario: Scenario;
           let seed = 1;
           if (words[2]) {
             if (words[2].text !== 'seed') return err(wordRange(words[2]), `expected 'seed N', not '${words[2].text}'`);
-            const n = int(words[3], 'a seed');
+            const n = int(words[3], 'a seed', 0, MAX_SEED);
             if (n === undefined) return;
             seed = n;
           }
           s.schedule = { kind: 'random', seed };
         } else if (/^\d+(,\d+)*$/.test(w.text)) {
           const cpus = w.text.split(',').map(Number);
-          const bad = s.cpus ? cpus.find((c) => c >= s.cpus!.n) : undefined;
-          if (bad !== undefined) return err(wordRange(w), `CPU ${bad} does not exist: the scenario has ${s.cpus!.n} CPUs`);
+          for (const n of new Set(cpus)) cpuRefs.push({ n, range: wordRange(w) });
           s.schedule = { kind: 'list', cpus };
         } else return err(wordRange(w), `unknown schedule '${w.text}': use round-robin, random seed N, or a list like 0,1,1,2`);
         return;
       }
       case 'expect':
-        return parseExpectation(words, body, line, s, err, lineRange, wordRange, cpuNumber, int);
+        return parseExpectation(words, body, line, s, err, lineRange, wordRange, cpuNumber, int, rest);
       default:
         return err(wordRange(kw), `unknown statement '${kw.text}': a scenario line starts with ${SCENARIO_KEYWORDS.join(', ')}`);
     }
   });
   if (!s.kernel) diagnostics.push({ range: { file, start: { line: 1, col: 1 }, end: { line: 1, col: 1 } }, severity: 'error', message: "the scenario names no kernel model: add a line 'kernel linux-3.15'" });
   if (!s.cpus) diagnostics.push({ range: { file, start: { line: 1, col: 1 }, end: { line: 1, col: 1 } }, severity: 'error', message: "the scenario does not say how many CPUs: add a line such as 'cpus 3'" });
-  for (const t of s.tasks) if (s.cpus && t.cpu >= s.cpus.n) diagnostics.push({ range: t.range, severity: 'error', message: `CPU ${t.cpu} does not exist: the scenario has ${s.cpus.n} CPUs` });
-  for (const q of s.irqs) if (s.cpus && q.cpu >= s.cpus.n) diagnostics.push({ range: q.range, severity: 'error', message: `CPU ${q.cpu} does not exist: the scenario has ${s.cpus.n} CPUs` });
+  const cpus = s.cpus;
+  if (cpus) {
+    for (const ref of cpuRefs) {
+      if (ref.n >= cpus.n) diagnostics.push({ range: ref.range, severity: 'error', message: `CPU ${ref.n} does not exist: the scenario has ${cpus.n} CPUs (0 to ${cpus.n - 1})` });
+    }
+  }
+  for (const e of s.expectations) {
+    if (e.kind === 'returns' && !s.tasks.some((t) => t.name === e.task)) {
+      diagnostics.push({ range: e.range, severity: 'error', message: `no task is named '${e.task}': name one with 'task ${e.task}: cpu N runs FUNCTION(ARGS)'` });
+    }
+  }
+  diagnostics.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.col - b.range.start.col);
   return { scenario: s, diagnostics };
 }
 
 type Err = (r: SourceRange, m: string) => void;
 
+type IntOf = (w: Word | undefined, what: string, min?: number, max?: number) => number | undefined;
+type RangeOf = (w: Word, what: string) => { min: number; max: number } | undefined;
+
 function parseIrq(words: Word[], body: string, line: number, s: Scenario, err: Err, lineRange: SourceRange,
-  wordRange: (w: Word) => SourceRange, cpuNumber: (w: Word | undefined) => number | undefined, int: (w: Word | undefined, what: string) => number | undefined): void {
+  wordRange: (w: Word) => SourceRange, cpuNumber: (w: Word | undefined) => number | undefined, int: IntOf, stepRange: RangeOf): void {
   const usage = "expected 'irq NAME on cpu N at step K: CALL', 'irq NAME on cpu N at any step [in A..B]: CALL' or 'irq NAME on cpu N after EVENT [where CONDITION]: CALL'";
   const colon = findTopLevelColon(body);
   if (colon < 0) return err(lineRange, `${usage} (the ':' before the call is missing)`);
@@ -196,13 +252,14 @@ function parseIrq(words: Word[], body: string, line: number, s: Scenario, err: E
   let when: IrqTiming | undefined;
   const w5 = head[5]?.text;
   if (w5 === 'at' && head[6]?.text === 'step') {
-    const k = int(head[7], 'a step number');
+    const k = int(head[7], 'a step number', 0, MAX_STEPS);
     if (k === undefined) return;
     when = { kind: 'at', step: k };
   } else if (w5 === 'at' && head[6]?.text === 'any' && head[7]?.text === 'step') {
     if (head[8]?.text === 'in') {
-      const r = parseRange(head[9]);
-      if (!r) return err(head[9] ? wordRange(head[9]) : lineRange, "expected a range of steps such as 0..400");
+      if (!head[9]) return err(lineRange, 'expected a range of steps such as 0..400');
+      const r = stepRange(head[9], 'the range of steps');
+      if (!r) return;
       when = { kind: 'any', from: r.min, to: r.max };
     } else if (head[8]) return err(wordRange(head[8]), `unexpected '${head[8].text}': write 'at any step' or 'at any step in A..B'`);
     else when = { kind: 'any', from: 0, to: Infinity };
@@ -221,7 +278,7 @@ function parseIrq(words: Word[], body: string, line: number, s: Scenario, err: E
 }
 
 function parseExpectation(words: Word[], body: string, line: number, s: Scenario, err: Err, lineRange: SourceRange,
-  wordRange: (w: Word) => SourceRange, cpuNumber: (w: Word | undefined) => number | undefined, int: (w: Word | undefined, what: string) => number | undefined): void {
+  wordRange: (w: Word) => SourceRange, cpuNumber: (w: Word | undefined) => number | undefined, int: IntOf, rest: (from: Word) => Snippet): void {
   const phrase = words.slice(1).map((w) => w.text).join(' ');
   const text = body.trim();
   const base = { range: lineRange, text };
@@ -241,7 +298,7 @@ function parseExpectation(words: Word[], body: string, line: number, s: Scenario
     if (!ev || !isEventKind(ev.text)) return err(ev ? wordRange(ev) : lineRange, `expected an event name: one of ${Object.keys(EVENT_KINDS).join(', ')}`);
     const tail = /(==|!=|>=|<=|>|<)\s*(\d+)\s*$/.exec(body);
     if (!tail) return err(lineRange, "expected a comparison at the end, such as '== 1' or '>= 1'");
-    const n = int({ text: tail[2], col: body.lastIndexOf(tail[2]) + 1 }, 'a count');
+    const n = int({ text: tail[2], col: body.lastIndexOf(tail[2]) + 1 }, 'a count', 0, MAX_STEPS);
     if (n === undefined) return;
     let where: Snippet | undefined;
     const afterEvent = words[3];
@@ -253,16 +310,22 @@ function parseExpectation(words: Word[], body: string, line: number, s: Scenario
     s.expectations.push({ ...base, kind: 'count', event: ev.text, where, op: tail[1] as '==', n });
     return;
   }
-  err(lineRange, "unknown expectation: use 'no warning', 'no lost work', 'all requests completed', 'cpu N dead|offline|online' or 'count EVENT [where CONDITION] OP N'");
+  if (words[2]?.text === 'returns') {
+    if (!words[3]) return err(lineRange, "expected 'expect TASK returns VALUE', such as 'expect down returns -EBUSY'");
+    return void s.expectations.push({ ...base, kind: 'returns', task: words[1].text, value: rest(words[3]) });
+  }
+  err(lineRange, "unknown expectation: use 'no warning', 'no lost work', 'all requests completed', 'cpu N dead|offline|online', 'count EVENT [where CONDITION] OP N' or 'TASK returns VALUE'");
 }
 
-function parseRange(w: Word | undefined): { min: number; max: number } | undefined {
-  if (!w) return undefined;
-  const m = /^(\d+)(?:\.\.(\d+))?$/.exec(w.text);
-  if (!m) return undefined;
+/** `N` or `A..B` steps (`what` is the latency, the range of steps); a string says what is wrong with it. */
+export function parseRange(w: Word | undefined, what: string): { min: number; max: number } | string {
+  const m = w && /^(\d+)(?:\.\.(\d+))?$/.exec(w.text);
+  if (!m) return `expected ${what}: a number of steps or a range such as 0..40, not '${w?.text ?? ''}'`;
   const min = Number(m[1]);
   const max = m[2] === undefined ? min : Number(m[2]);
-  return max >= min ? { min, max } : undefined;
+  if (max > MAX_STEPS) return `${what} must be at most ${MAX_STEPS} steps, not ${m[2] ?? m[1]}`;
+  if (max < min) return `${what} ${min}..${max} is reversed: write ${max}..${min}`;
+  return { min, max };
 }
 
 /** The `:` that ends an irq line's header (not one inside the where condition's ?:). */
