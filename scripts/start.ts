@@ -1,10 +1,12 @@
 /**
- * npm start: opens the examples in a real VS Code with SMP Lab loaded.
+ * npm start: opens a scratch copy of the examples in a real VS Code with SMP Lab loaded.
  *
  *   npm start                 code-server (VS Code in the browser) on 127.0.0.1, printing the address to open
  *   npm start -- --desktop    a desktop `code` from the PATH with --extensionDevelopmentPath=<repo>
- *   npm start -- --folder D   open folder D instead of examples/
+ *   npm start -- --folder D   open folder D instead of the scratch copy
  *
+ * The scratch copy is <repo>/scratch/examples (git-ignored, see scripts/scratch.ts): VS Code
+ * for the Web saves as you type, and a user's edits must never land in the shipped examples/.
  * Builds first (npm run build). code-server, Node 24 and Chromium come from the e2e cache
  * (test/e2e/setup.sh installs them on first use, about 3 to 5 minutes, then reuses them).
  * Stays in the foreground until Ctrl-C, then stops code-server's whole process group.
@@ -13,15 +15,16 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cacheDir, ensureSetup, repoRoot, startCodeServer, stopAll, type CodeServer } from '../test/e2e/harness.js';
+import { scratchExamples } from './scratch.js';
 
 function usage(): never {
   console.log('usage: npm start [-- --desktop] [-- --folder DIR]');
   process.exit(2);
 }
 
-function parseArgs(argv: string[]): { desktop: boolean; folder: string } {
+function parseArgs(argv: string[]): { desktop: boolean; folder?: string } {
   let desktop = false;
-  let folder = path.join(repoRoot(), 'examples');
+  let folder: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--desktop') desktop = true;
@@ -99,7 +102,7 @@ async function browser(folder: string): Promise<number> {
   }
   const address = `${server.url}/?folder=${encodeURI(folder)}`;
   console.log('');
-  console.log('  SMP Lab is running in VS Code (code-server) with the examples open:');
+  console.log(`  SMP Lab is running in VS Code (code-server) with ${folder} open:`);
   console.log('');
   console.log(`      ${address}`);
   console.log('');
@@ -122,8 +125,20 @@ async function browser(folder: string): Promise<number> {
   }
 }
 
+/** The scratch copy of the examples, made or topped up, and said where it is. */
+function openScratchExamples(): string {
+  const { folder, added } = scratchExamples(repoRoot());
+  console.log(`npm start: opening a scratch copy of the examples: ${folder}`);
+  if (added.length) console.log(`npm start: copied ${added.join(', ')} from examples/`);
+  console.log('npm start: your edits stay there and examples/ in the repository is never changed; ' +
+    'delete the folder to start again from the shipped examples.');
+  return folder;
+}
+
 async function main(): Promise<number> {
-  const { desktop: useDesktop, folder } = parseArgs(process.argv.slice(2));
+  const args = parseArgs(process.argv.slice(2));
+  const useDesktop = args.desktop;
+  const folder = args.folder ?? openScratchExamples();
   if (!fs.existsSync(folder)) {
     console.error(`npm start: no folder ${folder}`);
     return 2;

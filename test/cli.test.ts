@@ -6,36 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { smplab } from './helpers.js';
 
-test('the race example warns about the IPI on offline CPU 1 and names the callback', () => {
-  const r = smplab('run', 'examples/ipi-offline-race.smp');
-  assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stdout, /IPI on offline CPU 1/);
-  assert.match(r.stdout, /IPI callback trigger_softirq\+0x0 sent to offline CPU/);
-  assert.match(r.stdout, /\[001\] ipi:ipi_entry: online=0 queued=1/);
-  assert.match(r.stdout, /^FAIL  expect no warning/m);
-  assert.match(r.stdout, /^PASS  expect cpu 1 dead/m);
-});
-
-test('the fixed example runs every callback and exits 0', () => {
-  const r = smplab('run', 'examples/ipi-offline-fixed.smp');
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.doesNotMatch(r.stdout, /WARNING|offline CPU/);
-  assert.match(r.stdout, /csd:csd_function_entry: func=trigger_softirq/);
-  assert.match(r.stdout, /block:block_rq_complete/);
-  assert.equal((r.stdout.match(/^PASS/gm) ?? []).length, 4);
-});
-
-test('patch 2 alone with IPI latency: the warning fires or the callback is lost', () => {
-  const r = smplab('run', 'examples/patch2-only-latency.smp');
-  assert.equal(r.code, 1);
-  assert.match(r.stdout, /lost_work: target=1 func=trigger_softirq|WARNING: CPU: 1/);
-});
-
-test('the smp_call_function_many example runs do_nothing on every other CPU', () => {
-  const r = smplab('run', 'examples/call-function-many.smp');
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /csd:csd_function_entry: func=do_nothing/);
-});
+// Each example's verdict: test/examples.test.ts.
 
 test('--patch replaces the scenario patches: the race example with the series is clean', () => {
   const r = smplab('run', 'examples/ipi-offline-race.smp', '--quiet', '--patch', 'ipi-offline-v6/0001', '--patch', 'ipi-offline-v6/0003');

@@ -1,6 +1,7 @@
 /**
  * SMP Lab's VS Code glue: the `smplab` debugger (configuration providers, adapter
- * factory), the scenario and CPU commands, the CodeLens, and the language client.
+ * factory), the scenario and CPU commands, the CodeLens, the Call Stack shown when a
+ * session starts, the walkthrough's progress, and the language client.
  * Everything with behaviour lives in the engine, src/debug and src/language.
  */
 import * as path from 'node:path';
@@ -9,8 +10,10 @@ import { SmpLabAdapterFactory, SmpLabTrackerFactory } from './adapter';
 import { startLanguageClient, stopLanguageClient } from './client';
 import { DEBUG_TYPE, SmpLabConfigurationProvider, SmpLabDynamicConfigurationProvider } from './config';
 import { registerCpuCommands } from './cpu';
+import { showCallStackOnSessionStart } from './debugView';
 import { createLog } from './log';
 import { registerScenarioCommands } from './scenario';
+import { trackWalkthroughProgress } from './walkthrough';
 
 export function activate(context: vscode.ExtensionContext): void {
   const log = createLog();
@@ -29,6 +32,8 @@ export function activate(context: vscode.ExtensionContext): void {
   );
   registerScenarioCommands(context);
   registerCpuCommands(context);
+  showCallStackOnSessionStart(context);
+  trackWalkthroughProgress(context);
   startLanguageClient(context.asAbsolutePath(path.join('dist', 'server.js')));
   log.info('SMP Lab activated');
 }

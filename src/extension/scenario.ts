@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { activeScenario, isScenario, launchConfigFor, pickScenario } from './config';
 import { errorText, log } from './log';
+import { stepDone } from './walkthrough';
 
 /** The scenario a command acts on: its Uri or path/name argument, the active .smp editor, or a pick. */
 async function targetScenario(arg: unknown, action: string, examplesDir: string): Promise<vscode.Uri | undefined> {
@@ -131,6 +132,7 @@ export class ScenarioRunner {
         }),
     );
     log().info(`run: ${verdictText(name, verdict)} (exit ${verdict.code})`);
+    if (verdict.code === 0) stepDone('passingRun');
     const text = verdictText(name, verdict);
     const actions = verdict.code === 2 ? ['Show Output'] : ['Debug Scenario', 'Show Output'];
     const shown = verdict.code === 0
@@ -146,10 +148,25 @@ export class ScenarioRunner {
 
 export async function debugScenario(uri: vscode.Uri): Promise<boolean> {
   await saveIfDirty(uri);
+  // Shown first, where it does not cover the walkthrough: the entry stop then reveals it there.
+  await showScenario(uri);
   const folder = vscode.workspace.getWorkspaceFolder(uri);
   const config = launchConfigFor(uri.fsPath);
   log().info(`debug: ${JSON.stringify(config)}`);
   return vscode.debug.startDebugging(folder, config);
+}
+
+/**
+ * Shows a scenario without covering what the user is reading: in the editor group that
+ * already shows it, else beside the active editor when that is not a text editor (the
+ * walkthrough, a Markdown preview), else in the active group.
+ */
+async function showScenario(uri: vscode.Uri): Promise<vscode.TextEditor> {
+  const shown = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri.toString());
+  const active = vscode.window.tabGroups.activeTabGroup.activeTab;
+  const besideNonText = active !== undefined && !(active.input instanceof vscode.TabInputText);
+  const viewColumn = shown?.viewColumn ?? (besideNonText ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active);
+  return vscode.window.showTextDocument(uri, { viewColumn, preview: false });
 }
 
 /** Opens an example scenario: the workspace's copy if it has one, else the extension's own. */
@@ -162,7 +179,7 @@ async function openExample(examplesDir: string, name?: unknown): Promise<void> {
   }
   const uri = await findScenario(file, examplesDir);
   log().info(`open example ${uri.fsPath}`);
-  await vscode.window.showTextDocument(uri, { preview: false });
+  await showScenario(uri);
 }
 
 export class ScenarioCodeLensProvider implements vscode.CodeLensProvider {

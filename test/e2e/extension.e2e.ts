@@ -8,7 +8,8 @@
  * "Run Scenario | Debug Scenario" shows on the first line of a .smp file and the editor
  * title has the Run / Debug buttons; the "SMP Lab: Run Scenario" command prints the race's
  * event log and its verdict in the "SMP Lab: Run" output and a warning notification; the
- * extension's log channel says it activated; the walkthrough lists its six steps.
+ * extension's log channel says it activated; the walkthrough lists its eight steps without literal
+ * backticks, its buttons open files beside it (it stays visible) and tick their steps.
  * Screenshots: test-output/e2e/ext-*.png.
  */
 import { after, test } from 'node:test';
@@ -18,11 +19,13 @@ import {
   extensionLogs, notifications, openFile, openWorkbench, repoRoot, runCommand, screenshot, startCodeServer, stopAll,
   type CodeServer,
 } from './harness.js';
-import { languageMode, outputText, scratchWorkspace, showFile, stage } from './smplab.js';
+import {
+  clickWalkthroughButton, languageMode, openWalkthrough, outputText, poll, scratchWorkspace, showFile, stage, walkthroughTicks, walkthroughVisible,
+} from './smplab.js';
 
 after(() => stopAll());
 
-test('SMP Lab activates in code-server: languages, CodeLens, Run Scenario', { timeout: 240_000 }, async () => {
+test('SMP Lab activates in code-server: languages, CodeLens, Run Scenario', { timeout: 600_000 }, async () => {
   const workspace = scratchWorkspace('smplab-e2e-ext-');
   let server: CodeServer | undefined;
   let ok = false;
@@ -43,7 +46,7 @@ test('SMP Lab activates in code-server: languages, CodeLens, Run Scenario', { ti
       assert.match(text, /Debug Scenario/);
       for (const title of ['Run Scenario', 'Debug Scenario']) {
         const button = page.locator(`.editor-actions [aria-label^="${title}"], .editor-actions [title^="${title}"]`).first();
-        await button.waitFor({ state: 'visible', timeout: 10_000 }).catch(() => {
+        await button.waitFor({ state: 'visible', timeout: 30_000 }).catch(() => {
           throw new Error(`the editor title has no "${title}" button`);
         });
       }
@@ -53,7 +56,14 @@ test('SMP Lab activates in code-server: languages, CodeLens, Run Scenario', { ti
     await stage(page, 'kc-language', async () => {
       await openFile(page, 'model/smp.kc');
       assert.equal(await languageMode(page, 'KC (kernel C)'), 'KC (kernel C)');
-      await page.waitForTimeout(1500); // let the language server check the model
+      // Inside a function, the breadcrumbs name it: the language server's outline of the model is in.
+      await page.keyboard.press('Control+P');
+      await page.locator('.quick-input-widget').waitFor({ state: 'visible', timeout: 30_000 });
+      await page.keyboard.insertText(':200');
+      await page.keyboard.press('Enter');
+      await page.locator('.breadcrumbs-control .codicon-symbol-function').first().waitFor({ state: 'visible', timeout: 60_000 }).catch(async () => {
+        throw new Error(`the breadcrumbs name no function at smp.kc:200 (they show ${JSON.stringify(await page.locator('.breadcrumbs-control').allInnerTexts())})`);
+      });
       await screenshot(page, 'ext-02-kc');
     });
 
@@ -67,49 +77,50 @@ test('SMP Lab activates in code-server: languages, CodeLens, Run Scenario', { ti
       const whole = runLog.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
       assert.match(whole, /WARNING: CPU: 1 at linux-3\.15\/smp\.kc:\d+ generic_smp_call_function_single_interrupt/, `run log files: ${JSON.stringify(runLog)}`);
       assert.match(whole, /IPI callback trigger_softirq\+0x0 sent to offline CPU/);
-      const deadline = Date.now() + 15_000;
-      let notes: string[] = [];
-      while (Date.now() < deadline) {
-        notes = await notifications(page);
-        if (notes.some((n) => /ipi-offline-race\.smp: 1 of 4 expectations failed/.test(n))) break;
-        await page.waitForTimeout(250);
-      }
-      assert.ok(notes.some((n) => /expectations failed — expect no warning/.test(n)), `notifications: ${JSON.stringify(notes)}`);
+      const note = await poll('the notification that 1 of 4 expectations of ipi-offline-race.smp failed', async () =>
+        (await notifications(page)).find((n) => /ipi-offline-race\.smp: 1 of 4 expectations failed/.test(n)));
+      assert.match(note, /expectations failed — expect no warning/);
       await screenshot(page, 'ext-03-run-scenario');
     });
 
     await stage(page, 'walkthrough', async () => {
       await runCommand(page, 'Notifications: Clear All Notifications');
       await runCommand(page, 'View: Toggle Panel Visibility');
-      // The command opens a second quick pick in the palette's widget: type and pick by hand.
-      await page.locator('.part.editor').click({ position: { x: 300, y: 300 } });
-      await page.keyboard.press('F1');
-      const palette = page.locator('.quick-input-widget');
-      await palette.waitFor({ state: 'visible', timeout: 10_000 });
-      await page.keyboard.insertText('Welcome: Open Walkthrough');
-      await palette.locator('.monaco-list-row', { hasText: /Open Walkthrough/ }).first().waitFor({ state: 'visible', timeout: 10_000 });
-      await page.keyboard.press('Enter');
-      const pick = page.locator('.quick-input-widget .monaco-list-row', { hasText: /2014 IPI-to-offline-CPU race/ }).first();
-      await pick.waitFor({ state: 'visible', timeout: 10_000 }).catch(async () => {
-        const rows = await page.locator('.quick-input-widget .monaco-list-row').allInnerTexts();
-        await page.keyboard.press('Escape');
-        throw new Error(`the walkthrough picker does not list SMP Lab's walkthrough (it lists ${JSON.stringify(rows)})`);
-      });
-      await pick.click();
-      const steps = page.locator('.gettingStartedContainer .getting-started-step');
-      await steps.first().waitFor({ state: 'visible', timeout: 15_000 });
+      await runCommand(page, 'View: Close All Editors');
+      await openWalkthrough(page);
       const titles = (await page.locator('.gettingStartedContainer .getting-started-step .step-title').allInnerTexts()).map((t) => t.trim());
-      assert.deepEqual(titles, ['Open the race scenario', 'Break on CPU_DYING', 'Step the dying CPU alone', 'Look at its queue',
-        'See the warning', 'Apply the fix']);
-      // The step's markdown renders in a webview beside the steps.
+      assert.deepEqual(titles, ['IPIs and csds: one CPU asks another for work', 'Stop-machine: why the order of its states matters',
+        'Break on CPU_DYING', 'Step the dying CPU alone', 'Look at its queue', 'The warning is a symptom',
+        'The harm: a callback that never runs', 'Close the window: the patch series']);
+      const texts = await page.locator('.gettingStartedContainer .getting-started-step').allInnerTexts();
+      assert.ok(!texts.some((t) => t.includes('`')), 'a step text shows a literal backtick');
+      // The step's diagram renders in a webview beside the steps.
       await page.locator('.gettingStartedContainer .getting-started-media iframe, .gettingStartedContainer .getting-started-media .webview').first()
-        .waitFor({ state: 'attached', timeout: 10_000 }).catch(() => console.log('  (no webview element found for the step media)'));
-      await page.waitForTimeout(2500);
+        .waitFor({ state: 'attached', timeout: 30_000 });
+      assert.deepEqual(await walkthroughTicks(page), { ipi: false, 'stop-machine': false, 'cpu-dying': false, step: false, queue: false,
+        warn: false, lost: false, fix: false });
       await screenshot(page, 'ext-04-walkthrough');
-      // Its first button opens the race scenario (smplab.openExample) and checks the step off.
-      await page.locator('.gettingStartedContainer', { hasText: 'Open ipi-offline-race.smp' })
-        .getByRole('button', { name: 'Open ipi-offline-race.smp' }).first().click();
-      await page.locator('.tabs-container .tab.active', { hasText: 'ipi-offline-race.smp' }).waitFor({ state: 'visible', timeout: 10_000 });
+    });
+
+    await stage(page, 'walkthrough-open-button-opens-beside', async () => {
+      // The first step's button opens the race scenario beside the walkthrough and ticks the step.
+      await clickWalkthroughButton(page, 'ipi', 'Open ipi-offline-race.smp');
+      await page.locator('.tabs-container .tab.active', { hasText: 'ipi-offline-race.smp' }).waitFor({ state: 'visible', timeout: 30_000 });
+      assert.ok(await walkthroughVisible(page), 'the walkthrough is covered by the file its button opened');
+      assert.equal(await page.locator('.editor-group-container').count(), 2, 'the scenario did not open in a group beside the walkthrough');
+      await poll('the walkthrough to tick its first step', async () => ((await walkthroughTicks(page)).ipi ? true : undefined));
+      await screenshot(page, 'ext-05-walkthrough-open-beside');
+    });
+
+    await stage(page, 'walkthrough-run-fixed', async () => {
+      // The last step's Run button: every expectation holds, the step is ticked, the walkthrough stays.
+      await clickWalkthroughButton(page, 'fix', 'Run ipi-offline-fixed.smp');
+      const note = await poll('the notification that every expectation of ipi-offline-fixed.smp holds', async () =>
+        (await notifications(page)).find((n) => /ipi-offline-fixed\.smp: every expectation holds/.test(n)));
+      console.log(`  ${note}`);
+      await poll('the walkthrough to tick its last step', async () => ((await walkthroughTicks(page)).fix ? true : undefined));
+      assert.ok(await walkthroughVisible(page), 'the walkthrough is no longer visible after its Run button');
+      await screenshot(page, 'ext-06-walkthrough-run-fixed');
     });
 
     await stage(page, 'extension-log', async () => {

@@ -35,7 +35,7 @@ import * as path from 'node:path';
 // Minimal Playwright types (the real objects have much more).
 
 export interface Locator {
-  click(options?: { position?: { x: number; y: number }; timeout?: number; force?: boolean }): Promise<void>;
+  click(options?: { position?: { x: number; y: number }; timeout?: number; force?: boolean; button?: 'left' | 'right' | 'middle' }): Promise<void>;
   waitFor(options?: { state?: 'attached' | 'detached' | 'visible' | 'hidden'; timeout?: number }): Promise<void>;
   isVisible(): Promise<boolean>;
   count(): Promise<number>;
@@ -639,7 +639,7 @@ async function openQuickInput(page: Page, key: string, helper: string): Promise<
   const widget = page.locator('.quick-input-widget');
   for (let attempt = 1; ; attempt++) {
     await page.keyboard.press(key);
-    const shown = await widget.waitFor({ state: 'visible', timeout: 5000 }).then(() => true, () => false);
+    const shown = await widget.waitFor({ state: 'visible', timeout: 10_000 }).then(() => true, () => false);
     if (shown) return widget;
     if (attempt === 3) {
       return step(page, helper, `the quick input to open after pressing ${key}`, () => widget.waitFor({ state: 'visible', timeout: 1 }).then(() => widget));
@@ -648,7 +648,7 @@ async function openQuickInput(page: Page, key: string, helper: string): Promise<
 }
 
 /** Opens a workspace file with Quick Open (Ctrl+P) and waits for its editor tab to be active. */
-export async function openFile(page: Page, relPath: string, timeoutMs = 20_000): Promise<void> {
+export async function openFile(page: Page, relPath: string, timeoutMs = 60_000): Promise<void> {
   const base = path.basename(relPath);
   const widget = await openQuickInput(page, 'Control+P', 'openFile');
   await page.keyboard.insertText(relPath);
@@ -664,7 +664,7 @@ export async function openFile(page: Page, relPath: string, timeoutMs = 20_000):
 }
 
 /** Runs a command by its palette title, e.g. "Debug: Stop" or "View: Show Run and Debug". */
-export async function runCommand(page: Page, title: string, timeoutMs = 20_000): Promise<void> {
+export async function runCommand(page: Page, title: string, timeoutMs = 60_000): Promise<void> {
   const widget = await openQuickInput(page, 'F1', 'runCommand');
   await page.keyboard.insertText(title);
   const rows = widget.locator('.quick-input-list .monaco-list-row');
@@ -742,7 +742,7 @@ export async function pressF5UntilDebugging(page: Page, options: F5Options = {})
 }
 
 /** Shows the Run and Debug view if the Call Stack is not visible. */
-export async function showRunAndDebug(page: Page, timeoutMs = 15_000): Promise<void> {
+export async function showRunAndDebug(page: Page, timeoutMs = 30_000): Promise<void> {
   const cs = page.locator('.debug-call-stack');
   if (await cs.isVisible()) return;
   await focusWorkbench(page);
@@ -758,7 +758,7 @@ export async function showRunAndDebug(page: Page, timeoutMs = 15_000): Promise<v
  * The Call Stack rows (threads, frames, "Load more"), whitespace collapsed. With `waitFor`,
  * first waits until, for every pattern, some row matches it.
  */
-export async function callStackRows(page: Page, waitFor: RegExp[] = [], timeoutMs = 30_000): Promise<string[]> {
+export async function callStackRows(page: Page, waitFor: RegExp[] = [], timeoutMs = 60_000): Promise<string[]> {
   await showRunAndDebug(page, timeoutMs);
   const rows = page.locator('.debug-call-stack .monaco-list-row');
   const read = async () => (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());

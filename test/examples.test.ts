@@ -1,0 +1,89 @@
+/**
+ * Every shipped example's verdict, as README's Examples table documents it: the exit
+ * status of `smplab run`, which expectations pass and fail, and the events that show
+ * the mechanism each example is there to show.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ROOT, smplab } from './helpers.js';
+
+interface Verdict {
+  exit: number;
+  pass: RegExp[];
+  fail: RegExp[];
+  /** lines of the event log that must be there */
+  shows: RegExp[];
+  /** lines that must not be */
+  never?: RegExp[];
+}
+
+const EXAMPLES: Record<string, Verdict> = {
+  'ipi-offline-race.smp': {
+    exit: 1,
+    pass: [/expect no lost work/, /expect all requests completed/, /expect cpu 1 dead/],
+    fail: [/expect no warning/],
+    shows: [/\[001\] ipi:ipi_entry: online=0 queued=1/, /IPI on offline CPU 1/, /IPI callback trigger_softirq\+0x0 sent to offline CPU/],
+  },
+  'ipi-offline-lost.smp': {
+    exit: 1,
+    pass: [/expect no warning/, /expect cpu 1 dead/],
+    fail: [/expect no lost work .*trigger_softirq was still queued on CPU1/, /expect all requests completed .*never completed: req0/],
+    shows: [/\[001\] lost_work: target=1 func=trigger_softirq/, /ipi:ipi_dropped: target=1/],
+    never: [/WARNING/, /csd_function_entry: func=trigger_softirq/],
+  },
+  'ipi-offline-fixed.smp': {
+    exit: 0,
+    pass: [/expect no warning/, /expect no lost work/, /expect all requests completed/, /expect cpu 1 dead/,
+      /expect count ipi-receive where cpu == 1 && online == 0 && queued == 0/],
+    fail: [],
+    shows: [/block:block_rq_complete/],
+    never: [/WARNING|offline CPU/],
+  },
+  'patch2-only-latency.smp': {
+    exit: 1,
+    pass: [/expect no warning/],
+    fail: [/expect no lost work/, /expect all requests completed/],
+    shows: [/\[001\] lost_work: target=1 func=trigger_softirq/],
+  },
+  'call-function-many.smp': {
+    exit: 0,
+    pass: [/expect no lost work/, /expect cpu 1 dead/, /expect count ipi-send >= 2/, /expect count csd-entry where func == do_nothing >= 2/],
+    fail: [],
+    shows: [/csd:csd_function_entry: func=do_nothing/],
+  },
+};
+
+test('every example in examples/ has a documented verdict here', () => {
+  const files = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.smp')).sort();
+  assert.deepEqual(files, Object.keys(EXAMPLES).sort());
+});
+
+for (const [file, want] of Object.entries(EXAMPLES)) {
+  test(`${file}: exit ${want.exit}`, () => {
+    const r = smplab('run', `examples/${file}`);
+    assert.equal(r.code, want.exit, r.stdout.split('\n').slice(-8).join('\n') + r.stderr);
+    const verdicts = r.stdout.split('\n').filter((l) => /^(PASS|FAIL) /.test(l));
+    for (const re of want.pass) assert.ok(verdicts.some((l) => l.startsWith('PASS') && re.test(l)), `no PASS ${re} in ${JSON.stringify(verdicts)}`);
+    for (const re of want.fail) assert.ok(verdicts.some((l) => l.startsWith('FAIL') && re.test(l)), `no FAIL ${re} in ${JSON.stringify(verdicts)}`);
+    assert.equal(verdicts.length, want.pass.length + want.fail.length, `unexpected verdicts: ${JSON.stringify(verdicts)}`);
+    for (const re of want.shows) assert.match(r.stdout, re);
+    for (const re of want.never ?? []) assert.doesNotMatch(r.stdout, re);
+  });
+}
+
+test('ipi-offline-fixed.smp: patch 3 runs trigger_softirq on CPU 1 in its CPU_DYING flush, before the late IPI lands', () => {
+  const log = smplab('run', 'examples/ipi-offline-fixed.smp').stdout.split('\n');
+  const at = (re: RegExp) => log.findIndex((l) => re.test(l));
+  const dying = at(/\[001\] cpuhp:cpu_notify: action=CPU_DYING target=1/);
+  const flush = at(/\[001\] csd:csd_function_entry: func=trigger_softirq/);
+  const lateIpi = at(/\[001\] ipi:ipi_entry: online=0 queued=0/);
+  const dead = at(/cpu:cpu_dead: target=1/);
+  assert.ok(dying >= 0 && flush > dying, `trigger_softirq (line ${flush}) runs after CPU_DYING (line ${dying})`);
+  assert.ok(lateIpi > flush && dead > lateIpi, `the IPI (line ${lateIpi}) lands after the flush and before CPU 1 is dead (line ${dead})`);
+  assert.equal(at(/\[001\] ipi:ipi_entry: online=1/), -1, 'the IPI must not reach CPU 1 while it is online');
+  const json = smplab('run', 'examples/ipi-offline-fixed.smp', '--json').stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const entry = json.find((e) => e.event === 'csd-entry' && e.cpu === 1 && e.fields.func === 'trigger_softirq');
+  assert.equal(entry?.function, 'flush_smp_call_function_queue');
+});
