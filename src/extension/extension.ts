@@ -1,7 +1,8 @@
 /**
  * SMP Lab's VS Code glue: the `smplab` debugger (configuration providers, adapter
- * factory), the scenario and CPU commands, the CodeLens, the Call Stack shown when a
- * session starts, the walkthrough's progress, and the language client.
+ * factory), the scenario and CPU commands, the CodeLens, scenario expectations in the
+ * Testing view, Explore from Here, the Call Stack shown when a session starts, the
+ * walkthrough's progress, and the language client.
  * Everything with behaviour lives in the engine, src/debug and src/language.
  */
 import * as path from 'node:path';
@@ -12,7 +13,9 @@ import { DEBUG_TYPE, SmpLabConfigurationProvider, SmpLabDynamicConfigurationProv
 import { registerCpuCommands } from './cpu';
 import { showCallStackOnSessionStart } from './debugView';
 import { createLog } from './log';
+import { registerExploreFromHere } from './exploreHere';
 import { registerScenarioCommands } from './scenario';
+import { registerScenarioTests } from './testing';
 import { trackWalkthroughProgress } from './walkthrough';
 
 export function activate(context: vscode.ExtensionContext): void {
@@ -31,6 +34,8 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('smplab.showLog', () => log.show()),
   );
   registerScenarioCommands(context);
+  registerScenarioTests(context, context.asAbsolutePath(path.join('dist', 'cli.js')));
+  registerExploreFromHere(context);
   registerCpuCommands(context);
   showCallStackOnSessionStart(context);
   trackWalkthroughProgress(context);
