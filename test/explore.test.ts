@@ -104,6 +104,20 @@ for (const name of ['ipi-wait', 'two-completions', 'offline-by-hand', 'offline-a
   });
 }
 
+test('threads searching together reach the outcomes one thread reaches', (t) => {
+  for (const name of ['offline-by-hand', 'offline-and-call', 'two-callers', 'two-completions']) {
+    const file = join(FIXTURES, `${name}.smp`);
+    const one = explore(file, '--outcomes');
+    const two = explore(file, '--outcomes', '--workers', '2');
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(two.code, 0, two.stderr);
+    assert.ok(one.result.outcomes.length >= 2, `${name}: several outcomes`);
+    assert.deepEqual(two.result.outcomes, one.result.outcomes, name);
+    assert.equal(two.result.complete, true);
+    t.diagnostic(`${name}: ${one.result.outcomes.length} outcomes; one thread ${one.result.stats.states} states, two ${two.result.stats.states}`);
+  }
+});
+
 test('each reduction alone keeps the outcomes too: offline-by-hand.smp and offline-and-call.smp', () => {
   for (const name of ['offline-by-hand', 'offline-and-call']) {
     const file = join(FIXTURES, `${name}.smp`);
