@@ -82,13 +82,14 @@ export class VisitedStates implements StateTable {
     }
   }
 
+  /** Four times the slots: a big search rehashes a few times, not every doubling. */
   private grow(): void {
     const keys = this.keys;
     const data = this.data;
     const slots = keys.length / 2;
-    this.keys = new Int32Array(keys.length * 2);
-    this.data = new Int32Array(data.length * 2);
-    this.mask = slots * 2 - 1;
+    this.keys = new Int32Array(keys.length * 4);
+    this.data = new Int32Array(data.length * 4);
+    this.mask = slots * 4 - 1;
     for (let j = 0; j < slots; j++) {
       if (keys[2 * j + 1] === EMPTY) continue;
       const i = this.probe(keys[2 * j], keys[2 * j + 1]);
