@@ -85,7 +85,7 @@ export function exitCode(r: ExploreResult): number {
 
 /** Runs the exploration on this thread, in slices, watching the clock. */
 function exploreHere(p: PreparedScenario, options: ExploreOptions, deadline: number | undefined, progress: Progress): ExploreResult {
-  return runExploration(new Exploration(p, options), deadline, (e) => progress.show(e.activity, e.stats.states, e.stats.transitions, e.stats.depth));
+  return runExploration(new Exploration(p, options), deadline, (e) => progress.show(e.activity, e.stats.states, e.stats.transitions, e.stats.depth, e.stats.frontier));
 }
 
 /** Advances an exploration slice by slice until it ends or the deadline passes; times the search. */
@@ -259,7 +259,7 @@ function limitText(l: string): string {
 }
 
 interface Progress {
-  show(activity: string, states: number, transitions: number, depth: number): void;
+  show(activity: string, states: number, transitions: number, depth: number, frontier?: number): void;
   clear(): void;
 }
 
@@ -272,13 +272,13 @@ function progressLine(on: boolean, inPlace: boolean): Progress {
   let last = 0;
   let shown = false;
   return {
-    show(activity, states, transitions, depth) {
+    show(activity, states, transitions, depth, frontier) {
       if (!on) return;
       const now = Date.now();
       if (now - last < (inPlace ? 200 : 1000)) return;
       last = now;
       const rate = Math.round(states / Math.max((now - started) / 1000, 1e-3));
-      const text = `${activity}: ${states.toLocaleString('en-US')} states, ${transitions.toLocaleString('en-US')} transitions, ${rate.toLocaleString('en-US')} states/s${depth ? `, depth ${depth}` : ''}`;
+      const text = `${activity}: ${states.toLocaleString('en-US')} states, ${transitions.toLocaleString('en-US')} transitions, ${rate.toLocaleString('en-US')} states/s${depth ? `, depth ${depth}` : ''}${frontier ? `, ${frontier.toLocaleString('en-US')} to try` : ''}`;
       process.stderr.write(inPlace ? `\r\x1b[K${text}` : `${text}\n`);
       shown = inPlace;
     },

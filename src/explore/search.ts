@@ -48,6 +48,8 @@ export interface SearchStats {
   deepest: number;
   /** current depth of the search, in transitions */
   depth: number;
+  /** transitions waiting on the search stack to be tried (updated when advance() returns) */
+  frontier?: number;
   /** paths cut by a limit (preemption or depth bound) */
   cutByBound: number;
   /** times the search started again because a cell it took for private turned out shared */
@@ -229,6 +231,9 @@ export class ScheduleSearch {
   advance(work: number): boolean {
     const stop = this.stats.transitions + work;
     while (!this.finished && this.stats.transitions < stop) this.next();
+    let frontier = 0;
+    for (const n of this.stack) frontier += n.todo.length - n.tried;
+    this.stats.frontier = frontier;
     return this.finished;
   }
 
