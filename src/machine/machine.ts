@@ -724,11 +724,24 @@ export class Machine implements Runtime {
     this.armed.splice(this.armed.indexOf(k), 1);
   }
 
-  /** Timer k may be picked as an actor now: its window is open and it has somewhere to go. */
+  /**
+   * Timer k may be picked as an actor now: its window is open and the CPU it
+   * goes to has interrupts on. While they are off the CPU cannot take it, and
+   * nothing but taking it reads the pending bit, so it happening then or the
+   * moment they come back on makes no difference to any run: a search need
+   * not try both. (Its deadline still makes it happen, on or off.)
+   */
   private isOpen(k: number): boolean {
     const a = this.timerCells(k);
     if (this.mem[a] !== 0 || this.mem[a + 1] === 0) return false;
-    return k < this.nrCpus || !this.isDead(this.deviceIrqs[k - this.nrCpus].cpu);
+    const cpu = this.timerTarget(this.nrCpus + k);
+    return this.mem[this.reg(cpu, R_IRQS_ON)] !== 0 && !this.isDead(cpu);
+  }
+
+  /** The CPU a timed event's actor goes to: the IPI's target, the interrupt's CPU. */
+  timerTarget(actor: number): number {
+    const k = actor - this.nrCpus;
+    return k < this.nrCpus ? k : this.deviceIrqs[k - this.nrCpus].cpu;
   }
 
   /** `d` steps pass: counters count down, and timers whose deadline came happen, in timer order. */
