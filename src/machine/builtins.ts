@@ -73,7 +73,7 @@ function withAddress(b: BuiltinFunction, ...addressArgs: number[]): BuiltinFunct
 const reg = (m: Machine, r: number) => m.reg(m.cpu, r);
 
 function setIrqs(m: Machine, on: boolean): void {
-  m.store(reg(m, R_IRQS_ON), on ? 1 : 0);
+  m.setIrqsOn(m.cpu, on);
 }
 
 function addPreempt(m: Machine, d: number): void {

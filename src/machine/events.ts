@@ -8,6 +8,7 @@ import { SourceRange } from '../kc/diagnostics.js';
 export const EVENT_KINDS = {
   'ipi-send': { tracepoint: 'ipi:ipi_send_cpu', fields: ['target', 'latency', 'callsite'], doc: 'a call-function IPI is sent to target (latency: steps in flight)' },
   'ipi-receive': { tracepoint: 'ipi:ipi_entry', fields: ['online', 'queued'], doc: 'a CPU enters the call-function IPI handler; queued = entries on its call_single_queue' },
+  'ipi-exit': { tracepoint: 'ipi:ipi_exit', fields: [], doc: 'a CPU leaves the call-function IPI handler' },
   'ipi-dropped': { tracepoint: 'ipi:ipi_dropped', fields: ['target'], doc: 'an IPI reached a dead CPU and was lost' },
   'csd-queue': { tracepoint: 'csd:csd_queue_cpu', fields: ['target', 'func', 'csd'], doc: 'a csd is queued on target\'s call_single_queue' },
   'csd-entry': { tracepoint: 'csd:csd_function_entry', fields: ['func', 'csd'], doc: 'a queued callback starts' },
@@ -21,6 +22,8 @@ export const EVENT_KINDS = {
   bug: { tracepoint: 'bug', fields: ['message'], doc: 'a BUG fired; the machine stops' },
   'lost-work': { tracepoint: 'lost_work', fields: ['target', 'func', 'csd'], doc: 'a callback was still queued when its CPU died' },
   printk: { tracepoint: 'printk', fields: ['message', 'level'], doc: 'a printk line' },
+  'irqs-off': { tracepoint: 'preemptirq:irq_disable', fields: ['caller'], doc: 'a CPU turns its interrupts off (local_irq_disable, interrupt entry)' },
+  'irqs-on': { tracepoint: 'preemptirq:irq_enable', fields: ['caller'], doc: 'a CPU turns its interrupts back on' },
   'irq-entry': { tracepoint: 'irq:irq_handler_entry', fields: ['irq', 'name'], doc: 'a device interrupt handler starts' },
   'irq-exit': { tracepoint: 'irq:irq_handler_exit', fields: ['irq', 'name'], doc: 'a device interrupt handler returns' },
   'softirq-raise': { tracepoint: 'irq:softirq_raise', fields: ['vec'], doc: 'a softirq is raised' },

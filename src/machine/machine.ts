@@ -487,7 +487,7 @@ export class Machine implements Runtime {
       case K_HARDIRQ:
         return this.exitHardirq(c, kind, savedFp);
       case K_SOFTIRQ:
-        this.store(this.reg(c, R_IRQS_ON), (kind >> 8) & 1);
+        this.setIrqsOn(c, ((kind >> 8) & 1) !== 0);
         return;
     }
   }
@@ -674,7 +674,7 @@ export class Machine implements Runtime {
   /** idle: enable interrupts and halt until one comes or there is work. */
   halt(): void {
     const c = this.cpu;
-    this.store(this.reg(c, R_IRQS_ON), 1);
+    this.setIrqsOn(c, true);
     if (this.mem[this.reg(c, R_NEED_RESCHED)] || this.interruptPending(c)) return;
     this.blockOn([this.reg(c, R_NEED_RESCHED)], true);
   }
@@ -855,7 +855,7 @@ export class Machine implements Runtime {
     if (newFp + handler.frameSize > this.stackLimit(task)) this.fault(`stack overflow entering ${handler.name}()`);
     this.writeFrame(newFp, handler, args, top, K_HARDIRQ | (1 << 8) | (irqNo << 16), 0);
     this.poke(task + T_FP, newFp);
-    this.store(this.reg(c, R_IRQS_ON), 0);
+    this.setIrqsOn(c, false);
     this.store(this.reg(c, R_PREEMPT), m[this.reg(c, R_PREEMPT)] + HARDIRQ_OFFSET);
     this.disarmSpin(c);
     const at = handler.code[0]?.range;
@@ -870,6 +870,7 @@ export class Machine implements Runtime {
   private exitHardirq(c: number, kind: number, interruptedFp: number): void {
     const irqNo = kind >>> 16;
     if (irqNo > 0) this.emit('irq-exit', { irq: irqNo, name: this.deviceIrqs[irqNo - 1]?.name ?? '' });
+    else this.emit('ipi-exit', {});
     const pc = this.reg(c, R_PREEMPT);
     this.store(pc, this.mem[pc] - HARDIRQ_OFFSET);
     const inInterrupt = (this.mem[pc] & (HARDIRQ_MASK | SOFTIRQ_MASK)) !== 0;
@@ -882,7 +883,15 @@ export class Machine implements Runtime {
       this.poke(task + T_FP, newFp);
       return;
     }
-    this.store(this.reg(c, R_IRQS_ON), (kind >> 8) & 1);
+    this.setIrqsOn(c, ((kind >> 8) & 1) !== 0);
+  }
+
+  /** Sets CPU c's interrupt flag; a change is an event (the timeline shades where interrupts are off). */
+  setIrqsOn(c: number, on: boolean): void {
+    const r = this.reg(c, R_IRQS_ON);
+    const was = this.mem[r] !== 0;
+    this.store(r, on ? 1 : 0);
+    if (was !== on) this.emit(on ? 'irqs-on' : 'irqs-off', { caller: this.currentFunctionName() ?? '' });
   }
 
   /** The csds on a CPU's call_single_queue, oldest last (llist order). */

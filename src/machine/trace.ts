@@ -33,7 +33,7 @@ export function formatEvent(m: Machine, e: MachineEvent): string {
   }
   const meta = EVENT_KINDS[e.kind];
   const fields = Object.entries(e.fields).map(([k, v]) => `${k}=${fieldText(m, e.kind, k, v)}`).join(' ');
-  return `${head} ${meta.tracepoint}: ${fields}`;
+  return fields ? `${head} ${meta.tracepoint}: ${fields}` : `${head} ${meta.tracepoint}`;
 }
 
 /** The same event as plain data, with symbols resolved, for --json and the debugger. */
