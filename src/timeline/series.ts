@@ -1,0 +1,123 @@
+/**
+ * What one lane layer shows over time: a value that changes at some steps
+ * (the task running, whether interrupts are off, the hotplug state). Kept as
+ * change points in step order, so the value at any step is one binary search
+ * away and a run of a million steps costs memory per change, not per step.
+ */
+export class ChangeSeries {
+  private starts = new Int32Array(16);
+  private values = new Int32Array(16);
+  private n = 0;
+
+  get length(): number {
+    return this.n;
+  }
+
+  startOf(i: number): number {
+    return this.starts[i];
+  }
+
+  valueOf(i: number): number {
+    return this.values[i];
+  }
+
+  /** From `step` on the value is `value` (several changes at one step: the last one counts). */
+  set(step: number, value: number): void {
+    const n = this.n;
+    if (n > 0 && this.starts[n - 1] === step) {
+      this.n--;
+      this.set(step, value);
+      return;
+    }
+    if (n > 0 && this.values[n - 1] === value) return;
+    if (n === this.starts.length) this.grow();
+    this.starts[n] = step;
+    this.values[n] = value;
+    this.n++;
+  }
+
+  /** The value at `step`, or `none` before the first change. */
+  valueAt(step: number, none = 0): number {
+    const i = this.indexAt(step);
+    return i < 0 ? none : this.values[i];
+  }
+
+  /** The index of the change in force at `step`: the last one at or before it, -1 if none. */
+  indexAt(step: number): number {
+    let lo = 0;
+    let hi = this.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.starts[mid] <= step) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - 1;
+  }
+
+  private grow(): void {
+    const starts = new Int32Array(this.starts.length * 2);
+    starts.set(this.starts);
+    this.starts = starts;
+    const values = new Int32Array(this.values.length * 2);
+    values.set(this.values);
+    this.values = values;
+  }
+}
+
+/** A stretch of a lane layer as the query returns it; `merged` counts the spans folded into one too short to see. */
+export interface Span {
+  from: number;
+  to: number;
+  label: string;
+  merged?: number;
+}
+
+/**
+ * The spans of `series` within [from, to) at `resolution` steps per pixel,
+ * the series ending at `end`. Value 0 means nothing to draw. Spans shorter
+ * than a pixel are folded, one pixel at a time, into a merged span labelled
+ * with the value in force where it starts; so the work is per pixel, not per
+ * change, however many changes the range holds.
+ */
+export function spansIn(series: ChangeSeries, labels: readonly string[], from: number, to: number, resolution: number, end: number): Span[] {
+  const out: Span[] = [];
+  const stop = Math.min(to, end);
+  let pos = from;
+  let i = series.indexAt(pos);
+  if (i < 0) {
+    if (series.length === 0) return out;
+    i = 0;
+    pos = Math.max(pos, series.startOf(0));
+  }
+  while (pos < stop && i < series.length) {
+    const segEnd = i + 1 < series.length ? series.startOf(i + 1) : end;
+    if (segEnd - series.startOf(i) >= resolution) {
+      const v = series.valueOf(i);
+      if (v !== 0) out.push({ from: pos, to: Math.min(segEnd, stop), label: labels[v] });
+      pos = segEnd;
+      i++;
+      continue;
+    }
+    // changes closer together than a pixel: fold up to the next pixel boundary
+    const pixelEnd = Math.min(stop, from + (Math.floor((pos - from) / resolution) + 1) * resolution);
+    const last = series.indexAt(pixelEnd - 1);
+    const value = firstNonZero(series, i, last);
+    const merged = last - i + 1;
+    const prev = out[out.length - 1];
+    if (value === 0) {
+      // nothing to draw in this pixel
+    } else if (prev && prev.merged && prev.to === pos) {
+      prev.to = pixelEnd;
+      prev.merged += merged;
+    } else out.push({ from: pos, to: pixelEnd, label: labels[value], merged });
+    pos = pixelEnd;
+    i = last;
+    if (i + 1 < series.length && series.startOf(i + 1) <= pos) i++;
+  }
+  return out;
+}
+
+/** Neighbouring changes never hold the same value, so one of the first two is something. */
+function firstNonZero(series: ChangeSeries, from: number, to: number): number {
+  return series.valueOf(from) || (from < to ? series.valueOf(from + 1) : 0);
+}
