@@ -11,6 +11,9 @@ import { ExploreOptions } from '../explore/explore.js';
 import { ExploreArgs, ShardJob, cmdExplore, cmdMerge, parseStrategy, runShardJob } from './explore.js';
 import { runScenario } from '../scenario/run.js';
 import { serveFromCli } from '../debug/serve.js';
+import { TimelineRecorder } from '../timeline/recorder.js';
+import { chromeTrace } from '../timeline/chromeTrace.js';
+import { writeChromeTrace } from './traceFile.js';
 
 const USAGE = `usage: smplab <command> [options]
 
@@ -24,6 +27,7 @@ commands:
       --replay FILE          follow a schedule saved by explore (a .counterexample file)
       --json                 one JSON object per line: events, then a summary
       --quiet                verdicts only
+      --trace-out FILE       also write the run as Chrome trace-event JSON (opens in Perfetto)
   explore FILE.smp [options] try every schedule: which CPU steps, when IPIs arrive, when
                              interrupts fire; verify every expectation or find a counterexample
       --strategy S           dfs (default) | bfs | pct | random
@@ -61,12 +65,13 @@ function version(): string {
   return 'unknown';
 }
 
-function parseRunArgs(args: string[]): { file: string; overrides: ScenarioOverrides; json: boolean; quiet: boolean; replay?: string } {
+function parseRunArgs(args: string[]): { file: string; overrides: ScenarioOverrides; json: boolean; quiet: boolean; replay?: string; traceOut?: string } {
   const overrides: ScenarioOverrides = {};
   let file: string | undefined;
   let json = false;
   let quiet = false;
   let replay: string | undefined;
+  let traceOut: string | undefined;
   let seed: number | undefined;
   let schedule: string | undefined;
   const value = (i: number, flag: string) => {
@@ -96,6 +101,7 @@ function parseRunArgs(args: string[]): { file: string; overrides: ScenarioOverri
         break;
       }
       case '--replay': replay = value(++i, a); break;
+      case '--trace-out': traceOut = value(++i, a); break;
       case '--json': json = true; break;
       case '--quiet': quiet = true; break;
       default:
@@ -115,7 +121,7 @@ function parseRunArgs(args: string[]): { file: string; overrides: ScenarioOverri
     policy = { kind: 'list', cpus: schedule.split(',').map(Number) };
   } else if (seed !== undefined) policy = { kind: 'random', seed };
   overrides.schedule = policy;
-  return { file, overrides, json, quiet, replay };
+  return { file, overrides, json, quiet, replay, traceOut };
 }
 
 function parseExploreArgs(args: string[]): ExploreArgs {
@@ -197,7 +203,7 @@ function printDiagnostics(diags: readonly Diagnostic[]): void {
 }
 
 function cmdRun(args: string[]): number {
-  const { file, overrides, json, quiet, replay } = parseRunArgs(args);
+  const { file, overrides, json, quiet, replay, traceOut } = parseRunArgs(args);
   const { prepared, diagnostics } = loadScenarioFile(file, overrides);
   printDiagnostics(diagnostics);
   if (!prepared) return 2;
@@ -214,7 +220,17 @@ function cmdRun(args: string[]): number {
   const onEvent = quiet ? undefined : json
     ? (e: Parameters<typeof formatEvent>[1]) => out(JSON.stringify(eventJson(m, e)))
     : (e: Parameters<typeof formatEvent>[1]) => out(formatEvent(m, e));
-  const result = runScenario(prepared, { onEvent });
+  const recorder = traceOut ? new TimelineRecorder(m) : undefined;
+  const result = runScenario(prepared, { onEvent: recorder ? (e) => (onEvent?.(e), recorder.listener(e)) : onEvent });
+  if (recorder && traceOut) {
+    recorder.settle(result.steps);
+    try {
+      writeChromeTrace(traceOut, chromeTrace(recorder, file));
+    } catch (e) {
+      process.stderr.write(`smplab: cannot write ${traceOut} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})\n`);
+      return 2;
+    }
+  }
   const chooser = prepared.machine.chooser;
   if (chooser instanceof ReplayList && chooser.diverged >= 0) {
     process.stderr.write(`smplab: the run left the saved schedule at step ${chooser.diverged + 1}: the actor it names could not step there\n`);
