@@ -34,6 +34,8 @@ export class Timeline {
   private forced: ForcedSteps[] = [];
   /** true while re-running the past: views and listeners should not report what they see */
   replaying = false;
+  /** told when a new decision at a step drops what was recorded after it */
+  onForget: (step: number) => void = () => {};
 
   constructor(readonly m: Machine, private readonly every = 1000, private readonly maxSnapshots = 64) {
     this.snaps.push(m.snapshot());
@@ -185,6 +187,7 @@ export class Timeline {
 
   /** A new decision at `step` replaces the recorded future (and, for a step, the step recorded at it). */
   private forget(step: number, includingStepAt: boolean): void {
+    this.onForget(step);
     this.interventions.length = firstFrom(this.interventions, step + 1, (x) => x.step);
     const keepBefore = includingStepAt ? step : step + 1;
     this.forced.length = firstFrom(this.forced, keepBefore, (r) => r.from);
