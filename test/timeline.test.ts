@@ -9,6 +9,7 @@ import { loadScenarioFile, startRun } from '../src/scenario/build.js';
 import { TimelineRecorder } from '../src/timeline/recorder.js';
 import { queryTimeline } from '../src/timeline/query.js';
 import { ChangeSeries, spansIn } from '../src/timeline/series.js';
+import { TraceEvent } from '../src/timeline/chromeTrace.js';
 import { ROOT, smplab } from './helpers.js';
 
 const RACE = join(ROOT, 'examples/ipi-offline-race.smp');
@@ -157,11 +158,11 @@ test('smplab run --trace-out: Chrome trace-event JSON that the schema accepts, w
     const out = join(dir, 'run.json');
     const r = smplab('run', 'examples/ipi-offline-race.smp', '--quiet', '--trace-out', out);
     assert.equal(r.code, 1, r.stderr);
-    const trace = JSON.parse(readFileSync(out, 'utf8'));
+    const trace: { traceEvents: TraceEvent[] } = JSON.parse(readFileSync(out, 'utf8'));
     const ajv = new Ajv({ allErrors: true });
     const validate = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'test/fixtures/trace-event.schema.json'), 'utf8')));
     assert.ok(validate(trace), ajv.errorsText(validate.errors));
-    const events: { ph: string; name: string; tid: number; ts?: number; dur?: number; id?: number; cat?: string; args?: Record<string, unknown> }[] = trace.traceEvents;
+    const events = trace.traceEvents;
     // every track that holds something is named, and the CPUs' own tracks are named like their threads
     const names = new Map(events.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => [e.tid, String(e.args!.name)]));
     for (const e of events) if (e.ph !== 'M') assert.ok(names.has(e.tid), `track ${e.tid} has no name`);

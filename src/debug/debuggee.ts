@@ -1,6 +1,7 @@
 import { Machine } from '../machine/machine.js';
 import { PreparedScenario, startRun } from '../scenario/build.js';
 import { ExpectationTracker } from '../scenario/expectations.js';
+import { TimelineRecorder } from '../timeline/recorder.js';
 import { Timeline } from './timeline.js';
 import { RefTable, VariableView } from './variables.js';
 
@@ -10,6 +11,8 @@ export class Debuggee {
   readonly timeline: Timeline;
   readonly view: VariableView;
   readonly tracker: ExpectationTracker;
+  /** what the timeline view draws, recorded from the events as the run goes */
+  readonly recorder: TimelineRecorder;
   /** the callbacks queued when each CPU last entered the IPI handler, for WARN details */
   readonly queuedAtIpi = new Map<number, string[]>();
   /** where a followed counterexample breaks its expectation: the run stops after that step */
@@ -22,6 +25,9 @@ export class Debuggee {
     this.view = new VariableView(m, refs);
     this.tracker = new ExpectationTracker(prepared);
     m.onEvent(this.tracker.listener);
+    this.recorder = new TimelineRecorder(m);
+    m.onEvent(this.recorder.listener);
+    this.timeline.onForget = (step) => this.recorder.forgetAfter(step);
     m.onEvent((e) => {
       if (e.kind === 'ipi-receive') this.queuedAtIpi.set(e.cpu, m.queuedCallbacks(e.cpu).reverse().map((q) => m.symbol(q.func)));
     });

@@ -16,6 +16,8 @@ export interface SessionState {
   /** the machine is moving (a continue, a step, a journey back) */
   busy: boolean;
   nrCpus: number;
+  /** the last step of the run recorded so far: travel goes no further */
+  lastStep: number;
   isDead(cpu: number): boolean;
   hasFrame(frameId: number): boolean;
 }
@@ -60,6 +62,9 @@ const count: Check = (v, name, s) => integer(v, name, s) ?? ((v as number) < 0 ?
 
 /** A line or column: from 1. */
 const position: Check = (v, name, s) => integer(v, name, s) ?? ((v as number) < 1 ? `${name} must be 1 or more, not ${shown(v)}` : undefined);
+
+/** A number above 0, whole or not. */
+const positive: Check = (v, name) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? undefined : `${name} must be a number above 0, not ${shown(v)}`);
 
 const string: Check = (v, name) => (typeof v === 'string' ? undefined : `${name} must be a string, not ${shown(v)}`);
 
@@ -178,6 +183,8 @@ const RULES: Record<string, RequestRule> = {
   thaw: { needs: 'stopped', args: { threadId: required(thread) } },
   exploreFromHere: { needs: 'stopped', args: { maxStates: count } },
   exploreCancel: { needs: 'launch' },
+  timeline: { needs: 'launch', args: { fromStep: required(count), toStep: required(count), resolution: required(positive) } },
+  travelTo: { needs: 'stopped', args: { step: required(count), threadId: thread } },
 };
 
 /** Requests of the protocol SMP Lab does not offer (its capabilities do not announce them). */
@@ -208,6 +215,8 @@ export function checkRequest(request: DebugProtocol.Request, s: SessionState): s
   if (wrong) return wrong;
   if (command === 'source' && args.sourceReference == null && !(isObject(args.source) && args.source.sourceReference != null)) return 'source needs a sourceReference';
   if (command === 'continue' && args.singleThread === true) return liveThread(args.threadId, 'threadId', s);
+  if (command === 'timeline' && (args.toStep as number) < (args.fromStep as number)) return `toStep (${args.toStep}) must not be before fromStep (${args.fromStep})`;
+  if (command === 'travelTo' && (args.step as number) > s.lastStep) return `step ${args.step} is past the end of the run so far (step ${s.lastStep}): continue to get there`;
   return undefined;
 }
 

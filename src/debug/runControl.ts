@@ -205,6 +205,17 @@ export class RunControl {
     });
   }
 
+  /** Travels to any step of the run recorded so far, back or forward; the stop is on `threadId`'s CPU. */
+  travelTo(step: number, threadId: number): Promise<void> {
+    const d = this.d!;
+    return this.runJob(async (pace) => {
+      const t = d.timeline;
+      await t.goTo(step, pace);
+      if (t.step !== step) return pauseStop(d.m, `Paused at step ${t.step} while travelling to step ${step}`);
+      return { reason: 'goto', threadId, description: `step ${step}`, text: `At step ${step}` };
+    });
+  }
+
   /** Travels back to the last step where a line or function breakpoint held, or to the start of the run. */
   reverseContinue(threadId: number): Promise<void> {
     const d = this.d!;

@@ -20,6 +20,7 @@ import { RunControl } from './runControl.js';
 import { Sources } from './sources.js';
 import { Stop, entryStop, exceptionInfo } from './stops.js';
 import { RefTable } from './variables.js';
+import { TimelineArguments, timelineBody, timelineChanged } from './timelineView.js';
 
 export type { LaunchArguments } from './launch.js';
 export { EVENT_FILTERS } from './breakpoints.js';
@@ -83,6 +84,8 @@ export class SmpLabSession extends DebugSession {
     freeze: (r, a: { threadId: number }) => this.setFrozen(r, a.threadId, true),
     thaw: (r, a: { threadId: number }) => this.setFrozen(r, a.threadId, false),
     exploreFromHere: (r, a: { maxStates?: number }) => this.exploreFromHere(r, a.maxStates),
+    timeline: (r, a: TimelineArguments) => this.answer(r, () => timelineBody(this.d!, a)),
+    travelTo: (r, a: { step: number; threadId?: number }) => this.travel(r, () => this.run.travelTo(a.step, a.threadId ?? this.run.lastStop?.threadId ?? 1)),
     exploreCancel: (r) => {
       this.explorer.cancel();
       this.sendResponse(r);
@@ -139,6 +142,7 @@ export class SmpLabSession extends DebugSession {
       phase: this.phase,
       busy: this.run.busy,
       nrCpus: this.d?.m.nrCpus ?? 0,
+      lastStep: this.d?.recorder.end ?? 0,
       isDead: (cpu) => !!this.d?.m.isDead(cpu),
       hasFrame: (id) => !!frameOf(this.d, id),
     };
@@ -298,6 +302,7 @@ export class SmpLabSession extends DebugSession {
 
   private sendStopped(stop: Stop): void {
     this.refs.clear();
+    this.sendEvent(timelineChanged(this.d!));
     const e = new StoppedEvent(stop.reason, stop.threadId, stop.text) as DebugProtocol.StoppedEvent;
     e.body.allThreadsStopped = true;
     e.body.description = stop.description;

@@ -13,7 +13,7 @@ import { Debuggee } from './debuggee.js';
  * exception widget and in the Debug Console.
  */
 export interface Stop {
-  reason: 'entry' | 'step' | 'breakpoint' | 'function breakpoint' | 'data breakpoint' | 'exception' | 'pause';
+  reason: 'entry' | 'step' | 'breakpoint' | 'function breakpoint' | 'data breakpoint' | 'exception' | 'pause' | 'goto';
   threadId: number;
   description: string;
   text?: string;

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { DebugClient } from '@vscode/debugadapter-testsupport';
+import type { TimelineView } from '../src/timeline/query.js';
+import { DEADLINE_MS, RACE, assertInWords, continueToStop, launch, startClient, stopped } from './dap-client.js';
+
+type TimelineBody = TimelineView & { currentStep: number };
+
+let dc: DebugClient;
+
+async function timeline(fromStep: number, toStep: number, resolution = 1): Promise<TimelineBody> {
+  return (await dc.customRequest('timeline', { fromStep, toStep, resolution })).body as TimelineBody;
+}
+
+async function refused(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return (e as Error).message;
+  }
+  assert.fail('the request was answered');
+}
+
+describe('the timeline over DAP', () => {
+  before(async () => {
+    dc = await startClient();
+  });
+  after(() => dc.stop());
+
+  test('at the WARN the timeline shows three lanes named like the threads and the IPI from CPU 0 into CPU 1', async () => {
+    await launch(dc, RACE);
+    const entry = await timeline(0, 100);
+    assert.equal(entry.currentStep, 0);
+    assert.equal(entry.endStep, 0);
+    const changed = dc.waitForEvent('smplab.timelineChanged', DEADLINE_MS);
+    const stop = await continueToStop(dc);
+    assert.equal(stop.body.description, 'WARN');
+    const grown = (await changed).body as { currentStep: number; endStep: number };
+    assert.ok(grown.endStep > 0);
+    assert.equal(grown.currentStep, grown.endStep);
+    const v = await timeline(0, grown.endStep);
+    const threads = (await dc.threadsRequest()).body.threads;
+    assert.deepEqual(v.lanes.map((l) => l.name), threads.map((t) => t.name));
+    const ipi = v.arrows.find((a) => a.kind === 'ipi')!;
+    assert.equal(ipi.fromCpu, 0);
+    assert.equal(ipi.toCpu, 1);
+    const warn = v.markers.find((m) => m.kind === 'warn')!;
+    assert.equal(warn.cpu, 1);
+    assert.ok(ipi.toStep! <= warn.step && warn.step <= v.currentStep);
+  });
+
+  test('travelTo goes back to a step before the IPI: every view shows that step, and forward again to the WARN', async () => {
+    const before = await timeline(0, 1e9);
+    const ipi = before.arrows.find((a) => a.kind === 'ipi')!;
+    const warnStep = before.currentStep;
+    const target = ipi.fromStep - 1;
+    const [, stop, changed] = await Promise.all([
+      dc.customRequest('travelTo', { step: target, threadId: 2 }),
+      stopped(dc),
+      dc.waitForEvent('smplab.timelineChanged', DEADLINE_MS),
+    ]);
+    assert.equal(stop.body.reason, 'goto');
+    assert.equal(stop.body.threadId, 2);
+    assert.deepEqual(changed.body, { currentStep: target, endStep: warnStep });
+    // the history ahead is kept: the timeline still reaches the WARN, the cursor is back
+    const back = await timeline(0, 1e9);
+    assert.equal(back.currentStep, target);
+    assert.equal(back.endStep, warnStep);
+    assert.ok(back.arrows.some((a) => a.kind === 'ipi'));
+    // CPU 1 is online again, with its interrupts off in stop-machine, not in the IPI handler
+    const threads = (await dc.threadsRequest()).body.threads;
+    assert.match(threads[1].name, /^CPU1 · online · irqs off · MULTI_STOP_DISABLE_IRQ/);
+    const frames = (await dc.stackTraceRequest({ threadId: 2 })).body.stackFrames.map((f) => f.name);
+    assert.ok(!frames.some((f) => f.startsWith('generic_smp_call_function_single_interrupt')), frames.join(', '));
+    // forward to where we were
+    const [, again] = await Promise.all([dc.customRequest('travelTo', { step: warnStep }), stopped(dc)]);
+    assert.equal(again.body.reason, 'goto');
+    const framesAtWarn = (await dc.stackTraceRequest({ threadId: 2 })).body.stackFrames.map((f) => f.name);
+    assert.ok(framesAtWarn.some((f) => f.startsWith('generic_smp_call_function_single_interrupt')), framesAtWarn.join(', '));
+    const after = await timeline(0, 1e9);
+    assert.equal(after.arrows.length, before.arrows.length, 'nothing recorded twice');
+    assert.equal(after.markers.length, before.markers.length);
+  });
+
+  test('a step of one CPU in the past replaces the future: the timeline ends there', async () => {
+    await Promise.all([dc.customRequest('travelTo', { step: 300 }), stopped(dc)]);
+    await Promise.all([dc.nextRequest({ threadId: 1 }), stopped(dc)]);
+    const v = await timeline(0, 1e9);
+    assert.ok(v.endStep < 310, `the timeline ends at ${v.endStep}`);
+    assert.equal(v.endStep, v.currentStep);
+    assert.ok(!v.markers.some((m) => m.kind === 'warn'));
+  });
+
+  test('bad arguments are refused in words', async () => {
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+      ['timeline', {}, /fromStep is missing/],
+      ['timeline', { fromStep: 0, toStep: 10 }, /resolution is missing/],
+      ['timeline', { fromStep: -1, toStep: 10, resolution: 1 }, /fromStep must be 0 or more/],
+      ['timeline', { fromStep: 0, toStep: 10, resolution: 0 }, /resolution must be a number above 0/],
+      ['timeline', { fromStep: 20, toStep: 10, resolution: 1 }, /toStep \(10\) must not be before fromStep \(20\)/],
+      ['timeline', { fromStep: 0, toStep: 'end', resolution: 1 }, /toStep must be a whole number/],
+      ['travelTo', { step: 1e9 }, /step 1000000000 is past the end of the run so far \(step \d+\): continue to get there/],
+      ['travelTo', { step: 3, threadId: 9 }, /threadId 9 is not a CPU of this scenario/],
+      ['travelTo', {}, /step is missing/],
+    ];
+    for (const [command, args, expected] of cases) {
+      const message = await refused(dc.customRequest(command, args));
+      assert.match(message, expected);
+      assertInWords(message, `${command} ${JSON.stringify(args)}`);
+    }
+  });
+
+  test('a coarse resolution answers a whole-run viewport with at most a span per pixel', async () => {
+    await Promise.all([dc.continueRequest({ threadId: 1 }), stopped(dc)]);
+    const v = await timeline(0, 1e9, 100);
+    for (const lane of v.lanes) assert.ok(lane.spans.run.length <= Math.ceil(v.endStep / 100));
+    assert.equal(v.resolution, 100);
+  });
+});
