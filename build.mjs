@@ -7,6 +7,8 @@ const entries = [
   { in: 'src/debug/main.ts', out: 'dist/debugAdapter.js' },
   { in: 'src/language/server.ts', out: 'dist/server.js' },
   { in: 'src/extension/extension.ts', out: 'dist/extension.js', external: ['vscode'] },
+  // the timeline panel's drawing code runs in the webview, a browser page
+  { in: 'src/webview/timeline.ts', out: 'dist/timelineView.js', browser: true },
 ];
 
 for (const e of entries) {
@@ -15,9 +17,9 @@ for (const e of entries) {
     entryPoints: [e.in],
     outfile: e.out,
     bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
+    platform: e.browser ? 'browser' : 'node',
+    target: e.browser ? 'es2022' : 'node20',
+    format: e.browser ? 'iife' : 'cjs',
     sourcemap: true,
     external: e.external ?? [],
     logLevel: 'warning',

@@ -1,7 +1,7 @@
 /**
  * SMP Lab's VS Code glue: the `smplab` debugger (configuration providers, adapter
  * factory), the scenario and CPU commands, the CodeLens, scenario expectations in the
- * Testing view, Explore from Here, the Call Stack shown when a session starts, the
+ * Testing view, Explore from Here, the Call Stack shown when a session starts, the timeline panel, the
  * walkthrough's progress, and the language client.
  * Everything with behaviour lives in the engine, src/debug and src/language.
  */
@@ -16,6 +16,7 @@ import { createLog } from './log';
 import { registerExploreFromHere } from './exploreHere';
 import { registerScenarioCommands } from './scenario';
 import { registerScenarioTests } from './testing';
+import { registerTimeline } from './timelinePanel';
 import { trackWalkthroughProgress } from './walkthrough';
 
 export function activate(context: vscode.ExtensionContext): void {
@@ -38,6 +39,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerExploreFromHere(context);
   registerCpuCommands(context);
   showCallStackOnSessionStart(context);
+  registerTimeline(context);
   trackWalkthroughProgress(context);
   startLanguageClient(context.asAbsolutePath(path.join('dist', 'server.js')));
   log.info('SMP Lab activated');

@@ -1,0 +1,154 @@
+/**
+ * "SMP Lab: Show Timeline": a webview panel with every CPU as a lane. Thin glue: the
+ * webview (src/webview/timeline.ts, bundled to dist/timelineView.js) draws and asks; this
+ * passes its questions to the debug adapter (the `timeline` and `travelTo` custom requests)
+ * and tells it when the run grew or travelled (the adapter's smplab.timelineChanged event)
+ * and which CPU the Call Stack has selected.
+ */
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import type { PanelMessage, ViewMessage } from '../webview/messages';
+import { DEBUG_TYPE } from './config';
+import { errorText, log } from './log';
+
+const VIEW_TYPE = 'smplab.timeline';
+
+class TimelinePanel {
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(readonly panel: vscode.WebviewPanel, public session: vscode.DebugSession | undefined, extensionUri: vscode.Uri, onClosed: () => void) {
+    panel.webview.html = html(panel.webview, extensionUri);
+    panel.onDidDispose(() => {
+      for (const d of this.disposables) d.dispose();
+      onClosed();
+    }, undefined, this.disposables);
+    panel.webview.onDidReceiveMessage((m: ViewMessage) => this.receive(m), undefined, this.disposables);
+  }
+
+  post(m: PanelMessage): void {
+    void this.panel.webview.postMessage(m);
+  }
+
+  /** A new session to follow: the webview asks for everything again. */
+  follow(session: vscode.DebugSession): void {
+    this.session = session;
+    void this.announce();
+  }
+
+  private async receive(m: ViewMessage): Promise<void> {
+    const session = this.session;
+    if (!session) return this.post({ type: 'ended' });
+    try {
+      if (m.type === 'ready') {
+        await this.announce();
+        this.post({ type: 'focus', cpu: cpuOf(vscode.debug.activeStackItem, session) });
+      } else if (m.type === 'query') {
+        const body = await session.customRequest('timeline', { fromStep: m.fromStep, toStep: m.toStep, resolution: m.resolution });
+        this.post({ type: 'view', id: m.id, body });
+      } else if (m.type === 'travel') {
+        await this.keepInSight();
+        await session.customRequest('travelTo', { step: m.step, threadId: m.cpu + 1 });
+      }
+    } catch (e) {
+      log().warn(`timeline: ${m.type} failed: ${errorText(e)}`);
+      this.post({ type: 'error', message: errorText(e) });
+    }
+  }
+
+  /**
+   * VS Code opens the source of a stop in the active editor group, which is the timeline's
+   * own after a click in it (even when the webview does not count as focused): make the first
+   * group active first, so the source opens there and the timeline stays in sight.
+   */
+  private async keepInSight(): Promise<void> {
+    if (this.panel.viewColumn !== undefined && this.panel.viewColumn !== vscode.ViewColumn.One) {
+      await vscode.commands.executeCommand('workbench.action.focusFirstEditorGroup');
+    }
+  }
+
+  /** Where the run is now, so the webview can size its view and ask for it. */
+  private async announce(): Promise<void> {
+    if (!this.session) return;
+    const now = await this.session.customRequest('timeline', { fromStep: 0, toStep: 0, resolution: 1 });
+    this.post({ type: 'changed', currentStep: now.currentStep, endStep: now.endStep });
+  }
+}
+
+/** The CPU a Call Stack selection is on: thread id = CPU + 1. */
+function cpuOf(item: vscode.DebugThread | vscode.DebugStackFrame | undefined, session: vscode.DebugSession): number | undefined {
+  return item && item.session.id === session.id ? item.threadId - 1 : undefined;
+}
+
+function html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
+  const nonce = randomBytes(16).toString('base64');
+  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'timelineView.js'));
+  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'timeline.css'));
+  const csp = [`default-src 'none'`, `style-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`, `img-src ${webview.cspSource}`].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${style}">
+<title>SMP Lab Timeline</title>
+</head>
+<body>
+<div class="toolbar" role="toolbar" aria-label="Timeline">
+  <button id="fit" title="Show the whole run (0)">Fit</button>
+  <button id="zoomIn" title="Zoom in (+)">+</button>
+  <button id="zoomOut" title="Zoom out (-)">−</button>
+  <button id="prevMarker" title="Go to the previous WARN, BUG or lost work (P)">◀ Marker</button>
+  <button id="nextMarker" title="Go to the next WARN, BUG or lost work (N)">Marker ▶</button>
+  <span id="status" class="status" aria-live="polite"></span>
+</div>
+<div id="scroller" class="scroller">
+  <canvas id="timeline" tabindex="0" role="img" aria-label="Timeline: one lane per CPU. Arrows move the view, + and - zoom, up and down choose a CPU, Enter goes to the step under the centre line, N and P to the next and previous marker."></canvas>
+</div>
+<div id="tooltip" class="tooltip" role="tooltip" hidden></div>
+<div id="message" class="message" hidden></div>
+<script nonce="${nonce}" src="${script}"></script>
+</body>
+</html>`;
+}
+
+/** The command, opening with each SMP Lab session (unless smplab.timeline.openOnStart is off), and the events passed on. */
+export function registerTimeline(context: vscode.ExtensionContext): void {
+  let current: TimelinePanel | undefined;
+  const smplabSession = () => {
+    const s = vscode.debug.activeDebugSession;
+    return s?.type === DEBUG_TYPE ? s : undefined;
+  };
+  const show = (session: vscode.DebugSession | undefined, preserveFocus: boolean) => {
+    if (current) {
+      if (session && current.session?.id !== session.id) current.follow(session);
+      current.panel.reveal(undefined, preserveFocus);
+      return;
+    }
+    const panel = vscode.window.createWebviewPanel(VIEW_TYPE, 'SMP Lab Timeline', { viewColumn: vscode.ViewColumn.Beside, preserveFocus }, {
+      enableScripts: true,
+      retainContextWhenHidden: true,
+      localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist'), vscode.Uri.joinPath(context.extensionUri, 'media')],
+    });
+    current = new TimelinePanel(panel, session, context.extensionUri, () => (current = undefined));
+    log().info(`timeline opened${session ? ` for session ${session.id}` : ''}`);
+  };
+  context.subscriptions.push(
+    vscode.commands.registerCommand('smplab.showTimeline', () => show(smplabSession(), false)),
+    vscode.debug.onDidStartDebugSession((session) => {
+      if (session.type !== DEBUG_TYPE) return;
+      if (current) current.follow(session);
+      else if (vscode.workspace.getConfiguration('smplab').get<boolean>('timeline.openOnStart', true)) show(session, true);
+    }),
+    vscode.debug.onDidReceiveDebugSessionCustomEvent((e) => {
+      if (e.event !== 'smplab.timelineChanged' || !current || current.session?.id !== e.session.id) return;
+      current.post({ type: 'changed', currentStep: e.body.currentStep, endStep: e.body.endStep });
+    }),
+    vscode.debug.onDidChangeActiveStackItem((item) => {
+      if (current?.session) current.post({ type: 'focus', cpu: cpuOf(item, current.session) });
+    }),
+    vscode.debug.onDidTerminateDebugSession((session) => {
+      if (current?.session?.id === session.id) current.post({ type: 'ended' });
+    }),
+  );
+}

@@ -1,0 +1,356 @@
+/// <reference lib="dom" />
+/**
+ * Drawing the timeline on a 2D canvas, and finding what is under the pointer.
+ * What is drawn is what the debug adapter answered for the viewport (spans
+ * already merged below a pixel, arrows and markers thinned), so a frame costs
+ * the same at any zoom.
+ */
+import type { ArrowView, MarkerView } from '../timeline/query.js';
+import type { Span } from '../timeline/series.js';
+import type { TimelineBody } from './messages.js';
+import { Theme, hotplugColour, runColour } from './theme.js';
+
+/** Where things are on the canvas, in CSS pixels. */
+export class Geometry {
+  static readonly GUTTER = 150;
+  static readonly AXIS = 24;
+  static readonly LANE = 50;
+
+  constructor(readonly width: number, readonly lanes: number, readonly from: number, readonly to: number) {}
+
+  get height(): number {
+    return Geometry.AXIS + this.lanes * Geometry.LANE;
+  }
+
+  get plotWidth(): number {
+    return Math.max(1, this.width - Geometry.GUTTER);
+  }
+
+  x(step: number): number {
+    return Geometry.GUTTER + ((step - this.from) * this.plotWidth) / (this.to - this.from);
+  }
+
+  stepAt(x: number): number {
+    return this.from + ((x - Geometry.GUTTER) * (this.to - this.from)) / this.plotWidth;
+  }
+
+  laneTop(cpu: number): number {
+    return Geometry.AXIS + cpu * Geometry.LANE;
+  }
+
+  laneAt(y: number): number | undefined {
+    const c = Math.floor((y - Geometry.AXIS) / Geometry.LANE);
+    return c >= 0 && c < this.lanes ? c : undefined;
+  }
+}
+
+/** Rows within a lane, from its top. */
+const ROW = {
+  stopMachine: { y: 3, h: 12 },
+  run: { y: 17, h: 17 },
+  irqsOff: { y: 35, h: 4 },
+  hotplug: { y: 41, h: 6 },
+} as const;
+
+export interface DrawState {
+  data?: TimelineBody;
+  currentStep: number;
+  endStep: number;
+  focusCpu?: number;
+  selectedCpu?: number;
+}
+
+let hatch: { colour: string; pattern: CanvasPattern | null } | undefined;
+
+/** Diagonal lines: how a stretch with interrupts off looks over the run band. */
+function irqsOffPattern(ctx: CanvasRenderingContext2D, colour: string): CanvasPattern | null {
+  if (hatch?.colour === colour) return hatch.pattern;
+  const tile = document.createElement('canvas');
+  tile.width = tile.height = 6;
+  const t = tile.getContext('2d')!;
+  t.strokeStyle = colour;
+  t.globalAlpha = 0.55;
+  t.lineWidth = 1;
+  t.beginPath();
+  t.moveTo(0, 6);
+  t.lineTo(6, 0);
+  t.stroke();
+  hatch = { colour, pattern: ctx.createPattern(tile, 'repeat') };
+  return hatch.pattern;
+}
+
+export function draw(ctx: CanvasRenderingContext2D, g: Geometry, s: DrawState, t: Theme): void {
+  ctx.save();
+  ctx.fillStyle = t.background;
+  ctx.fillRect(0, 0, g.width, g.height);
+  ctx.font = `12px ${t.font}`;
+  ctx.textBaseline = 'middle';
+  const lanes = s.data?.lanes ?? [];
+  for (let c = 0; c < g.lanes; c++) drawLaneBackground(ctx, g, c, s, t);
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(Geometry.GUTTER, Geometry.AXIS, g.plotWidth, g.height - Geometry.AXIS);
+  ctx.clip();
+  for (const lane of lanes) {
+    const top = g.laneTop(lane.cpu);
+    drawSpans(ctx, g, top, ROW.stopMachine, lane.spans.stopMachine, () => t.stopMachine, t, 10);
+    drawSpans(ctx, g, top, ROW.run, lane.spans.run, (label) => runColour(t, label), t, 12);
+    drawIrqsOff(ctx, g, top, lane.spans.irqsOff, t);
+    drawSpans(ctx, g, top, ROW.hotplug, lane.spans.hotplug, (label) => hotplugColour(t, label), t, 0);
+  }
+  drawCursor(ctx, g, s.currentStep, t);
+  for (const a of s.data?.arrows ?? []) drawArrow(ctx, g, a, s.endStep, t);
+  for (const m of s.data?.markers ?? []) drawMarker(ctx, g, m, t);
+  ctx.restore();
+  for (const lane of lanes) drawLaneName(ctx, g, lane.cpu, lane.name, s, t);
+  drawAxis(ctx, g, s, t);
+  ctx.restore();
+}
+
+function drawLaneBackground(ctx: CanvasRenderingContext2D, g: Geometry, c: number, s: DrawState, t: Theme): void {
+  const top = g.laneTop(c);
+  if (c === s.focusCpu) {
+    ctx.fillStyle = t.focusLane;
+    ctx.fillRect(0, top, g.width, Geometry.LANE);
+  } else if (c % 2 === 1) {
+    ctx.fillStyle = t.laneAlt;
+    ctx.fillRect(0, top, g.width, Geometry.LANE);
+  }
+  ctx.fillStyle = t.border;
+  ctx.fillRect(0, top + Geometry.LANE - 1, g.width, 1);
+  if (c === s.selectedCpu) {
+    ctx.strokeStyle = t.cursor;
+    ctx.lineWidth = 1;
+    ctx.setLineDash([3, 3]);
+    ctx.strokeRect(0.5, top + 0.5, g.width - 1, Geometry.LANE - 2);
+    ctx.setLineDash([]);
+  }
+}
+
+function drawLaneName(ctx: CanvasRenderingContext2D, g: Geometry, c: number, name: string, s: DrawState, t: Theme): void {
+  const top = g.laneTop(c);
+  const [cpu, ...state] = name.split(' · ');
+  ctx.fillStyle = c === s.focusCpu ? t.focusLane : t.background;
+  ctx.fillRect(0, top, Geometry.GUTTER - 1, Geometry.LANE - 1);
+  ctx.fillStyle = t.foreground;
+  ctx.font = `bold 13px ${t.font}`;
+  ctx.fillText(cpu, 8, top + 11);
+  // the thread's state on two lines: hotplug and irqs, then what it runs
+  ctx.font = `11px ${t.font}`;
+  ctx.fillStyle = t.dim;
+  const width = Geometry.GUTTER - 14;
+  ctx.fillText(fit(ctx, state.slice(0, 2).join(' · '), width), 8, top + 26);
+  ctx.fillText(fit(ctx, state.slice(2).join(' · '), width), 8, top + 39);
+  ctx.fillStyle = t.border;
+  ctx.fillRect(Geometry.GUTTER - 1, top, 1, Geometry.LANE);
+}
+
+/** `text` cut to `width` pixels with an ellipsis. */
+function fit(ctx: CanvasRenderingContext2D, text: string, width: number): string {
+  if (ctx.measureText(text).width <= width) return text;
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (ctx.measureText(text.slice(0, mid) + '…').width <= width) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo > 0 ? text.slice(0, lo) + '…' : '';
+}
+
+function drawSpans(ctx: CanvasRenderingContext2D, g: Geometry, top: number, row: { y: number; h: number }, spans: Span[], colour: (label: string) => string, t: Theme, fontSize: number): void {
+  for (const sp of spans) {
+    const x0 = Math.max(Geometry.GUTTER, g.x(sp.from));
+    const x1 = Math.min(g.width, g.x(sp.to));
+    const w = Math.max(1, x1 - x0);
+    ctx.globalAlpha = sp.merged ? 0.5 : 0.85;
+    ctx.fillStyle = colour(sp.label);
+    ctx.fillRect(x0, top + row.y, w, row.h);
+    ctx.globalAlpha = 1;
+    if (t.highContrast) {
+      ctx.strokeStyle = t.foreground;
+      ctx.lineWidth = 1;
+      ctx.strokeRect(x0 + 0.5, top + row.y + 0.5, w - 1, row.h - 1);
+    }
+    if (fontSize && !sp.merged && w > 24) {
+      ctx.font = `${fontSize}px ${t.font}`;
+      const label = fit(ctx, sp.label, w - 6);
+      if (label) {
+        ctx.fillStyle = sp.label.startsWith('swapper/') ? t.foreground : t.background;
+        ctx.fillText(label, x0 + 3, top + row.y + row.h / 2 + 0.5);
+      }
+    }
+  }
+}
+
+function drawIrqsOff(ctx: CanvasRenderingContext2D, g: Geometry, top: number, spans: Span[], t: Theme): void {
+  const pattern = irqsOffPattern(ctx, t.irqsOff);
+  for (const sp of spans) {
+    const x0 = Math.max(Geometry.GUTTER, g.x(sp.from));
+    const w = Math.max(1, Math.min(g.width, g.x(sp.to)) - x0);
+    if (pattern) {
+      ctx.fillStyle = pattern;
+      ctx.fillRect(x0, top + ROW.run.y, w, ROW.run.h);
+    }
+    ctx.fillStyle = t.irqsOff;
+    ctx.globalAlpha = sp.merged ? 0.4 : 0.8;
+    ctx.fillRect(x0, top + ROW.irqsOff.y, w, ROW.irqsOff.h);
+    ctx.globalAlpha = 1;
+  }
+}
+
+function drawCursor(ctx: CanvasRenderingContext2D, g: Geometry, step: number, t: Theme): void {
+  const x = Math.round(g.x(step)) + 0.5;
+  ctx.strokeStyle = t.cursor;
+  ctx.lineWidth = 2;
+  ctx.beginPath();
+  ctx.moveTo(x, Geometry.AXIS);
+  ctx.lineTo(x, g.height);
+  ctx.stroke();
+}
+
+/** The run band's middle in CPU c's lane: where arrows start and end. */
+function arrowY(g: Geometry, c: number): number {
+  return g.laneTop(c) + ROW.run.y + ROW.run.h / 2;
+}
+
+function drawArrow(ctx: CanvasRenderingContext2D, g: Geometry, a: ArrowView, endStep: number, t: Theme): void {
+  const x0 = g.x(a.fromStep);
+  const y0 = arrowY(g, a.fromCpu);
+  const x1 = g.x(a.toStep ?? endStep);
+  const y1 = arrowY(g, a.toCpu);
+  const colour = a.lost ? t.error : a.kind === 'ipi' ? t.ipi : t.csd;
+  ctx.strokeStyle = colour;
+  ctx.fillStyle = colour;
+  ctx.lineWidth = a.kind === 'ipi' ? 2.5 : 1.5;
+  ctx.setLineDash(a.kind === 'csd' || a.toStep === undefined ? [5, 3] : []);
+  ctx.beginPath();
+  ctx.arc(x0, y0, 3, 0, Math.PI * 2);
+  ctx.fill();
+  ctx.beginPath();
+  ctx.moveTo(x0, y0);
+  ctx.lineTo(x1, y1);
+  ctx.stroke();
+  ctx.setLineDash([]);
+  if (a.lost) {
+    ctx.beginPath();
+    ctx.moveTo(x1 - 5, y1 - 5);
+    ctx.lineTo(x1 + 5, y1 + 5);
+    ctx.moveTo(x1 - 5, y1 + 5);
+    ctx.lineTo(x1 + 5, y1 - 5);
+    ctx.stroke();
+    return;
+  }
+  const angle = Math.atan2(y1 - y0, x1 - x0);
+  const head = a.kind === 'ipi' ? 11 : 8;
+  ctx.beginPath();
+  ctx.moveTo(x1, y1);
+  ctx.lineTo(x1 - head * Math.cos(angle - 0.4), y1 - head * Math.sin(angle - 0.4));
+  ctx.lineTo(x1 - head * Math.cos(angle + 0.4), y1 - head * Math.sin(angle + 0.4));
+  ctx.closePath();
+  ctx.fill();
+}
+
+const MARKER_TEXT: Record<MarkerView['kind'], string> = { warn: 'WARN', bug: 'BUG', 'lost-work': 'LOST', 'ipi-dropped': 'IPI LOST' };
+
+function drawMarker(ctx: CanvasRenderingContext2D, g: Geometry, m: MarkerView, t: Theme): void {
+  const x = Math.round(g.x(m.step)) + 0.5;
+  const top = g.laneTop(m.cpu);
+  const colour = m.kind === 'warn' ? t.warn : t.error;
+  ctx.strokeStyle = colour;
+  ctx.lineWidth = 2;
+  ctx.beginPath();
+  ctx.moveTo(x, top + 2);
+  ctx.lineTo(x, top + Geometry.LANE - 2);
+  ctx.stroke();
+  ctx.fillStyle = colour;
+  ctx.beginPath();
+  ctx.moveTo(x - 7, top + 2);
+  ctx.lineTo(x + 7, top + 2);
+  ctx.lineTo(x, top + 13);
+  ctx.closePath();
+  ctx.fill();
+  ctx.font = `bold 11px ${t.font}`;
+  const text = MARKER_TEXT[m.kind] + (m.count && m.count > 1 ? ` ×${m.count}` : '');
+  const w = ctx.measureText(text).width;
+  // the label goes left of the marker when there is no room on its right
+  const left = x + 14 + w > g.width ? x - 14 - w : x + 8;
+  ctx.fillStyle = t.background;
+  ctx.fillRect(left, top + 2, w + 6, 14);
+  ctx.fillStyle = colour;
+  ctx.fillText(text, left + 3, top + 9.5);
+}
+
+function drawAxis(ctx: CanvasRenderingContext2D, g: Geometry, s: DrawState, t: Theme): void {
+  ctx.fillStyle = t.background;
+  ctx.fillRect(0, 0, g.width, Geometry.AXIS);
+  ctx.fillStyle = t.border;
+  ctx.fillRect(0, Geometry.AXIS - 1, g.width, 1);
+  ctx.font = `11px ${t.font}`;
+  ctx.fillStyle = t.dim;
+  ctx.fillText('step', 8, Geometry.AXIS / 2);
+  const every = tickEvery((g.to - g.from) / (g.plotWidth / 90));
+  for (let step = Math.ceil(g.from / every) * every; step <= g.to; step += every) {
+    const x = Math.round(g.x(step)) + 0.5;
+    ctx.fillStyle = t.border;
+    ctx.fillRect(x, Geometry.AXIS - 6, 1, 6);
+    ctx.fillStyle = t.dim;
+    ctx.fillText(String(step), x + 3, Geometry.AXIS / 2);
+  }
+  // the cursor's step, on top of the ticks
+  const cx = g.x(s.currentStep);
+  if (cx >= Geometry.GUTTER && cx <= g.width) {
+    const text = `step ${s.currentStep}`;
+    ctx.font = `bold 11px ${t.font}`;
+    const w = ctx.measureText(text).width + 8;
+    const left = Math.min(g.width - w, Math.max(Geometry.GUTTER, cx - w / 2));
+    ctx.fillStyle = t.cursor;
+    ctx.fillRect(left, 2, w, Geometry.AXIS - 6);
+    ctx.fillStyle = t.background;
+    ctx.fillText(text, left + 4, Geometry.AXIS / 2 - 1);
+  }
+}
+
+/** A round tick interval (1, 2 or 5 times a power of ten) near `raw` steps. */
+function tickEvery(raw: number): number {
+  const p = Math.pow(10, Math.floor(Math.log10(Math.max(1, raw))));
+  for (const k of [1, 2, 5, 10]) if (k * p >= raw) return k * p;
+  return 10 * p;
+}
+
+/** What is under the pointer: a marker, an arrow, a span of some layer, or a lane. */
+export type Hit =
+  | { kind: 'marker'; marker: MarkerView }
+  | { kind: 'arrow'; arrow: ArrowView }
+  | { kind: 'span'; cpu: number; layer: string; span: Span }
+  | { kind: 'lane'; cpu: number };
+
+export function hitTest(g: Geometry, s: DrawState, x: number, y: number): Hit | undefined {
+  const cpu = g.laneAt(y);
+  if (cpu === undefined || x < Geometry.GUTTER) return undefined;
+  const top = g.laneTop(cpu);
+  for (const m of s.data?.markers ?? []) {
+    if (m.cpu === cpu && Math.abs(g.x(m.step) - x) <= 6) return { kind: 'marker', marker: m };
+  }
+  for (const a of s.data?.arrows ?? []) {
+    if (distanceToSegment(x, y, g.x(a.fromStep), arrowY(g, a.fromCpu), g.x(a.toStep ?? s.endStep), arrowY(g, a.toCpu)) <= 4) return { kind: 'arrow', arrow: a };
+  }
+  const lane = s.data?.lanes[cpu];
+  if (lane) {
+    const step = g.stepAt(x);
+    for (const [layer, row] of Object.entries(ROW) as [keyof typeof ROW, { y: number; h: number }][]) {
+      if (y < top + row.y - 1 || y > top + row.y + row.h + 1) continue;
+      const span = lane.spans[layer].find((sp) => sp.from <= step && step < sp.to);
+      if (span) return { kind: 'span', cpu, layer, span };
+    }
+  }
+  return { kind: 'lane', cpu };
+}
+
+function distanceToSegment(px: number, py: number, x0: number, y0: number, x1: number, y1: number): number {
+  const dx = x1 - x0;
+  const dy = y1 - y0;
+  const len2 = dx * dx + dy * dy;
+  const u = len2 === 0 ? 0 : Math.max(0, Math.min(1, ((px - x0) * dx + (py - y0) * dy) / len2));
+  return Math.hypot(px - (x0 + u * dx), py - (y0 + u * dy));
+}

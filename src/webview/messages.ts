@@ -1,0 +1,18 @@
+/** The messages between the timeline panel (extension side) and its webview. */
+import type { TimelineView } from '../timeline/query.js';
+
+export type TimelineBody = TimelineView & { currentStep: number };
+
+/** From the webview. */
+export type ViewMessage =
+  | { type: 'ready' }
+  | { type: 'query'; id: number; fromStep: number; toStep: number; resolution: number }
+  | { type: 'travel'; step: number; cpu: number };
+
+/** To the webview. */
+export type PanelMessage =
+  | { type: 'view'; id: number; body: TimelineBody }
+  | { type: 'changed'; currentStep: number; endStep: number }
+  | { type: 'focus'; cpu: number | undefined }
+  | { type: 'error'; message: string }
+  | { type: 'ended' };

@@ -1,0 +1,352 @@
+/// <reference lib="dom" />
+/**
+ * The timeline panel's page: keeps the viewport (a step range), asks the
+ * extension for what it shows, draws it, and turns clicks and keys into
+ * zooming, panning and travelling in time. Everything it draws comes from the
+ * debug adapter's `timeline` answer; it computes nothing about the run.
+ */
+import type { ArrowView, MarkerView } from '../timeline/query.js';
+import type { PanelMessage, TimelineBody, ViewMessage } from './messages.js';
+import { DrawState, Geometry, Hit, draw, hitTest } from './draw.js';
+import { Theme, readTheme } from './theme.js';
+
+declare function acquireVsCodeApi(): { postMessage(m: ViewMessage): void };
+
+const vscode = acquireVsCodeApi();
+const canvas = document.getElementById('timeline') as HTMLCanvasElement;
+const scroller = document.getElementById('scroller') as HTMLDivElement;
+const tooltip = document.getElementById('tooltip') as HTMLDivElement;
+const status = document.getElementById('status') as HTMLSpanElement;
+const message = document.getElementById('message') as HTMLDivElement;
+const ctx = canvas.getContext('2d')!;
+
+/** The fewest steps the view spans: zoomed in all the way, a step is wide. */
+const MIN_SPAN = 8;
+
+const state: DrawState & { from: number; to: number; following: boolean; lanes: number } = {
+  currentStep: 0,
+  endStep: 0,
+  from: 0,
+  to: 100,
+  /** the view shows the whole run and keeps doing so as it grows */
+  following: true,
+  lanes: 0,
+};
+let theme: Theme = readTheme();
+let lastQuery = 0;
+let shownQuery = 0;
+let drawScheduled = false;
+let queryScheduled = false;
+
+function geometry(): Geometry {
+  return new Geometry(scroller.clientWidth, state.lanes, state.from, state.to);
+}
+
+// ---- drawing
+
+function scheduleDraw(): void {
+  if (drawScheduled) return;
+  drawScheduled = true;
+  requestAnimationFrame(() => {
+    drawScheduled = false;
+    redraw();
+  });
+}
+
+function redraw(): void {
+  const g = geometry();
+  const ratio = window.devicePixelRatio || 1;
+  const w = Math.max(1, g.width);
+  const h = Math.max(1, g.height);
+  if (canvas.width !== Math.round(w * ratio) || canvas.height !== Math.round(h * ratio)) {
+    canvas.width = Math.round(w * ratio);
+    canvas.height = Math.round(h * ratio);
+    canvas.style.width = `${w}px`;
+    canvas.style.height = `${h}px`;
+  }
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  draw(ctx, g, state, theme);
+  // where things are, for whoever drives the page without eyes (tests, tools)
+  canvas.dataset.fromStep = String(g.from);
+  canvas.dataset.toStep = String(g.to);
+  canvas.dataset.plotLeft = String(Geometry.GUTTER);
+  canvas.dataset.plotWidth = String(g.plotWidth);
+  canvas.dataset.laneTop = String(Geometry.AXIS);
+  canvas.dataset.laneHeight = String(Geometry.LANE);
+  canvas.setAttribute('aria-label', describe());
+  const focus = state.focusCpu === undefined ? '' : ` · CPU${state.focusCpu} selected`;
+  status.textContent = `step ${state.currentStep} of ${state.endStep}${focus} · showing ${Math.floor(g.from)}–${Math.ceil(g.to)}`;
+}
+
+/** The canvas's text alternative: the lanes, arrows and markers in view. */
+function describe(): string {
+  const d = state.data;
+  if (!d) return 'Timeline: no data yet';
+  const lanes = d.lanes.map((l) => l.name).join('; ');
+  const arrows = d.arrows.map((a) => `${arrowText(a)}`).join('; ');
+  const markers = d.markers.map((m) => `${m.label} on CPU${m.cpu} at step ${m.step}`).join('; ');
+  return `Timeline at step ${state.currentStep}. Lanes: ${lanes}. Arrows: ${arrows || 'none'}. Markers: ${markers || 'none'}.`;
+}
+
+function arrowText(a: ArrowView): string {
+  const what = a.kind === 'ipi' ? `IPI from ${a.label}` : `csd ${a.label}`;
+  const to = a.toStep === undefined ? `still on its way to CPU${a.toCpu}` : `${a.lost ? 'lost at' : 'into'} CPU${a.toCpu} at step ${a.toStep}`;
+  return `${what} from CPU${a.fromCpu} at step ${a.fromStep} ${to}`;
+}
+
+// ---- asking the adapter
+
+function scheduleQuery(): void {
+  scheduleDraw();
+  if (queryScheduled) return;
+  queryScheduled = true;
+  requestAnimationFrame(() => {
+    queryScheduled = false;
+    const g = geometry();
+    const id = ++lastQuery;
+    vscode.postMessage({ type: 'query', id, fromStep: Math.max(0, Math.floor(g.from)), toStep: Math.max(0, Math.ceil(g.to)), resolution: (g.to - g.from) / g.plotWidth });
+  });
+}
+
+function receiveView(id: number, body: TimelineBody): void {
+  if (id < shownQuery) return;
+  shownQuery = id;
+  state.data = body;
+  state.lanes = body.lanes.length;
+  state.currentStep = body.currentStep;
+  state.endStep = body.endStep;
+  hideMessage();
+  scheduleDraw();
+}
+
+// ---- the viewport
+
+/** The whole run, a little wider than its end so the cursor and a marker at the end show. */
+function fitAll(): void {
+  state.following = true;
+  const span = Math.max(MIN_SPAN * 4, state.endStep * 1.06);
+  setView(0, span);
+}
+
+function setView(from: number, to: number): void {
+  let span = Math.max(MIN_SPAN, to - from);
+  const limit = Math.max(MIN_SPAN * 4, state.endStep * 1.5);
+  if (span > limit) span = limit;
+  let f = from;
+  f = Math.max(-span * 0.25, Math.min(f, Math.max(state.endStep, span) - span * 0.75));
+  state.from = f;
+  state.to = f + span;
+  scheduleQuery();
+}
+
+/** Zooms around a step: by default the cursor when it is in view, else the middle of the view. */
+function zoom(factor: number, aroundStep = cursorInView() ? state.currentStep : (state.from + state.to) / 2): void {
+  state.following = false;
+  const from = aroundStep - (aroundStep - state.from) * factor;
+  const to = aroundStep + (state.to - aroundStep) * factor;
+  setView(from, to);
+}
+
+function pan(fraction: number): void {
+  state.following = false;
+  const d = (state.to - state.from) * fraction;
+  setView(state.from + d, state.to + d);
+}
+
+function cursorInView(): boolean {
+  return state.currentStep >= state.from && state.currentStep <= state.to;
+}
+
+/** After a travel the cursor may be outside the view: bring it back to the middle. */
+function keepCursorInView(): void {
+  if (cursorInView()) return;
+  const span = state.to - state.from;
+  setView(state.currentStep - span / 2, state.currentStep + span / 2);
+}
+
+// ---- going somewhere
+
+function travel(step: number, cpu: number): void {
+  const target = Math.max(0, Math.min(state.endStep, Math.round(step)));
+  vscode.postMessage({ type: 'travel', step: target, cpu });
+}
+
+function allMarkers(): MarkerView[] {
+  return state.data?.markers ?? [];
+}
+
+/** The next (or previous) marker from the current step, in the view or not: asks for the whole run's. */
+function travelToMarker(direction: 1 | -1): void {
+  const candidates = allMarkers()
+    .filter((m) => (direction > 0 ? m.step > state.currentStep : m.step < state.currentStep))
+    .sort((a, b) => direction * (a.step - b.step));
+  const m = candidates[0];
+  if (m) travel(m.step, m.cpu);
+  else showStatus(direction > 0 ? 'no marker after this step in view' : 'no marker before this step in view');
+}
+
+function showStatus(text: string): void {
+  status.textContent = text;
+}
+
+function showMessage(text: string): void {
+  message.textContent = text;
+  message.hidden = false;
+}
+
+function hideMessage(): void {
+  message.hidden = true;
+}
+
+// ---- hover
+
+function tooltipText(hit: Hit): string {
+  const fields = (f: Record<string, string>) => Object.entries(f).map(([k, v]) => `  ${k}: ${v}`).join('\n');
+  switch (hit.kind) {
+    case 'marker': {
+      const m = hit.marker;
+      return `${m.label}\nCPU${m.cpu} · step ${m.step}${m.count && m.count > 1 ? ` · ${m.count} here` : ''}\n${fields(m.fields)}\nclick: go to step ${m.step}`;
+    }
+    case 'arrow':
+      return `${arrowText(hit.arrow)}${hit.arrow.count && hit.arrow.count > 1 ? ` (${hit.arrow.count} alike here)` : ''}\n${fields(hit.arrow.fields)}`;
+    case 'span': {
+      const sp = hit.span;
+      const what = { run: 'runs', irqsOff: 'interrupts', hotplug: 'hotplug state', stopMachine: 'stop-machine state' }[hit.layer] ?? hit.layer;
+      const merged = sp.merged ? `\n${sp.merged} changes within a pixel: zoom in to see them` : '';
+      return `CPU${hit.cpu} ${what}: ${sp.label}\nsteps ${sp.from}–${sp.to} (${sp.to - sp.from} steps)${merged}`;
+    }
+    case 'lane':
+      return `CPU${hit.cpu}`;
+  }
+}
+
+function showTooltip(e: MouseEvent): void {
+  const rect = canvas.getBoundingClientRect();
+  const g = geometry();
+  const x = e.clientX - rect.left;
+  const hit = hitTest(g, state, x, e.clientY - rect.top);
+  if (!hit || hit.kind === 'lane') {
+    tooltip.hidden = true;
+    return;
+  }
+  tooltip.textContent = `${tooltipText(hit)}\n(step ${Math.round(g.stepAt(x))})`;
+  tooltip.hidden = false;
+  const left = Math.min(e.clientX + 14, window.innerWidth - tooltip.offsetWidth - 4);
+  const top = e.clientY + 16 + tooltip.offsetHeight > window.innerHeight ? e.clientY - tooltip.offsetHeight - 8 : e.clientY + 16;
+  tooltip.style.left = `${Math.max(0, left)}px`;
+  tooltip.style.top = `${Math.max(0, top)}px`;
+}
+
+// ---- input
+
+let drag: { x: number; from: number; to: number; moved: boolean } | undefined;
+
+canvas.addEventListener('mousedown', (e) => {
+  if (e.button !== 0) return;
+  drag = { x: e.clientX, from: state.from, to: state.to, moved: false };
+});
+
+window.addEventListener('mousemove', (e) => {
+  if (drag) {
+    const dx = e.clientX - drag.x;
+    if (Math.abs(dx) > 3) drag.moved = true;
+    if (drag.moved) {
+      canvas.classList.add('panning');
+      state.following = false;
+      const steps = (dx * (drag.to - drag.from)) / geometry().plotWidth;
+      setView(drag.from - steps, drag.to - steps);
+      tooltip.hidden = true;
+      return;
+    }
+  }
+  if (e.target === canvas) showTooltip(e);
+  else tooltip.hidden = true;
+});
+
+window.addEventListener('mouseup', (e) => {
+  const d = drag;
+  drag = undefined;
+  canvas.classList.remove('panning');
+  if (!d || d.moved || e.target !== canvas) return;
+  const rect = canvas.getBoundingClientRect();
+  const g = geometry();
+  const hit = hitTest(g, state, e.clientX - rect.left, e.clientY - rect.top);
+  if (!hit) return;
+  if (hit.kind === 'marker') return travel(hit.marker.step, hit.marker.cpu);
+  const cpu = hit.kind === 'arrow' ? hit.arrow.toCpu : hit.cpu;
+  state.selectedCpu = cpu;
+  travel(g.stepAt(e.clientX - rect.left), cpu);
+});
+
+canvas.addEventListener('mouseleave', () => {
+  tooltip.hidden = true;
+});
+
+canvas.addEventListener('wheel', (e) => {
+  e.preventDefault();
+  const rect = canvas.getBoundingClientRect();
+  if (e.shiftKey || Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
+    pan((e.deltaX || e.deltaY) / geometry().plotWidth);
+    return;
+  }
+  zoom(Math.pow(1.0015, e.deltaY), geometry().stepAt(e.clientX - rect.left));
+}, { passive: false });
+
+canvas.addEventListener('keydown', (e) => {
+  const lanes = Math.max(1, state.lanes);
+  switch (e.key) {
+    case 'ArrowLeft': pan(-0.1); break;
+    case 'ArrowRight': pan(0.1); break;
+    case '+':
+    case '=': zoom(0.5); break;
+    case '-':
+    case '_': zoom(2); break;
+    case '0':
+    case 'Home': fitAll(); break;
+    case 'ArrowUp': state.selectedCpu = ((state.selectedCpu ?? state.focusCpu ?? 0) + lanes - 1) % lanes; scheduleDraw(); break;
+    case 'ArrowDown': state.selectedCpu = ((state.selectedCpu ?? state.focusCpu ?? -1) + 1) % lanes; scheduleDraw(); break;
+    case 'Enter': travel((state.from + state.to) / 2, state.selectedCpu ?? state.focusCpu ?? 0); break;
+    case 'n':
+    case 'N': travelToMarker(1); break;
+    case 'p':
+    case 'P': travelToMarker(-1); break;
+    default: return;
+  }
+  e.preventDefault();
+});
+
+document.getElementById('fit')!.addEventListener('click', fitAll);
+document.getElementById('zoomIn')!.addEventListener('click', () => zoom(0.5));
+document.getElementById('zoomOut')!.addEventListener('click', () => zoom(2));
+document.getElementById('prevMarker')!.addEventListener('click', () => travelToMarker(-1));
+document.getElementById('nextMarker')!.addEventListener('click', () => travelToMarker(1));
+
+new ResizeObserver(() => scheduleQuery()).observe(scroller);
+// VS Code changes the body's classes and variables with the theme
+new MutationObserver(() => {
+  theme = readTheme();
+  scheduleDraw();
+}).observe(document.body, { attributes: true, attributeFilter: ['class', 'style'] });
+
+window.addEventListener('message', (e: MessageEvent<PanelMessage>) => {
+  const m = e.data;
+  switch (m.type) {
+    case 'view':
+      return receiveView(m.id, m.body);
+    case 'changed':
+      state.currentStep = m.currentStep;
+      state.endStep = m.endStep;
+      if (state.following) fitAll();
+      else keepCursorInView();
+      return scheduleQuery();
+    case 'focus':
+      state.focusCpu = m.cpu;
+      return scheduleDraw();
+    case 'error':
+      return showStatus(m.message);
+    case 'ended':
+      return showMessage('The debug session has ended. Start one (F5) to see its timeline.');
+  }
+});
+
+vscode.postMessage({ type: 'ready' });
