@@ -6,7 +6,8 @@
  * 2. snapshot + restore time at 64 CPUs, mid-run
  * 3. a single 10-million-step run of a stress model: speed and peak memory
  *    (in a child process, so the parent's heap does not count)
- * 4. the debug adapter (dap.ts) and the schedule explorer (explore.ts)
+ * 4. the debug adapter (dap.ts), the schedule explorer (explore.ts) and the timeline
+ *    (timeline.ts: recording, viewport queries and trace export for a 1M-step 64-CPU run)
  *
  * Prints a table with each figure beside its target and writes bench/results.json.
  * Always exits 0: a benchmark reports figures, it does not fail.
@@ -422,6 +423,8 @@ function main(): void {
   spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'dap.ts')], { cwd: ROOT, stdio: 'inherit' });
   console.log('\nExplorer (smplab explore, bundled):');
   spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'explore.ts')], { cwd: ROOT, stdio: 'inherit' });
+  console.log('\nTimeline (1,000,000 steps at 64 CPUs):');
+  spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'timeline.ts')], { cwd: ROOT, stdio: 'inherit' });
 }
 
 try {

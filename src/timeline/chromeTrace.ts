@@ -63,7 +63,7 @@ export function chromeTrace(r: TimelineRecorder, title: string): ChromeTrace {
     if (a.toStep === undefined) continue; // still on its way when the run ended: its send is an instant above
     id++;
     const name = a.kind === 'ipi' ? `IPI ${a.label}` : `csd ${a.label}`;
-    events.push({ name, cat: a.kind, ph: 's', id, pid: PID, tid: trackOf(a.fromCpu, 'run'), ts: stepToMicroseconds(a.fromStep), args: a.fields });
+    events.push({ name, cat: a.kind, ph: 's', id, pid: PID, tid: trackOf(a.fromCpu, 'run'), ts: stepToMicroseconds(a.fromStep), args: a.fields ?? {} });
     events.push({ name, cat: a.kind, ph: 'f', bp: 'e', id, pid: PID, tid: trackOf(a.toCpu, 'run'), ts: stepToMicroseconds(a.toStep), args: { lost: a.lost ? 1 : 0 } });
   }
   return { traceEvents: events, displayTimeUnit: 'ns', otherData: { clock: 'simulated: one step is one microsecond', steps: r.end } };

@@ -21,8 +21,11 @@ export interface Lane {
   spans: Record<Layer, Span[]>;
 }
 
-/** An arrow; `count` > 1 when several between the same CPUs started within one pixel. */
-export type ArrowView = Arrow & { count?: number };
+/**
+ * An arrow; `count` > 1 when several between the same CPUs started within a few pixels.
+ * `fields` is left out when the answer holds many arrows.
+ */
+export type ArrowView = Omit<Arrow, 'fields'> & { fields?: Arrow['fields']; count?: number };
 export type MarkerView = Marker & { count?: number };
 
 /** At most this many arrows and markers per answer: past it, they are thinned per pixel anyway. */
@@ -47,50 +50,59 @@ export function queryTimeline(r: TimelineRecorder, fromStep: number, toStep: num
   return { fromStep: from, toStep: to, resolution: res, endStep: end, lanes, arrows: arrowsIn(r, from, to, res), markers: markersIn(r, from, to, res) };
 }
 
-/** Arrows with a part in [from, to]: landed ones found by their start, the ones still on their way listed apart. */
+/** Arrows closer together than this many pixels (between the same CPUs) are drawn as one. */
+const ARROW_PIXELS = 8;
+
+/** Past this many arrows in an answer, they come without their fields (hover names them; zoom in for the rest). */
+const ARROWS_WITH_FIELDS = 500;
+
+/**
+ * Arrows with a part in [from, to]. Per pair of CPUs, one arrow per few pixels with a count of
+ * the others, found by binary search: the work is per pixel and pair, not per arrow. Arrows
+ * that started before `from` are looked at one by one (no further back than the longest one).
+ */
 function arrowsIn(r: TimelineRecorder, from: number, to: number, res: number): ArrowView[] {
-  const thin = new Thinner<ArrowView>(res);
   const arrows = r.arrows;
-  for (let i = firstAtOrAfter(arrows.length, (k) => arrows[k].fromStep, from - r.longestArrow); i < arrows.length && arrows[i].fromStep <= to; i++) {
-    const a = arrows[i];
-    if (a.toStep !== undefined && a.toStep >= from) thin.add(`${a.kind}:${a.fromCpu}:${a.toCpu}`, a.fromStep, a);
+  const out: ArrowView[] = [];
+  const width = res <= 1 ? 1 : res * ARROW_PIXELS;
+  const stepOf = (list: number[]) => (k: number) => arrows[list[k]].fromStep;
+  for (const list of r.arrowsByPair.values()) {
+    const at = stepOf(list);
+    let i = firstAtOrAfter(list.length, at, from - r.longestArrow);
+    for (; i < list.length && at(i) < from; i++) {
+      const a = arrows[list[i]];
+      if (a.toStep !== undefined && a.toStep >= from) out.push({ ...a });
+    }
+    while (i < list.length && at(i) <= to && out.length < MAX_ITEMS) {
+      const pixelEnd = from + (Math.floor((at(i) - from) / width) + 1) * width;
+      const j = width === 1 ? i + 1 : firstAtOrAfter(list.length, at, pixelEnd);
+      const a = arrows[list[i]];
+      // one on its way is listed below
+      if (a.toStep !== undefined) out.push(j - i > 1 ? { ...a, count: j - i } : { ...a });
+      i = j;
+    }
   }
-  for (const i of r.arrowsOnTheirWay()) {
-    if (arrows[i].fromStep <= to) thin.add(`${arrows[i].kind}:${arrows[i].fromCpu}:${arrows[i].toCpu}`, arrows[i].fromStep, arrows[i]);
-  }
-  return thin.items;
+  for (const i of r.arrowsOnTheirWay()) if (arrows[i].fromStep <= to) out.push({ ...arrows[i] });
+  if (out.length > ARROWS_WITH_FIELDS && res > 1) for (const a of out) delete a.fields;
+  return out;
 }
 
 function markersIn(r: TimelineRecorder, from: number, to: number, res: number): MarkerView[] {
-  const thin = new Thinner<MarkerView>(res);
+  const out: MarkerView[] = [];
+  const seen = new Map<string, MarkerView>();
   const markers = r.markers;
-  for (let i = firstAtOrAfter(markers.length, (k) => markers[k].step, from); i < markers.length && markers[i].step <= to; i++) {
-    thin.add(`${markers[i].kind}:${markers[i].cpu}`, markers[i].step, markers[i]);
-  }
-  return thin.items;
-}
-
-/** Keeps the first item of a kind per pixel, counting the others. */
-class Thinner<T extends { count?: number }> {
-  readonly items: T[] = [];
-  private seen = new Map<string, T>();
-  constructor(private readonly res: number) {}
-
-  add(kind: string, step: number, item: T): void {
-    if (this.items.length >= MAX_ITEMS) return;
-    if (this.res <= 1) {
-      this.items.push({ ...item });
-      return;
-    }
-    const key = `${kind}:${Math.floor(step / this.res)}`;
-    const kept = this.seen.get(key);
+  for (let i = firstAtOrAfter(markers.length, (k) => markers[k].step, from); i < markers.length && markers[i].step <= to && out.length < MAX_ITEMS; i++) {
+    const m = markers[i];
+    const key = `${m.kind}:${m.cpu}:${Math.floor(m.step / res)}`;
+    const kept = res > 1 ? seen.get(key) : undefined;
     if (kept) kept.count = (kept.count ?? 1) + 1;
     else {
-      const copy = { ...item };
-      this.seen.set(key, copy);
-      this.items.push(copy);
+      const copy = { ...m };
+      seen.set(key, copy);
+      out.push(copy);
     }
   }
+  return out;
 }
 
 /** The first index whose step is at least `step`, in a list kept in step order. */

@@ -31,6 +31,11 @@ export interface Marker {
   fields: Record<string, string>;
 }
 
+/** One number for an arrow's kind and its two CPUs. */
+export function pairKey(a: Pick<Arrow, 'kind' | 'fromCpu' | 'toCpu'>, nrCpus: number): number {
+  return ((a.kind === 'csd' ? nrCpus : 0) + a.fromCpu) * nrCpus + a.toCpu;
+}
+
 /** The names softirq vectors have in the kernel (softirq_to_name). */
 const SOFTIRQ_NAMES = ['HI', 'TIMER', 'NET_TX', 'NET_RX', 'BLOCK', 'BLOCK_IOPOLL', 'TASKLET', 'SCHED', 'HRTIMER', 'RCU'];
 
@@ -60,6 +65,8 @@ export class TimelineRecorder {
   private readonly labelIds = new Map<string, number>([['', 0]]);
   private layers: Record<Layer, ChangeSeries>[] = [];
   arrows: Arrow[] = [];
+  /** the arrows between each pair of CPUs of one kind, in step order (see pairKey): a coarse view takes one per pixel */
+  arrowsByPair = new Map<number, number[]>();
   markers: Marker[] = [];
   /** the longest an arrow stayed in flight: how far back a range query looks for arrows ending in it */
   longestArrow = 0;
@@ -135,6 +142,7 @@ export class TimelineRecorder {
     this.layers = [];
     this.cpus = [];
     this.arrows = [];
+    this.arrowsByPair = new Map();
     this.markers = [];
     this.longestArrow = 0;
     this.csdsOnTheirWay.clear();
@@ -208,8 +216,7 @@ export class TimelineRecorder {
       }
       case 'ipi-send': {
         const target = Number(f.target);
-        this.cpus[target].ipisOnTheirWay.push(this.arrows.length);
-        this.arrows.push({ kind: 'ipi', fromCpu: c, fromStep: e.step, toCpu: target, lost: false, label: String(f.callsite || 'IPI'), fields: this.fieldsOf(e) });
+        this.cpus[target].ipisOnTheirWay.push(this.addArrow({ kind: 'ipi', fromCpu: c, fromStep: e.step, toCpu: target, lost: false, label: String(f.callsite || 'IPI'), fields: this.fieldsOf(e) }));
         return;
       }
       case 'ipi-dropped': {
@@ -219,10 +226,8 @@ export class TimelineRecorder {
         return this.mark(e, 'ipi-dropped', `IPI to CPU${f.target} lost`);
       }
       case 'csd-queue': {
-        const key = `${f.target}:${f.csd}`;
-        this.csdsOnTheirWay.set(key, this.arrows.length);
         const func = fieldText(this.m, e.kind, 'func', f.func);
-        this.arrows.push({ kind: 'csd', fromCpu: c, fromStep: e.step, toCpu: Number(f.target), lost: false, label: func, fields: this.fieldsOf(e) });
+        this.csdsOnTheirWay.set(`${f.target}:${f.csd}`, this.addArrow({ kind: 'csd', fromCpu: c, fromStep: e.step, toCpu: Number(f.target), lost: false, label: func, fields: this.fieldsOf(e) }));
         return;
       }
       case 'csd-entry':
@@ -246,6 +251,16 @@ export class TimelineRecorder {
   private enterContext(c: number, step: number, name: string): void {
     this.cpus[c].contexts.push(name);
     this.showRunning(c, step);
+  }
+
+  private addArrow(a: Arrow): number {
+    const i = this.arrows.length;
+    this.arrows.push(a);
+    const key = pairKey(a, this.nrCpus);
+    const list = this.arrowsByPair.get(key);
+    if (list) list.push(i);
+    else this.arrowsByPair.set(key, [i]);
+    return i;
   }
 
   private land(arrow: number, step: number, lost: boolean): void {

@@ -208,7 +208,7 @@ function tooltipText(hit: Hit): string {
       return `${m.label}\nCPU${m.cpu} · step ${m.step}${m.count && m.count > 1 ? ` · ${m.count} here` : ''}\n${fields(m.fields)}\nclick: go to step ${m.step}`;
     }
     case 'arrow':
-      return `${arrowText(hit.arrow)}${hit.arrow.count && hit.arrow.count > 1 ? ` (${hit.arrow.count} alike here)` : ''}\n${fields(hit.arrow.fields)}`;
+      return `${arrowText(hit.arrow)}${hit.arrow.count && hit.arrow.count > 1 ? ` (${hit.arrow.count} alike here)` : ''}\n${hit.arrow.fields ? fields(hit.arrow.fields) : 'zoom in to see its fields'}`;
     case 'span': {
       const sp = hit.span;
       const what = { run: 'runs', irqsOff: 'interrupts', hotplug: 'hotplug state', stopMachine: 'stop-machine state' }[hit.layer] ?? hit.layer;
