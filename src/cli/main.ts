@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Diagnostic, formatDiagnostic } from '../kc/diagnostics.js';
-import { SchedulePolicy } from '../machine/chooser.js';
+import { ReplayList, SchedulePolicy } from '../machine/chooser.js';
 import { eventJson, formatEvent } from '../machine/trace.js';
 import { PreparedScenario, ScenarioOverrides, loadScenarioFile } from '../scenario/build.js';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -215,6 +215,10 @@ function cmdRun(args: string[]): number {
     ? (e: Parameters<typeof formatEvent>[1]) => out(JSON.stringify(eventJson(m, e)))
     : (e: Parameters<typeof formatEvent>[1]) => out(formatEvent(m, e));
   const result = runScenario(prepared, { onEvent });
+  const chooser = prepared.machine.chooser;
+  if (chooser instanceof ReplayList && chooser.diverged >= 0) {
+    process.stderr.write(`smplab: the run left the saved schedule at step ${chooser.diverged + 1}: the actor it names could not step there\n`);
+  }
   const policy = prepared.schedule;
   const how = policy.kind === 'random' ? `random seed ${policy.seed}` : policy.kind === 'list' ? `schedule ${policy.cpus.join(',')}` : policy.kind === 'replay' ? `replaying ${replay}` : 'round-robin';
   if (json) {

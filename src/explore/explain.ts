@@ -53,7 +53,7 @@ export function explainCounterexample(p: PreparedScenario, actors: readonly numb
       const second = interruptLine(m, commonCell(record, j, i) >> 1) !== undefined
         ? reached(p, flipped, i + actors.slice(i, j + 1).filter((a) => a === actors[j]).length, j)
         : describe(p, actors, record, j, i);
-      return { first, second, reversed: `with ${second.actor} ${second.action.replace(/^runs/, 'running')}${second.at ? ` (${shortFile(second.at.file)}:${second.at.start.line})` : ''} before that, the run satisfies every expectation` };
+      return { first, second, reversed: `with ${second.actor} ${gerund(second.action)}${second.at ? ` (${shortFile(second.at.file)}:${second.at.start.line})` : ''} before that, the run satisfies every expectation` };
     }
   }
   return undefined;
@@ -88,10 +88,11 @@ function reorder(actors: readonly number[], i: number, j: number): number[] {
   return [...actors.slice(0, i), ...window.filter((a) => a === q), ...window.filter((a) => a !== q), ...actors.slice(j + 1)];
 }
 
-/** The access of step `step` to a cell step `other` also touched. */
+/** The access of step `step` to a cell step `other` also touched: its write when it wrote the cell. */
 function commonCell(record: readonly StepRecord[], step: number, other: number): number {
   const theirs = new Set(Array.from(record[other].accesses, (x) => x >> 1));
-  return Array.from(record[step].accesses).find((x) => theirs.has(x >> 1)) ?? record[step].accesses[0];
+  const common = Array.from(record[step].accesses).filter((x) => theirs.has(x >> 1));
+  return common.find((x) => (x & 1) === 1) ?? common[0] ?? record[step].accesses[0];
 }
 
 /**
@@ -120,6 +121,11 @@ function describe(p: PreparedScenario, actors: readonly number[], record: readon
   // name the cell as it was then: replay up to that step
   replaySchedule(p, actors.slice(0, step), { continueAfter: false });
   return { ...base, action: `${(common & 1) === 1 ? 'writes' : 'reads'} ${m.nameOf(common >> 1)}` };
+}
+
+/** `reads x` as `reading x`, for "with CPU1 reading x before that". */
+function gerund(action: string): string {
+  return action.replace(/^(run|read|write|take)s\b/, (_, verb: string) => `${verb === 'write' || verb === 'take' ? verb.slice(0, -1) : verb}${verb === 'run' ? 'n' : ''}ing`);
 }
 
 /** The CPU whose pending-interrupt or need-resched register `addr` is, if it is one. */

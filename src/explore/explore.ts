@@ -80,6 +80,8 @@ export class Exploration {
   private best: Counterexample | undefined;
   private bound = 0;
   private readonly minimiseStats = { states: 0, transitions: 0 };
+  /** states minimising may take in all: twice the search's, at least MINIMISE_STATES, at most --max-states */
+  private minimiseBudget = 0;
   private final: ExploreResult['counterexample'];
   /** set by a caller that stops the exploration for its own reason (a time limit) */
   stoppedBy: string | undefined;
@@ -124,12 +126,16 @@ export class Exploration {
     if (this.phase === 'search') {
       this.found = this.best = s.counterexample;
       if (!this.found || this.opts.minimise === false) return this.finish();
-      if (this.found.preemptions < 0) this.found.preemptions = replaySchedule(this.p, this.found.actors).preemptions;
+      // counted the way the report counts them, whichever search found it
+      this.found.preemptions = replaySchedule(this.p, this.found.actors).preemptions;
+      this.minimiseBudget = Math.min(this.opts.maxStates ?? Infinity, Math.max(MINIMISE_STATES, 2 * s.stats.states));
       this.bound = 0;
       return this.tryBound();
     }
     this.minimiseStats.states += s.stats.states;
     this.minimiseStats.transitions += s.stats.transitions;
+    // the budget spent, the best counterexample so far is the one reported
+    if (this.minimiseStats.states >= this.minimiseBudget) return this.finish();
     if (this.phase === 'fewer-preemptions') {
       if (s.counterexample) {
         this.best = s.counterexample;
@@ -157,8 +163,9 @@ export class Exploration {
     });
   }
 
+  /** States the minimising searches may still store between them. */
   private minimiseLimit(): number {
-    return Math.min(this.opts.maxStates ?? 1_000_000, 1_000_000);
+    return Math.max(1, this.minimiseBudget - this.minimiseStats.states);
   }
 
   private finish(): void {
@@ -226,6 +233,9 @@ function makeSearcher(p: PreparedScenario, o: ExploreOptions): Searcher {
     }
   }
 }
+
+/** States minimising a counterexample may take at the least (it may take twice what the search took). */
+const MINIMISE_STATES = 200_000;
 
 /** PCT runs tried before a depth-first search: a race a few ordering constraints deep shows in a second. */
 export const PROBE_RUNS = 100;

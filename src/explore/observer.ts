@@ -1,6 +1,6 @@
 import { Diagnostic } from '../kc/diagnostics.js';
 import { MachineEvent } from '../machine/events.js';
-import { Machine, StopReason } from '../machine/machine.js';
+import { Machine, StopReason, shortFile } from '../machine/machine.js';
 import { symbolKey } from '../machine/tracking.js';
 import { PreparedScenario, eventCondition } from '../scenario/build.js';
 import { compare, judgeReturn } from '../scenario/expectations.js';
@@ -101,9 +101,11 @@ export class ExpectationObserver {
 
   /** The expectations judged at the end of a run: the first that fails, if any. */
   judgeEnd(m: Machine, stop: StopReason): Violation | undefined {
-    if (stop.kind !== 'done') {
-      return { expectation: 'the run ends by itself', detail: `${stop.kind}: ${(stop as { message?: string }).message ?? ''}`, cpu: (stop as { cpu?: number }).cpu };
+    if (stop.kind === 'fault') {
+      const where = stop.at ? ` at ${shortFile(stop.at.file)}:${stop.at.start.line}` : '';
+      return { expectation: 'the run ends by itself', detail: `fault on CPU${stop.cpu}${where}: ${stop.message}`, step: m.steps, cpu: stop.cpu };
     }
+    if (stop.kind !== 'done') return { expectation: 'the run ends by itself', detail: `${stop.kind}: ${stop.message}` };
     for (const e of this.p.scenario.expectations) {
       const detail = this.failure(e, m);
       if (detail !== undefined) return { expectation: e.text, line: e.range.start.line, detail };

@@ -43,6 +43,7 @@ export function replaySchedule(
     let stop: StopReason | undefined;
     let preemptions = 0;
     let lastCpu = -1;
+    let lastTimer = -1;
     for (const a of actors) {
       stop = settle(m);
       if (stop) break;
@@ -51,10 +52,12 @@ export function replaySchedule(
         stop = { kind: 'frozen', message: `the schedule names ${m.actorName(a)} at step ${m.steps + 1}, which cannot step there` };
         break;
       }
+      // a switch from a CPU that could go on is a preemption; taking an interrupt right after it fires is not
       if (a < m.nrCpus) {
-        if (lastCpu >= 0 && a !== lastCpu && m.canRun(lastCpu)) preemptions++;
+        if (lastCpu >= 0 && a !== lastCpu && m.canRun(lastCpu) && !(lastTimer >= 0 && m.timerTarget(lastTimer) === a)) preemptions++;
         lastCpu = a;
       }
+      lastTimer = a >= m.nrCpus ? a : -1;
       const next = a < m.nrCpus && m.nextStepKind(a) === STATEMENT ? m.nextInstr(a) : undefined;
       tracking?.clearAccesses();
       m.step(a);

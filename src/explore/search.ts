@@ -115,9 +115,10 @@ interface Node {
   sleepHi: number;
   /** transitions explored from here so far */
   done: Transition[];
-  /** the actor that led here and how many steps it took */
+  /** the actor that led here and how many steps it took (and the CPU that took it, after an interrupt) */
   actor: number;
   steps: number;
+  then?: { actor: number; steps: number };
   /** the CPU that ran last (for counting preemptions), or -1 */
   lastCpu: number;
   preemptions: number;
@@ -207,7 +208,7 @@ export class ScheduleSearch {
   }
 
   private start(): void {
-    const root = this.newNode(-1, 0, -1, 0, this.prefix.length, [...this.root.sleep]);
+    const root = this.newNode({ actor: -1, steps: 0 }, -1, 0, this.prefix.length, [...this.root.sleep]);
     if (root) this.push(root);
     else this.finished = true;
   }
@@ -244,10 +245,13 @@ export class ScheduleSearch {
   }
 
   /** The schedule from the scenario's start to the current top of the stack: one actor per step. */
-  private path(extra?: { actor: number; steps: number }): number[] {
+  private path(extra?: Taken): number[] {
     const out = [...this.prefix];
     const nodes = extra ? [...this.stack.slice(1), extra] : this.stack.slice(1);
-    for (const n of nodes) for (let i = 0; i < n.steps; i++) out.push(n.actor);
+    for (const n of nodes) {
+      for (let i = 0; i < n.steps; i++) out.push(n.actor);
+      for (let i = 0; i < (n.then?.steps ?? 0); i++) out.push(n.then!.actor);
+    }
     return out;
   }
 
@@ -271,7 +275,7 @@ export class ScheduleSearch {
       this.cutBy ??= 'preemption-bound';
       return;
     }
-    const { steps, footprint, ended } = this.runTransition(actor, node.depthSteps);
+    const { steps, then, footprint, ended } = this.runTransition(actor, node.depthSteps);
     this.at = undefined;
     this.stats.transitions++;
     if (this.ownershipGeneration !== (this.m.ownership?.generation[0] ?? 0)) {
@@ -286,13 +290,14 @@ export class ScheduleSearch {
       for (const s of node.done) if (independent(s.footprint, footprint)) childSleep.push(s);
     }
     if (actor < 64) node.done.push(t);
-    const depthSteps = node.depthSteps + steps;
+    const depthSteps = node.depthSteps + steps + (then?.steps ?? 0);
     if (depthSteps > this.stats.deepest) this.stats.deepest = depthSteps;
-    const lastCpu = actor < this.m.nrCpus ? actor : node.lastCpu;
+    const lastCpu = then ? then.actor : actor < this.m.nrCpus ? actor : node.lastCpu;
+    const taken: Taken = { actor, steps, then };
 
     const broken = this.observer.broken;
-    if (broken && this.goal !== 'outcomes') return this.found(broken, { actor, steps }, preemptions);
-    if (ended) return this.endOfRun(ended, { actor, steps }, preemptions);
+    if (broken && this.goal !== 'outcomes') return this.found(broken, taken, preemptions);
+    if (ended) return this.endOfRun(ended, taken, preemptions);
     if (this.goal === 'shortest' && this.counterexample && depthSteps >= this.counterexample.actors.length) {
       this.stats.schedules++;
       return;
@@ -304,10 +309,10 @@ export class ScheduleSearch {
       return;
     }
     if (this.frontierDepth !== undefined && this.stack.length >= this.frontierDepth) {
-      if (this.isNewState()) this.frontier.push(this.path({ actor, steps }));
+      if (this.isNewState()) this.frontier.push(this.path(taken));
       return;
     }
-    const child = this.newNode(actor, steps, lastCpu, preemptions, depthSteps, childSleep);
+    const child = this.newNode(taken, lastCpu, preemptions, depthSteps, childSleep);
     if (child) this.push(child);
     else this.stats.schedules++;
   }
@@ -316,7 +321,7 @@ export class ScheduleSearch {
    * A node for the state the machine is in, or undefined when the state was
    * explored before with nothing left to add (or a limit stops here).
    */
-  private newNode(actor: number, steps: number, lastCpu: number, preemptions: number, depthSteps: number, sleep: Transition[]): Node | undefined {
+  private newNode(taken: Taken, lastCpu: number, preemptions: number, depthSteps: number, sleep: Transition[]): Node | undefined {
     const m = this.m;
     let todo = this.orderedActors(lastCpu);
     const bound = this.bound(preemptions, depthSteps);
@@ -353,7 +358,7 @@ export class ScheduleSearch {
     const keep = awake > 1;
     return {
       mark: keep ? m.mark() : null, observer: keep ? this.observer.state.slice() : null,
-      todo, tried: 0, sleep, sleepLo, sleepHi, done: [], actor, steps, lastCpu, preemptions, depthSteps,
+      todo, tried: 0, sleep, sleepLo, sleepHi, done: [], ...taken, lastCpu, preemptions, depthSteps,
     };
   }
 
@@ -433,29 +438,52 @@ export class ScheduleSearch {
    * Runs one transition: the actor's steps up to and including its first
    * step that touches a shared cell (or its only step, for a timed event),
    * then lets time pass if nothing else can step. Says how the run ended if it did.
+   *
+   * A timed event whose CPU can step is followed at once by that CPU's
+   * transition (taking the interrupt). Only that CPU ever reads the pending
+   * bit the event sets, so the event happening earlier, with other CPUs'
+   * steps between, is the same run reordered: the search need not try it.
+   * Standing alone, a timed event is explored only to wake a CPU that waits.
    */
-  private runTransition(actor: number, depthSteps: number): { steps: number; footprint: Int32Array; ended?: StopReason } {
+  private runTransition(actor: number, depthSteps: number): Taken & { footprint: Int32Array; ended?: StopReason } {
     const m = this.m;
     const t = m.tracking!;
-    const budget = this.p.maxSteps;
     t.clearAccesses();
+    const steps = this.runSteps(actor, depthSteps);
+    let then: Taken['then'];
+    if (actor >= m.nrCpus && !m.stopReason && !this.observer.broken) {
+      const cpu = m.timerTarget(actor);
+      if (m.canRun(cpu)) then = { actor: cpu, steps: this.runSteps(cpu, depthSteps + steps) };
+    }
+    const total = steps + (then?.steps ?? 0);
+    this.stats.steps += total;
+    const budget = this.p.maxSteps;
+    let ended: StopReason | undefined = m.stopReason;
+    if (!ended && depthSteps + total >= budget) ended = { kind: 'budget', message: `step budget of ${budget} steps used up; ${m.describeCpus()}` };
+    if (!ended) ended = settle(this.m);
+    const cpu = then ? then.actor : actor;
+    const lines = cpu < m.nrCpus ? this.interruptLines[cpu] : undefined;
+    const footprint = new Int32Array(t.accessCount + (lines?.length ?? 0));
+    footprint.set(t.accesses.subarray(0, t.accessCount));
+    if (lines) footprint.set(lines, t.accessCount);
+    return { actor, steps, then, footprint, ended };
+  }
+
+  /** An actor's steps up to and including its first that touches a shared cell (a timed event: its one step). */
+  private runSteps(actor: number, depthSteps: number): number {
+    const m = this.m;
+    const t = m.tracking!;
+    const before = t.accessCount;
+    const budget = this.p.maxSteps;
     let steps = 0;
     for (;;) {
       m.step(actor);
       steps++;
-      if (m.stopReason || this.observer.broken || t.accessCount > 0) break;
+      if (m.stopReason || this.observer.broken || t.accessCount > before) break;
       if (actor >= m.nrCpus || !this.reductions.localSteps || !m.canRun(actor)) break;
       if (depthSteps + steps >= budget) break;
     }
-    this.stats.steps += steps;
-    let ended: StopReason | undefined = m.stopReason;
-    if (!ended && depthSteps + steps >= budget) ended = { kind: 'budget', message: `step budget of ${budget} steps used up; ${m.describeCpus()}` };
-    if (!ended) ended = settle(this.m);
-    const lines = actor < m.nrCpus ? this.interruptLines[actor] : undefined;
-    const footprint = new Int32Array(t.accessCount + (lines?.length ?? 0));
-    footprint.set(t.accesses.subarray(0, t.accessCount));
-    if (lines) footprint.set(lines, t.accessCount);
-    return { steps, footprint, ended };
+    return steps;
   }
 
   private endOfRun(stop: StopReason, last: { actor: number; steps: number }, preemptions: number): void {
@@ -492,6 +520,13 @@ export function learnOwnership(p: PreparedScenario, firstSeed = 1): void {
     m.track();
     m.run(p.maxSteps);
   }
+}
+
+/** What a transition took: an actor's steps, and after a timed event, its CPU's. */
+interface Taken {
+  actor: number;
+  steps: number;
+  then?: { actor: number; steps: number };
 }
 
 /** No cell is written by one transition and read or written by the other. */

@@ -58,11 +58,6 @@ export class VisitedStates implements StateTable {
     d[3 * entry + 2] = bound;
   }
 
-  /** Bytes the table takes. */
-  get bytes(): number {
-    return this.keys.byteLength + this.data.byteLength;
-  }
-
   restart(): StateTable {
     return new VisitedStates();
   }

@@ -128,10 +128,6 @@ export class ReplayList implements Chooser {
   pickDelay(): number {
     return LEAVE_TO_SCHEDULE;
   }
-  /** true while entries of the list remain */
-  get following(): boolean {
-    return this.index < this.list.length;
-  }
   save(): number[] {
     return [this.index, this.diverged, ...this.after.save()];
   }

@@ -316,10 +316,15 @@ export class Machine implements Runtime {
    * watchers, no data breakpoints, but it is part of the state a search hashes.
    */
   private poke(addr: number, value: number): void {
-    const old = this.mem[addr];
+    const m = this.mem;
+    if (this.tracking === null) {
+      m[addr] = value;
+      return;
+    }
+    const old = m[addr];
     if (old === value) return;
-    this.mem[addr] = value;
-    if (this.tracking !== null) this.tracking.written(addr, old, value);
+    m[addr] = value;
+    this.tracking.written(addr, old, value);
   }
 
   /** Sets a CPU register that other CPUs read or write too. */
@@ -490,7 +495,8 @@ export class Machine implements Runtime {
   /** Zeroes a frame being popped, so memory above the innermost frame is always zero (states merge, locals start at 0). */
   private clearFrame(fp: number): void {
     const size = this.functions[this.mem[fp + FRAME_FUNC]].frameSize;
-    for (let a = fp; a < fp + size; a++) this.poke(a, 0);
+    if (this.tracking === null) this.mem.fill(0, fp, fp + size);
+    else for (let a = fp; a < fp + size; a++) this.poke(a, 0);
   }
 
   fault(message: string): never {
@@ -724,11 +730,24 @@ export class Machine implements Runtime {
     this.armed.splice(this.armed.indexOf(k), 1);
   }
 
-  /** Timer k may be picked as an actor now: its window is open and it has somewhere to go. */
+  /**
+   * Timer k may be picked as an actor now: its window is open and the CPU it
+   * goes to has interrupts on. While they are off the CPU cannot take it, and
+   * nothing but taking it reads the pending bit, so it happening then or the
+   * moment they come back on makes no difference to any run: a search need
+   * not try both. (Its deadline still makes it happen, on or off.)
+   */
   private isOpen(k: number): boolean {
     const a = this.timerCells(k);
     if (this.mem[a] !== 0 || this.mem[a + 1] === 0) return false;
-    return k < this.nrCpus || !this.isDead(this.deviceIrqs[k - this.nrCpus].cpu);
+    const cpu = this.timerTarget(this.nrCpus + k);
+    return this.mem[this.reg(cpu, R_IRQS_ON)] !== 0 && !this.isDead(cpu);
+  }
+
+  /** The CPU a timed event's actor goes to: the IPI's target, the interrupt's CPU. */
+  timerTarget(actor: number): number {
+    const k = actor - this.nrCpus;
+    return k < this.nrCpus ? k : this.deviceIrqs[k - this.nrCpus].cpu;
   }
 
   /** `d` steps pass: counters count down, and timers whose deadline came happen, in timer order. */
@@ -982,7 +1001,7 @@ export class Machine implements Runtime {
     this.steps++;
     this.clock++;
     this.ownerCpu = -1;
-    if (!this.faultStops(() => this.tick(1))) return;
+    if (this.armed.length !== 0 && !this.faultStops(() => this.tick(1))) return;
     this.cpu = c;
     this.ownerCpu = c;
     this.contextId = 0;
@@ -1061,24 +1080,34 @@ export class Machine implements Runtime {
    * schedule). Valid until the next step.
    */
   actors(): Int32Array {
-    if (this.armed.length === 0) return this.runList.subarray(0, this.runCount);
+    return this.gathered.slice(0, this.gatherActors());
+  }
+
+  /** the list gatherActors() filled: the run list itself when no timer is open */
+  private gathered: Int32Array = new Int32Array(0);
+
+  /** Puts the actors that may step in `gathered` (without allocating) and says how many. */
+  private gatherActors(): number {
+    this.gathered = this.runList;
+    if (this.armed.length === 0) return this.runCount;
     let open = 0;
     for (const k of this.armed) if (this.isOpen(k)) open++;
-    if (open === 0) return this.runList.subarray(0, this.runCount);
+    if (open === 0) return this.runCount;
     if (this.actorList.length < this.runCount + open) this.actorList = new Int32Array(this.nrCpus + this.nrCpus + this.deviceIrqs.length);
     const list = this.actorList;
     list.set(this.runList.subarray(0, this.runCount));
     let n = this.runCount;
     for (const k of this.armed) if (this.isOpen(k)) list[n++] = this.nrCpus + k;
-    return list.subarray(0, n);
+    this.gathered = list;
+    return n;
   }
 
   /** Picks the next actor, advancing time past idle gaps. Undefined when nothing can ever step again. */
   pickActor(): number | undefined {
     for (;;) {
-      const actors = this.actors();
-      if (actors.length > 0) {
-        const a = this.chooser.pickActor(actors, actors.length);
+      const n = this.gatherActors();
+      if (n > 0) {
+        const a = this.chooser.pickActor(this.gathered, n);
         if (this.recordChoices) this.choiceLog.push(a);
         return a;
       }
