@@ -1,4 +1,4 @@
-import { MachineEvent } from '../machine/events.js';
+import { FieldValue, MachineEvent } from '../machine/events.js';
 import { R_IRQS_ON } from '../machine/layout.js';
 import { Machine } from '../machine/machine.js';
 import { fieldText } from '../machine/trace.js';
@@ -29,6 +29,15 @@ export interface Marker {
   step: number;
   label: string;
   fields: Record<string, string>;
+}
+
+/**
+ * The first of `names` an event has: the CPU an IPI or csd goes to is `target` in some
+ * versions of the events and `cpu` (the real tracepoints' name) in others.
+ */
+function field(f: MachineEvent['fields'], ...names: string[]): FieldValue {
+  for (const n of names) if (f[n] !== undefined) return f[n];
+  return '';
 }
 
 /** One number for an arrow's kind and its two CPUs. */
@@ -173,7 +182,7 @@ export class TimelineRecorder {
     const f = e.fields;
     switch (e.kind) {
       case 'sched-switch':
-        cpu.task = String(f.next);
+        cpu.task = String(field(f, 'next', 'next_comm'));
         this.showRunning(c, e.step);
         if (cpu.stopExiting) {
           cpu.stopExiting = false;
@@ -215,7 +224,7 @@ export class TimelineRecorder {
         return;
       }
       case 'ipi-send': {
-        const target = Number(f.target);
+        const target = Number(field(f, 'target', 'cpu'));
         this.cpus[target].ipisOnTheirWay.push(this.addArrow({ kind: 'ipi', fromCpu: c, fromStep: e.step, toCpu: target, lost: false, label: String(f.callsite || 'IPI'), fields: this.fieldsOf(e) }));
         return;
       }
@@ -227,7 +236,8 @@ export class TimelineRecorder {
       }
       case 'csd-queue': {
         const func = fieldText(this.m, e.kind, 'func', f.func);
-        this.csdsOnTheirWay.set(`${f.target}:${f.csd}`, this.addArrow({ kind: 'csd', fromCpu: c, fromStep: e.step, toCpu: Number(f.target), lost: false, label: func, fields: this.fieldsOf(e) }));
+        const target = Number(field(f, 'target', 'cpu'));
+        this.csdsOnTheirWay.set(`${target}:${f.csd}`, this.addArrow({ kind: 'csd', fromCpu: c, fromStep: e.step, toCpu: target, lost: false, label: func, fields: this.fieldsOf(e) }));
         return;
       }
       case 'csd-entry':
