@@ -25,8 +25,8 @@ export interface Lane {
  * An arrow; `count` > 1 when several between the same CPUs started within a few pixels.
  * `fields` is left out when the answer holds many arrows.
  */
-export type ArrowView = Omit<Arrow, 'fields'> & { fields?: Arrow['fields']; count?: number };
-export type MarkerView = Marker & { count?: number };
+export type ArrowView = Omit<Arrow, 'event'> & { fields?: Record<string, string>; count?: number };
+export type MarkerView = Omit<Marker, 'event'> & { fields: Record<string, string>; count?: number };
 
 /** At most this many arrows and markers per answer: past it, they are thinned per pixel anyway. */
 const MAX_ITEMS = 20000;
@@ -63,7 +63,7 @@ const ARROWS_WITH_FIELDS = 500;
  */
 function arrowsIn(r: TimelineRecorder, from: number, to: number, res: number): ArrowView[] {
   const arrows = r.arrows;
-  const out: ArrowView[] = [];
+  const shown: { arrow: Arrow; count: number }[] = [];
   const width = res <= 1 ? 1 : res * ARROW_PIXELS;
   const stepOf = (list: number[]) => (k: number) => arrows[list[k]].fromStep;
   for (const list of r.arrowsByPair.values()) {
@@ -71,20 +71,20 @@ function arrowsIn(r: TimelineRecorder, from: number, to: number, res: number): A
     let i = firstAtOrAfter(list.length, at, from - r.longestArrow);
     for (; i < list.length && at(i) < from; i++) {
       const a = arrows[list[i]];
-      if (a.toStep !== undefined && a.toStep >= from) out.push({ ...a });
+      if (a.toStep !== undefined && a.toStep >= from) shown.push({ arrow: a, count: 1 });
     }
-    while (i < list.length && at(i) <= to && out.length < MAX_ITEMS) {
+    while (i < list.length && at(i) <= to && shown.length < MAX_ITEMS) {
       const pixelEnd = from + (Math.floor((at(i) - from) / width) + 1) * width;
       const j = width === 1 ? i + 1 : firstAtOrAfter(list.length, at, pixelEnd);
       const a = arrows[list[i]];
       // one on its way is listed below
-      if (a.toStep !== undefined) out.push(j - i > 1 ? { ...a, count: j - i } : { ...a });
+      if (a.toStep !== undefined) shown.push({ arrow: a, count: j - i });
       i = j;
     }
   }
-  for (const i of r.arrowsOnTheirWay()) if (arrows[i].fromStep <= to) out.push({ ...arrows[i] });
-  if (out.length > ARROWS_WITH_FIELDS && res > 1) for (const a of out) delete a.fields;
-  return out;
+  for (const i of r.arrowsOnTheirWay()) if (arrows[i].fromStep <= to) shown.push({ arrow: arrows[i], count: 1 });
+  const withFields = res <= 1 || shown.length <= ARROWS_WITH_FIELDS;
+  return shown.map(({ arrow: { event, ...a }, count }) => ({ ...a, ...(count > 1 ? { count } : {}), ...(withFields ? { fields: r.fieldsOf(event) } : {}) }));
 }
 
 function markersIn(r: TimelineRecorder, from: number, to: number, res: number): MarkerView[] {
@@ -92,14 +92,14 @@ function markersIn(r: TimelineRecorder, from: number, to: number, res: number): 
   const seen = new Map<string, MarkerView>();
   const markers = r.markers;
   for (let i = firstAtOrAfter(markers.length, (k) => markers[k].step, from); i < markers.length && markers[i].step <= to && out.length < MAX_ITEMS; i++) {
-    const m = markers[i];
+    const { event, ...m } = markers[i];
     const key = `${m.kind}:${m.cpu}:${Math.floor(m.step / res)}`;
     const kept = res > 1 ? seen.get(key) : undefined;
     if (kept) kept.count = (kept.count ?? 1) + 1;
     else {
-      const copy = { ...m };
-      seen.set(key, copy);
-      out.push(copy);
+      const view = { ...m, fields: r.fieldsOf(event) };
+      seen.set(key, view);
+      out.push(view);
     }
   }
   return out;

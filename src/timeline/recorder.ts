@@ -19,7 +19,8 @@ export interface Arrow {
   lost: boolean;
   /** the callback (csd) or call site (IPI) */
   label: string;
-  fields: Record<string, string>;
+  /** the event that sent it (its fields are read when an answer shows them) */
+  event: MachineEvent;
 }
 
 /** Something that went wrong, drawn to stand out. */
@@ -28,7 +29,7 @@ export interface Marker {
   cpu: number;
   step: number;
   label: string;
-  fields: Record<string, string>;
+  event: MachineEvent;
 }
 
 /**
@@ -225,7 +226,7 @@ export class TimelineRecorder {
       }
       case 'ipi-send': {
         const target = Number(field(f, 'target', 'cpu'));
-        this.cpus[target].ipisOnTheirWay.push(this.addArrow({ kind: 'ipi', fromCpu: c, fromStep: e.step, toCpu: target, lost: false, label: String(f.callsite || 'IPI'), fields: this.fieldsOf(e) }));
+        this.cpus[target].ipisOnTheirWay.push(this.addArrow({ kind: 'ipi', fromCpu: c, fromStep: e.step, toCpu: target, lost: false, label: String(f.callsite || 'IPI'), event: e }));
         return;
       }
       case 'ipi-dropped': {
@@ -237,7 +238,7 @@ export class TimelineRecorder {
       case 'csd-queue': {
         const func = fieldText(this.m, e.kind, 'func', f.func);
         const target = Number(field(f, 'target', 'cpu'));
-        this.csdsOnTheirWay.set(`${target}:${f.csd}`, this.addArrow({ kind: 'csd', fromCpu: c, fromStep: e.step, toCpu: target, lost: false, label: func, fields: this.fieldsOf(e) }));
+        this.csdsOnTheirWay.set(`${target}:${f.csd}`, this.addArrow({ kind: 'csd', fromCpu: c, fromStep: e.step, toCpu: target, lost: false, label: func, event: e }));
         return;
       }
       case 'csd-entry':
@@ -288,7 +289,7 @@ export class TimelineRecorder {
   }
 
   private mark(e: MachineEvent, kind: Marker['kind'], label: string): void {
-    this.markers.push({ kind, cpu: kind === 'lost-work' || kind === 'ipi-dropped' ? Number(e.fields.target) : e.cpu, step: e.step, label, fields: this.fieldsOf(e) });
+    this.markers.push({ kind, cpu: kind === 'lost-work' || kind === 'ipi-dropped' ? Number(e.fields.target) : e.cpu, step: e.step, label, event: e });
   }
 
   /** The event's fields as a person reads them, with where it happened. */
