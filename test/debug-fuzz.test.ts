@@ -17,7 +17,7 @@ const COMMANDS = [
   'initialize', 'launch', 'configurationDone', 'threads', 'stackTrace', 'scopes', 'variables', 'evaluate', 'completions', 'setVariable',
   'continue', 'next', 'stepIn', 'stepOut', 'stepBack', 'reverseContinue', 'pause', 'restart', 'terminate', 'disconnect',
   'setBreakpoints', 'setFunctionBreakpoints', 'setExceptionBreakpoints', 'setDataBreakpoints', 'dataBreakpointInfo', 'breakpointLocations',
-  'exceptionInfo', 'source', 'freeze', 'thaw', 'attach', 'goto', 'readMemory', 'cancel', 'frobnicate', '', '__proto__', 'constructor',
+  'exceptionInfo', 'source', 'freeze', 'thaw', 'timeline', 'travelTo', 'attach', 'goto', 'readMemory', 'cancel', 'frobnicate', '', '__proto__', 'constructor',
 ];
 
 /** Field names requests take, so random arguments often hit real fields. */
@@ -25,6 +25,7 @@ const FIELDS = [
   'threadId', 'frameId', 'variablesReference', 'start', 'count', 'levels', 'startFrame', 'singleThread', 'expression', 'context', 'text', 'column',
   'line', 'endLine', 'source', 'breakpoints', 'filters', 'filterOptions', 'name', 'value', 'dataId', 'sourceReference', 'filter', 'granularity',
   'scenario', 'stopOnEntry', 'maxSteps', 'seed', 'schedule', 'patches', 'ipiLatency', 'adapterID', 'pathFormat', 'arguments',
+  'fromStep', 'toStep', 'resolution', 'step',
 ];
 
 const number = fc.oneof(
