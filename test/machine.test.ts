@@ -129,3 +129,21 @@ test('the race scenario walks the hotplug path in the kernel order', () => {
   ]);
   assert.ok(readFileSync(RACE, 'utf8').includes('kernel linux-3.15'));
 });
+
+test('each event records its CPU\'s task and interrupt state when it happened', () => {
+  const { prepared } = loadScenarioFile(RACE);
+  const m = startRun(prepared!);
+  const events: MachineEvent[] = [];
+  m.onEvent((e) => events.push(e));
+  m.run(100000);
+  const ipi = events.find((e) => e.kind === 'ipi-receive' && e.cpu === 1)!;
+  // the IPI interrupts CPU 1's stopper as it leaves stop-machine
+  assert.deepEqual({ ...ipi.context, pid: ipi.context.pid > 0 }, { comm: 'migration/1', pid: true, irqsOff: true, needResched: false, hardirq: true, softirq: false, preemptDepth: 1 });
+  const softirq = events.find((e) => e.kind === 'request-complete')!;
+  assert.equal(softirq.context.softirq, true);
+  assert.equal(softirq.context.hardirq, false);
+  const idle = events.find((e) => e.kind === 'sched-switch' && e.context.comm.startsWith('swapper/'))!;
+  assert.equal(idle.context.pid, 0, 'the idle tasks are pid 0');
+  const offline = events.find((e) => e.kind === 'cpu-offline')!;
+  assert.equal(offline.context.irqsOff, true, 'take_cpu_down runs with interrupts off');
+});

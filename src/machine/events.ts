@@ -35,12 +35,32 @@ export type EventKind = keyof typeof EVENT_KINDS;
 
 export type FieldValue = number | string;
 
+/**
+ * What the event's CPU was doing when it happened, as a trace line shows it:
+ * the current task, and the flags of ftrace's latency format.
+ */
+export interface EventContext {
+  /** the current task's name (`swapper/1`, `migration/1`, ...) */
+  comm: string;
+  /** its pid; the idle tasks are pid 0, as in the kernel */
+  pid: number;
+  irqsOff: boolean;
+  needResched: boolean;
+  /** in a hardirq handler (the IPI or a device interrupt) */
+  hardirq: boolean;
+  /** in softirq processing (`__do_softirq`) */
+  softirq: boolean;
+  /** preempt_count's preemption depth (its low byte) */
+  preemptDepth: number;
+}
+
 export interface MachineEvent {
   /** steps taken before this event */
   step: number;
   cpu: number;
   kind: EventKind;
   fields: Record<string, FieldValue>;
+  context: EventContext;
   /** where in the model it happened, when a line caused it */
   at?: SourceRange;
   /** the model function that was running */

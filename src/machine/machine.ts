@@ -5,10 +5,10 @@ import {
 } from '../kc/runtime.js';
 import { FUNCTION_TAG, TAG_MASK, Type, isFunctionValue, isStringValue, sizeOf, stringValue } from '../kc/types.js';
 import { Chooser, LEAVE_TO_SCHEDULE, RoundRobin } from './chooser.js';
-import { EventKind, FieldValue, MachineEvent } from './events.js';
+import { EventContext, EventKind, FieldValue, MachineEvent } from './events.js';
 import {
   CPU_REGS, HARDIRQ_MASK, HARDIRQ_OFFSET, IRQ_CELLS, I_EARLIEST, I_FIRED, K_CALL, K_HARDIRQ, K_SOFTIRQ, K_TASK,
-  MAX_DEVICE_IRQS, PRIO_IDLE, PRIO_NORMAL, REGISTER_NAMES, R_BLOCKED, R_CURRENT, R_DEAD, R_DEV_PENDING, R_IPI_EARLIEST,
+  MAX_DEVICE_IRQS, PREEMPT_MASK, PRIO_IDLE, PRIO_NORMAL, REGISTER_NAMES, R_BLOCKED, R_CURRENT, R_DEAD, R_DEV_PENDING, R_IPI_EARLIEST,
   R_IPI_PENDING, R_IRQS_ON, R_NEED_RESCHED, R_PREEMPT, R_SOFTIRQ_PENDING, SOFTIRQ_MASK, TASK_CELLS, TASK_DEAD,
   TASK_HEADER, TASK_RUNNING, T_CPU, T_FP, T_NAME, T_ON_RQ, T_PID, T_PREEMPT, T_PRIO, T_STATE,
 } from './layout.js';
@@ -260,6 +260,11 @@ export class Machine implements Runtime {
   taskName(task: number): string {
     const v = this.mem[task + T_NAME];
     return isStringValue(v) ? this.program.strings[v & 0xffffff] : `task@${task}`;
+  }
+
+  /** A task's pid as the kernel shows it: the idle tasks (swapper/N) are pid 0. */
+  taskPid(task: number): number {
+    return this.mem[task + T_PRIO] === PRIO_IDLE ? 0 : this.mem[task + T_PID];
   }
 
   function(id: number): CompiledFunction {
@@ -515,7 +520,10 @@ export class Machine implements Runtime {
 
   emit(kind: EventKind, fields: Record<string, FieldValue>, at?: SourceRange, func?: string): void {
     if (this.quiet) return;
-    const e: MachineEvent = { step: this.steps, cpu: this.cpu, kind, fields, at: at ?? this.currentInstr?.range, func: func ?? this.currentFunctionName() };
+    const e: MachineEvent = {
+      step: this.steps, cpu: this.cpu, kind, fields, context: this.eventContext(this.cpu),
+      at: at ?? this.currentInstr?.range, func: func ?? this.currentFunctionName(),
+    };
     for (const l of this.listeners) l(e);
     for (let i = 0; i < this.deviceIrqs.length; i++) {
       const w = this.deviceIrqs[i].when;
@@ -524,6 +532,21 @@ export class Machine implements Runtime {
         if (!w.condition || w.condition(e)) this.arm(this.nrCpus + i, 1, 1);
       }
     }
+  }
+
+  /** CPU c's task and interrupt state, recorded in each event it emits (events are not machine state). */
+  private eventContext(c: number): EventContext {
+    const task = this.currentTask(c);
+    const preempt = this.mem[this.reg(c, R_PREEMPT)];
+    return {
+      comm: this.taskName(task),
+      pid: this.taskPid(task),
+      irqsOff: this.mem[this.reg(c, R_IRQS_ON)] === 0,
+      needResched: this.mem[this.reg(c, R_NEED_RESCHED)] !== 0,
+      hardirq: (preempt & HARDIRQ_MASK) !== 0,
+      softirq: (preempt & SOFTIRQ_MASK) !== 0,
+      preemptDepth: preempt & PREEMPT_MASK,
+    };
   }
 
   private currentFunctionName(): string | undefined {
