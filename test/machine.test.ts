@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { MachineEvent } from '../src/machine/events.js';
-import { formatEvent } from '../src/machine/trace.js';
+import { eventLines } from '../src/machine/trace.js';
 import { loadScenarioFile, prepareScenario, startRun } from '../src/scenario/build.js';
 import { ROOT } from './helpers.js';
 
@@ -12,7 +12,7 @@ const RACE = join(ROOT, 'examples', 'ipi-offline-race.smp');
 
 function record(m: ReturnType<typeof startRun>, steps: number): string[] {
   const log: string[] = [];
-  const off = m.onEvent((e: MachineEvent) => log.push(formatEvent(m, e)));
+  const off = m.onEvent((e: MachineEvent) => log.push(...eventLines(m, e)));
   m.run(steps);
   off();
   return log;
