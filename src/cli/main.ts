@@ -222,7 +222,6 @@ function cmdRun(args: string[]): number {
     if (ftraceOut) events.push(e);
   };
   const result = runScenario(prepared, { onEvent });
-  if (ftraceOut && !writeOutput(ftraceOut, ftraceText(m, events))) return 2;
   const chooser = prepared.machine.chooser;
   if (chooser instanceof ReplayList && chooser.diverged >= 0) {
     process.stderr.write(`smplab: the run left the saved schedule at step ${chooser.diverged + 1}: the actor it names could not step there\n`);
@@ -236,6 +235,7 @@ function cmdRun(args: string[]): number {
     if (result.stop.kind === 'fault' && result.stop.at) out(`   at ${result.stop.at.file}:${result.stop.at.start.line}:${result.stop.at.start.col} on CPU${result.stop.cpu}`);
     for (const v of result.verdicts) out(`${v.ok ? 'PASS' : 'FAIL'}  ${v.text}  (${v.detail})`);
   }
+  if (ftraceOut && !writeOutput(ftraceOut, ftraceText(m, events))) return 2;
   return result.ok ? 0 : 1;
 }
 
