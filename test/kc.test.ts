@@ -222,3 +222,12 @@ test('30,000 unterminated typedefs are one error, found in linear time', () => {
   // scanning from each typedef to the end of the file took 47 s
   assert.ok(ms < 30000, `${ms} ms`);
 });
+
+test('a local { } initialiser is checked as a global one is: fields of a struct, [index] of an array', () => {
+  const local = (decl: string) => diagnosticsOf(`struct s { int a; int b; };\nint f(void)\n{\n\t${decl}\n\treturn 0;\n}\n`);
+  assert.deepEqual(local('int x[2] = { [1] = 2 };'), []);
+  assert.deepEqual(local('struct s v = { .b = 1 };'), []);
+  assert.match(local('int x[2] = { .a = 1 };')[0], /^test\.kc:4:15: error: an array initialiser takes \[index\] =, not \.field =$/);
+  assert.match(local('int x[2] = { [2] = 1 };')[0], /index 2 is outside the array of 2/);
+  assert.match(local('struct s v = { .c = 1 };')[0], /struct s has no field 'c'/);
+});

@@ -2,7 +2,7 @@
  * The bottom layer of the compiler: the program's names and types, global
  * memory, constants and constant initialisers.
  */
-import { Expr, FieldDecl, Initializer, SourceFile, TypeSpec } from './ast.js';
+import { Expr, FieldDecl, InitItem, InitList, Initializer, SourceFile, TypeSpec } from './ast.js';
 import { FunctionInfo } from './builder.js';
 import { Diagnostic, DiagnosticError, SourceRange, errorAt } from './diagnostics.js';
 import { where } from './describe.js';
@@ -260,28 +260,34 @@ export class Declarations {
     return g;
   }
 
+  /**
+   * The places a { } initialiser of a struct or array writes: each item with
+   * the offset and type of the field or element it names (designated or next
+   * in order), checked against the type.
+   */
+  protected *initListParts(type: Type & { k: 'struct' | 'array' }, init: InitList): Generator<{ offset: number; type: Type; item: InitItem }> {
+    let index = 0;
+    for (const item of init.items) {
+      if (type.k === 'struct') {
+        const field = item.field ? type.byName.get(item.field) : type.fields[index];
+        if (!field) this.fail(item.range, item.field ? `struct ${type.name} has no field '${item.field}'` : `too many initialisers for struct ${type.name}`);
+        index = type.fields.indexOf(field) + 1;
+        yield { offset: field.offset, type: field.type, item };
+        continue;
+      }
+      if (item.field) this.fail(item.range, 'an array initialiser takes [index] =, not .field =');
+      if (item.index) index = this.constValue(item.index);
+      if (index < 0 || index >= type.len) this.fail(item.range, `index ${index} is outside the array of ${type.len}`);
+      yield { offset: index * sizeOf(type.of), type: type.of, item };
+      index++;
+    }
+  }
+
   /** Writes a constant initialiser into initialData. */
   protected constInit(addr: number, type: Type, init: Initializer, at: SourceRange): void {
     if (init.kind === 'init_list') {
-      if (type.k === 'struct') {
-        let index = 0;
-        for (const item of init.items) {
-          const field = item.field ? type.byName.get(item.field) : type.fields[index];
-          if (!field) this.fail(item.range, item.field ? `struct ${type.name} has no field '${item.field}'` : `too many initialisers for struct ${type.name}`);
-          index = type.fields.indexOf(field) + 1;
-          this.constInit(addr + field.offset, field.type, item.value, item.range);
-        }
-        return;
-      }
-      if (type.k === 'array') {
-        let index = 0;
-        for (const item of init.items) {
-          if (item.field) this.fail(item.range, 'an array initialiser takes [index] =, not .field =');
-          if (item.index) index = this.constValue(item.index);
-          if (index < 0 || index >= type.len) this.fail(item.range, `index ${index} is outside the array of ${type.len}`);
-          this.constInit(addr + index * sizeOf(type.of), type.of, item.value, item.range);
-          index++;
-        }
+      if (type.k === 'struct' || type.k === 'array') {
+        for (const part of this.initListParts(type, init)) this.constInit(addr + part.offset, part.type, part.item.value, part.item.range);
         return;
       }
       if (init.items.length === 1 && !init.items[0].field) return this.constInit(addr, type, init.items[0].value, at);

@@ -251,23 +251,10 @@ export class Statements extends Expressions {
     }
     const size = sizeOf(type);
     const parts: { offset: number; write: (rt: Runtime, addr: number) => void }[] = [];
-    if (type.k === 'struct') {
-      let index = 0;
-      for (const item of init.items) {
-        const field = item.field ? type.byName.get(item.field) : type.fields[index];
-        if (!field) this.fail(item.range, item.field ? `struct ${type.name} has no field '${item.field}'` : `too many initialisers for struct ${type.name}`);
-        index = type.fields.indexOf(field) + 1;
+    if (type.k === 'struct' || type.k === 'array') {
+      for (const { offset, type: partType, item } of this.initListParts(type, init)) {
         const value = item.value.kind === 'init_list' ? item.value : this.lower(item.value);
-        parts.push({ offset: field.offset, write: this.initializerWrites(field.type, value, item.range) });
-      }
-    } else if (type.k === 'array') {
-      let index = 0;
-      for (const item of init.items) {
-        if (item.index) index = this.constValue(item.index);
-        if (index < 0 || index >= type.len) this.fail(item.range, `index ${index} is outside the array of ${type.len}`);
-        const value = item.value.kind === 'init_list' ? item.value : this.lower(item.value);
-        parts.push({ offset: index * sizeOf(type.of), write: this.initializerWrites(type.of, value, item.range) });
-        index++;
+        parts.push({ offset, write: this.initializerWrites(partType, value, item.range) });
       }
     } else this.fail(at, `a ${typeName(type)} cannot take a { } initialiser`);
     return (rt, addr) => {

@@ -1097,7 +1097,7 @@ export class Machine implements Runtime {
     this.steps++;
     this.clock++;
     this.ownerCpu = -1;
-    if (this.armed.length !== 0 && !this.faultStops(() => this.tick(1))) return;
+    if (this.armed.length !== 0 && !this.timePasses(1)) return;
     this.cpu = c;
     this.ownerCpu = c;
     this.contextId = 0;
@@ -1154,6 +1154,16 @@ export class Machine implements Runtime {
     });
   }
 
+  /** `d` steps pass for the timed events (see tick); false when a fault there stopped the machine. */
+  private timePasses(d: number): boolean {
+    try {
+      this.tick(d);
+      return true;
+    } catch (e) {
+      return this.stopOnFault(e);
+    }
+  }
+
   /**
    * Runs machine work outside a CPU's statement (a timed event, time passing):
    * a fault there (a `where` condition of an interrupt that faults) stops the
@@ -1164,10 +1174,15 @@ export class Machine implements Runtime {
       work();
       return true;
     } catch (e) {
-      if (!(e instanceof MachineFault)) throw e;
-      this.stopReason = { kind: 'fault', message: e.message, cpu: e.cpu, at: e.at };
-      return false;
+      return this.stopOnFault(e);
     }
+  }
+
+  /** A fault outside a statement stops the machine as a statement's would (false); anything else is rethrown. */
+  private stopOnFault(e: unknown): false {
+    if (!(e instanceof MachineFault)) throw e;
+    this.stopReason = { kind: 'fault', message: e.message, cpu: e.cpu, at: e.at };
+    return false;
   }
 
   /**
@@ -1222,7 +1237,7 @@ export class Machine implements Runtime {
     if (d === Infinity) return false;
     this.clock += d;
     this.ownerCpu = -1;
-    return this.faultStops(() => this.tick(d));
+    return this.timePasses(d);
   }
 
   /** The part of a state's hash that memory does not hold: which CPUs are in the middle of a watched spin. */
