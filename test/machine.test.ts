@@ -114,6 +114,25 @@ test('BUG_ON(1) and BUG() stop the machine with the kernel message at their line
   }
 });
 
+test('a BUG prints as the kernel\'s die() does: the BUG line, the task and a Call Trace from the CPU\'s frames', () => {
+  const dir = modelWith();
+  writeFileSync(join(dir, 'bug.kc'), '/* not a kernel function */\nvoid inner(void)\n{\n\tBUG();\n}\n/* not a kernel function */\nvoid outer(void)\n{\n\tint x = 1;\n\tinner();\n}\n');
+  const { prepared } = prepareScenario(join(ROOT, 'examples', 'bug.smp'), `kernel ${dir}\ncpus 2\ncpu 1 runs outer()\n`);
+  const m = startRun(prepared!);
+  const log = record(m, 10000);
+  const report = log.filter((l) => /^ +\d+ \[001\] /.test(l)).map((l) => l.replace(/^ +\d+ \[001\] /, ''));
+  const at = report.indexOf('------------[ cut here ]------------');
+  assert.ok(at >= 0, JSON.stringify(log));
+  // a model file that transcribes no kernel file is named by its own path
+  assert.deepEqual(report.slice(at + 1, at + 5), [`kernel BUG at ${dir.split('/').pop()}/bug.kc:4!`, 'invalid opcode: 0000 [#1] SMP', 'Modules linked in:', report[at + 4]]);
+  assert.match(report[at + 4], /^CPU: 1 PID: [1-9]\d* Comm: scenario\/\d+$/);
+  // innermost first, each with its line; the bottom frame is the scenario's task, on its scenario line
+  assert.deepEqual(report.slice(at + 5), [
+    'Call Trace:', ` inner+0x0/0x2 ${dir.split('/').pop()}/bug.kc:4`, ` outer+0x1/0x3 ${dir.split('/').pop()}/bug.kc:10`,
+    ' __scenario_task_3+0x0/0x2 examples/bug.smp:3', '---[ end trace 0000000000000001 ]---',
+  ]);
+});
+
 test('the race scenario walks the hotplug path in the kernel order', () => {
   const { prepared } = loadScenarioFile(RACE);
   const m = startRun(prepared!);
