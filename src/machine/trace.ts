@@ -30,7 +30,7 @@ function pointer(v: number): string {
 }
 
 /** The kernel's softirq_to_name[], by vector number. */
-const SOFTIRQ_NAMES = ['HI', 'TIMER', 'NET_TX', 'NET_RX', 'BLOCK', 'BLOCK_IOPOLL', 'TASKLET', 'SCHED', 'HRTIMER', 'RCU'];
+export const SOFTIRQ_NAMES = ['HI', 'TIMER', 'NET_TX', 'NET_RX', 'BLOCK', 'BLOCK_IOPOLL', 'TASKLET', 'SCHED', 'HRTIMER', 'RCU'];
 
 /** `key=value` for each field, as SMP Lab's own events print. */
 function plainFields(m: Machine, e: MachineEvent, names: readonly string[]): string {

@@ -1,7 +1,7 @@
 import { FieldValue, MachineEvent } from '../machine/events.js';
 import { R_IRQS_ON } from '../machine/layout.js';
 import { Machine } from '../machine/machine.js';
-import { fieldText } from '../machine/trace.js';
+import { SOFTIRQ_NAMES, fieldText } from '../machine/trace.js';
 import { ChangeSeries } from './series.js';
 
 /** The layers of one CPU's lane. */
@@ -45,9 +45,6 @@ function field(f: MachineEvent['fields'], ...names: string[]): FieldValue {
 export function pairKey(a: Pick<Arrow, 'kind' | 'fromCpu' | 'toCpu'>, nrCpus: number): number {
   return ((a.kind === 'csd' ? nrCpus : 0) + a.fromCpu) * nrCpus + a.toCpu;
 }
-
-/** The names softirq vectors have in the kernel (softirq_to_name). */
-const SOFTIRQ_NAMES = ['HI', 'TIMER', 'NET_TX', 'NET_RX', 'BLOCK', 'BLOCK_IOPOLL', 'TASKLET', 'SCHED', 'HRTIMER', 'RCU'];
 
 /** What the recorder follows for one CPU between events. */
 interface CpuState {
