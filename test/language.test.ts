@@ -167,7 +167,7 @@ describe('language server over stdio', () => {
     t.diagnostic(`completion after "cpu 2 runs " right after didOpen (the scenario check may run first): ${(performance.now() - started).toFixed(0)} ms`);
     const down = items.find((i) => i.label === 'cpu_down');
     assert.ok(down, items.map((i) => i.label).join(' '));
-    assert.match(docText(down.documentation), /models cpu_down\(\) \(kernel\/cpu\.c/);
+    assert.match(docText(down.documentation), /models cpu_down\(\) — kernel\/cpu\.c/);
     assert.equal(down.textEdit?.newText, 'cpu_down(${1:cpu})');
     assert.ok(items.some((i) => i.label === 'smp_call_function_single'));
 
@@ -255,7 +255,7 @@ describe('language server over stdio', () => {
     assert.match(llist?.contents.value ?? '', /built-in of the arch layer/);
 
     const fnHover = await client.hover(smpUri, call);
-    assert.match(fnHover?.contents.value ?? '', /models generic_exec_single\(\) \(kernel\/smp\.c, v3\.15\)/);
+    assert.match(fnHover?.contents.value ?? '', /models generic_exec_single\(\) — kernel\/smp\.c, v3\.15/);
 
     const syms = await client.symbols(smpUri);
     const ges = syms.find((s) => s.name === 'generic_exec_single');
