@@ -436,7 +436,11 @@ export function machineBuiltins(): Builtins {
       const target = m.function(fnId);
       if (!target) m.fault('kthread_create_on_cpu: not a function');
       const label = formatPrintk(str(m, name), [cpu], (v) => m.symbol(v), (v) => str(m, v));
-      return m.createTask(cpu, target, target.params.length ? [data] : [], label, PRIO_NORMAL, false);
+      const t = m.createTask(cpu, target, target.params.length ? [data] : [], label, PRIO_NORMAL, false);
+      // 3.15 parks a new per-CPU kthread before returning it; kthread_unpark() starts it
+      m.store(t + T_STATE, TASK_PARKED);
+      m.store(t + T_KTHREAD_FLAGS, KTHREAD_SHOULD_PARK | KTHREAD_IS_PARKED);
+      return t;
     }),
     sched_set_stop_task: proc(2, (m, _s, _cpu, p) => m.store(p + T_PRIO, PRIO_STOP)),
 
