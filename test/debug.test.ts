@@ -78,7 +78,7 @@ describe('breakpoints, stepping and time travel', () => {
     assert.equal(e.body.reason, 'breakpoint');
     assert.equal(e.body.threadId, 2);
     assert.equal(e.body.description, 'CPU_DYING');
-    assert.match(e.body.text ?? '', /cpuhp:cpu_notify on CPU1: action=CPU_DYING target=1/);
+    assert.match(e.body.text ?? '', /smplab:cpu_notify on CPU1: action=CPU_DYING target=1/);
   });
 
   test('stepping CPU 1 alone leaves every other CPU exactly where it was', async () => {
@@ -126,7 +126,7 @@ describe('more breakpoints', () => {
     const e = await continueToStop();
     assert.equal(e.body.threadId, 1);
     assert.equal(e.body.description, 'IPI → CPU1');
-    assert.match(e.body.text ?? '', /ipi:ipi_send_cpu on CPU0: target=1/);
+    assert.match(e.body.text ?? '', /ipi:ipi_send_cpu on CPU0: cpu=1 callsite=generic_exec_single\+0x[0-9a-f]+\/0x[0-9a-f]+ callback=generic_smp_call_function_single_interrupt\+0x0\/0x[0-9a-f]+$/);
   });
 
   test('a stop-machine-state breakpoint on DISABLE_IRQ for CPU 0', async () => {
@@ -135,7 +135,7 @@ describe('more breakpoints', () => {
     const e = await continueToStop();
     assert.equal(e.body.threadId, 1);
     assert.equal(e.body.description, 'DISABLE_IRQ');
-    assert.match(e.body.text ?? '', /stop_machine:multi_stop_state on CPU0: state=MULTI_STOP_DISABLE_IRQ active=0/);
+    assert.match(e.body.text ?? '', /smplab:multi_stop_state on CPU0: state=MULTI_STOP_DISABLE_IRQ active=0/);
     assert.match((await dc.threadsRequest()).body.threads[0].name, /^CPU0 · online · irqs on · MULTI_STOP_DISABLE_IRQ/);
   });
 

@@ -94,7 +94,7 @@ test('__do_softirq runs a softirq raised while its handlers ran in the same call
   assert.ok(r.ok, JSON.stringify(r.verdicts));
   const entries = r.events.filter((e) => e.kind === 'softirq-entry' && e.cpu === 0);
   assert.equal(entries.length, 2, 'BLOCK_SOFTIRQ ran twice');
-  assert.ok(!r.events.some((e) => e.kind === 'sched-switch' && e.fields.next === 'ksoftirqd/0'), 'ksoftirqd/0 never ran');
+  assert.ok(!r.events.some((e) => e.kind === 'sched-switch' && e.fields.next_comm === 'ksoftirqd/0'), 'ksoftirqd/0 never ran');
 });
 
 test('__do_softirq restarts at most MAX_SOFTIRQ_RESTART (10) times, then hands the rest to ksoftirqd', () => {
@@ -131,7 +131,7 @@ test('__do_softirq restarts at most MAX_SOFTIRQ_RESTART (10) times, then hands t
     const r = runScenario(prepared!, { schedule: { kind: 'random', seed: 3 }, onEvent: (e) => events.push(e) });
     assert.equal(r.stop.kind, 'done', JSON.stringify(r.stop));
     const hi = (e: MachineEvent) => e.kind === 'softirq-entry' && e.cpu === 0 && e.fields.vec === 0;
-    const switchIn = events.findIndex((e) => e.kind === 'sched-switch' && e.cpu === 0 && e.fields.next === 'ksoftirqd/0');
+    const switchIn = events.findIndex((e) => e.kind === 'sched-switch' && e.cpu === 0 && e.fields.next_comm === 'ksoftirqd/0');
     assert.ok(switchIn > 0, 'ksoftirqd/0 runs in the end');
     assert.equal(events.slice(0, switchIn).filter(hi).length, 10, 'ten rounds on the way out of the interrupt, then ksoftirqd');
     assert.equal(events.filter(hi).length, 25, 'ksoftirqd runs the other 15');

@@ -182,7 +182,7 @@ describe('language server over stdio', () => {
     assert.match(patches.find((i) => i.label === 'ipi-offline-v6/0001')!.detail ?? '', /Print more useful debug info/);
 
     const events = await client.completion(u, endOf(text, 'irq disk on cpu 0 after'), ' ');
-    assert.ok(events.some((i) => i.label === 'stop-machine-state' && /stop_machine:multi_stop_state/.test(i.detail ?? '')));
+    assert.ok(events.some((i) => i.label === 'stop-machine-state' && /smplab:multi_stop_state/.test(i.detail ?? '')));
 
     const forms = await client.completion(u, endOf(text, 'expect'), ' ');
     assert.deepEqual(forms.map((i) => i.label).slice(0, 3), ['no warning', 'no lost work', 'all requests completed']);
@@ -209,7 +209,7 @@ describe('language server over stdio', () => {
     assert.match(h.contents.value, /cpu\.kc:\d+/);
 
     const ev = await client.hover(raceUri, positionOf(raceText, 'stop-machine-state', 5));
-    assert.match(ev?.contents.value ?? '', /stop_machine:multi_stop_state/);
+    assert.match(ev?.contents.value ?? '', /SMP Lab event `smplab:multi_stop_state`/);
     assert.match(ev?.contents.value ?? '', /`state`, `active`/);
 
     const patch = await client.hover(raceUri, positionOf(raceText, 'ipi-offline-v6/0001', 4));

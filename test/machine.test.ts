@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { MachineEvent } from '../src/machine/events.js';
-import { formatEvent } from '../src/machine/trace.js';
+import { eventLines } from '../src/machine/trace.js';
 import { loadScenarioFile, prepareScenario, startRun } from '../src/scenario/build.js';
 import { ROOT } from './helpers.js';
 
@@ -12,7 +12,7 @@ const RACE = join(ROOT, 'examples', 'ipi-offline-race.smp');
 
 function record(m: ReturnType<typeof startRun>, steps: number): string[] {
   const log: string[] = [];
-  const off = m.onEvent((e: MachineEvent) => log.push(formatEvent(m, e)));
+  const off = m.onEvent((e: MachineEvent) => log.push(...eventLines(m, e)));
   m.run(steps);
   off();
   return log;
@@ -114,6 +114,25 @@ test('BUG_ON(1) and BUG() stop the machine with the kernel message at their line
   }
 });
 
+test('a BUG prints as the kernel\'s die() does: the BUG line, the task and a Call Trace from the CPU\'s frames', () => {
+  const dir = modelWith();
+  writeFileSync(join(dir, 'bug.kc'), '/* not a kernel function */\nvoid inner(void)\n{\n\tBUG();\n}\n/* not a kernel function */\nvoid outer(void)\n{\n\tint x = 1;\n\tinner();\n}\n');
+  const { prepared } = prepareScenario(join(ROOT, 'examples', 'bug.smp'), `kernel ${dir}\ncpus 2\ncpu 1 runs outer()\n`);
+  const m = startRun(prepared!);
+  const log = record(m, 10000);
+  const report = log.filter((l) => /^ +\d+ \[001\] /.test(l)).map((l) => l.replace(/^ +\d+ \[001\] /, ''));
+  const at = report.indexOf('------------[ cut here ]------------');
+  assert.ok(at >= 0, JSON.stringify(log));
+  // a model file that transcribes no kernel file is named by its own path
+  assert.deepEqual(report.slice(at + 1, at + 5), [`kernel BUG at ${dir.split('/').pop()}/bug.kc:4!`, 'invalid opcode: 0000 [#1] SMP', 'Modules linked in:', report[at + 4]]);
+  assert.match(report[at + 4], /^CPU: 1 PID: [1-9]\d* Comm: scenario\/\d+$/);
+  // innermost first, each with its line; the bottom frame is the scenario's task, on its scenario line
+  assert.deepEqual(report.slice(at + 5), [
+    'Call Trace:', ` inner+0x0/0x2 ${dir.split('/').pop()}/bug.kc:4`, ` outer+0x1/0x3 ${dir.split('/').pop()}/bug.kc:10`,
+    ' __scenario_task_3+0x0/0x2 examples/bug.smp:3', '---[ end trace 0000000000000001 ]---',
+  ]);
+});
+
 test('the race scenario walks the hotplug path in the kernel order', () => {
   const { prepared } = loadScenarioFile(RACE);
   const m = startRun(prepared!);
@@ -128,4 +147,22 @@ test('the race scenario walks the hotplug path in the kernel order', () => {
     `cpuhp:${c.get('CPU_DOWN_PREPARE')}`, 'cpu-offline', `cpuhp:${c.get('CPU_DYING')}`, 'cpu-dead', `cpuhp:${c.get('CPU_DEAD')}`, `cpuhp:${c.get('CPU_POST_DEAD')}`,
   ]);
   assert.ok(readFileSync(RACE, 'utf8').includes('kernel linux-3.15'));
+});
+
+test('each event records its CPU\'s task and interrupt state when it happened', () => {
+  const { prepared } = loadScenarioFile(RACE);
+  const m = startRun(prepared!);
+  const events: MachineEvent[] = [];
+  m.onEvent((e) => events.push(e));
+  m.run(100000);
+  const ipi = events.find((e) => e.kind === 'ipi-receive' && e.cpu === 1)!;
+  // the IPI interrupts CPU 1's stopper as it leaves stop-machine
+  assert.deepEqual({ ...ipi.context, pid: ipi.context.pid > 0 }, { comm: 'migration/1', pid: true, irqsOff: true, needResched: false, hardirq: true, softirq: false, preemptDepth: 1 });
+  const softirq = events.find((e) => e.kind === 'request-complete')!;
+  assert.equal(softirq.context.softirq, true);
+  assert.equal(softirq.context.hardirq, false);
+  const idle = events.find((e) => e.kind === 'sched-switch' && e.context.comm.startsWith('swapper/'))!;
+  assert.equal(idle.context.pid, 0, 'the idle tasks are pid 0');
+  const offline = events.find((e) => e.kind === 'cpu-offline')!;
+  assert.equal(offline.context.irqsOff, true, 'take_cpu_down runs with interrupts off');
 });

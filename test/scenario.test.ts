@@ -201,6 +201,35 @@ test('callsite compares with function names, like func', () => {
   assert.deepEqual(r.verdicts.slice(-2).map((v) => [v.ok, v.detail]), [[true, 'counted 1'], [true, 'counted 0']]);
 });
 
+test('fields renamed to their tracepoint\'s name keep their old names in conditions; cpu is still the CPU the event happened on', () => {
+  const race = readFileSync('examples/ipi-offline-race.smp', 'utf8');
+  const conditions = [
+    'count ipi-send where target == 1 == 1',
+    'count ipi-send where target == 2 == 0',
+    'count ipi-send where cpu == 0 && callback == generic_smp_call_function_single_interrupt == 1',
+    'count csd-queue where target == 1 && func == trigger_softirq == 1',
+    'count ipi-receive where vector == 251 && online == 0 && queued == 1 == 1',
+    'count sched-switch where prev_pid == 0 && next_prio == 0 == 2',
+    'count irq-exit where irq == 1 == 1',
+  ];
+  const text = `${race}\n${conditions.map((c) => `expect ${c}`).join('\n')}\n`;
+  const { prepared, diagnostics } = prepareScenario('examples/t.smp', text);
+  assert.deepEqual(diagnostics, []);
+  const r = runScenario(prepared!);
+  const judged = r.verdicts.slice(-conditions.length);
+  assert.deepEqual(judged.map((v) => v.text), conditions.map((c) => `expect ${c}`));
+  for (const v of judged) assert.ok(v.ok, `${v.text}: ${v.detail}`);
+});
+
+test('text fields, old or new, are refused in conditions with the reason', () => {
+  for (const [cond, name] of [['prev == 1', 'prev'], ['next_comm == 1', 'next_comm'], ['task == 1', 'task']]) {
+    const event = name === 'task' ? 'task-exit' : 'sched-switch';
+    const { diagnostics } = prepareScenario('examples/t.smp', `${HEAD}expect count ${event} where ${cond} >= 0\n`);
+    assert.equal(diagnostics.length, 1, JSON.stringify(diagnostics));
+    assert.match(diagnostics[0].message, new RegExp(`'${name}' is text`));
+  }
+});
+
 // --- tasks: a statement body each, run in file order, named for their return value
 
 test('the text after runs is a statement body, and tasks on one CPU run in file order', () => {

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { MachineEvent } from '../machine/events.js';
-import { formatEvent } from '../machine/trace.js';
+import { eventLines } from '../machine/trace.js';
 import { PreparedScenario, ScenarioOverrides, loadScenarioFile } from '../scenario/build.js';
 import { DecisiveRace, formatAccess } from '../explore/explain.js';
 import { ExploreOptions, ExploreResult, Exploration, Strategy } from '../explore/explore.js';
@@ -207,7 +207,7 @@ function failingRunLog(p: PreparedScenario, schedule: string, race: DecisiveRace
   if ('error' in decoded) return [`  (cannot show the run: ${decoded.error})`];
   const lines: { step: number; text: string }[] = [];
   const marked = new Set([race?.first.step, race?.second.step, failingStep].filter((s): s is number => !!s));
-  const off = m.onEvent((e: MachineEvent) => lines.push({ step: e.step, text: formatEvent(m, e) }));
+  const off = m.onEvent((e: MachineEvent) => lines.push(...eventLines(m, e).map((text) => ({ step: e.step, text }))));
   try {
     replaySchedule(p, decoded.actors);
   } finally {

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Diagnostic, formatDiagnostic } from '../kc/diagnostics.js';
 import { ReplayList, SchedulePolicy } from '../machine/chooser.js';
-import { eventJson, formatEvent } from '../machine/trace.js';
+import { MachineEvent } from '../machine/events.js';
+import { eventJson, eventLines, ftraceText } from '../machine/trace.js';
 import { PreparedScenario, ScenarioOverrides, loadScenarioFile } from '../scenario/build.js';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { readCounterexample } from '../explore/counterexample.js';
@@ -24,6 +25,7 @@ commands:
       --replay FILE          follow a schedule saved by explore (a .counterexample file)
       --json                 one JSON object per line: events, then a summary
       --quiet                verdicts only
+      --ftrace-out FILE      also write the run's events as ftrace text (trace-cmd report -l form)
   explore FILE.smp [options] try every schedule: which CPU steps, when IPIs arrive, when
                              interrupts fire; verify every expectation or find a counterexample
       --strategy S           dfs (default) | bfs | pct | random
@@ -61,12 +63,13 @@ function version(): string {
   return 'unknown';
 }
 
-function parseRunArgs(args: string[]): { file: string; overrides: ScenarioOverrides; json: boolean; quiet: boolean; replay?: string } {
+function parseRunArgs(args: string[]): { file: string; overrides: ScenarioOverrides; json: boolean; quiet: boolean; replay?: string; ftraceOut?: string } {
   const overrides: ScenarioOverrides = {};
   let file: string | undefined;
   let json = false;
   let quiet = false;
   let replay: string | undefined;
+  let ftraceOut: string | undefined;
   let seed: number | undefined;
   let schedule: string | undefined;
   const value = (i: number, flag: string) => {
@@ -96,6 +99,7 @@ function parseRunArgs(args: string[]): { file: string; overrides: ScenarioOverri
         break;
       }
       case '--replay': replay = value(++i, a); break;
+      case '--ftrace-out': ftraceOut = value(++i, a); break;
       case '--json': json = true; break;
       case '--quiet': quiet = true; break;
       default:
@@ -115,7 +119,7 @@ function parseRunArgs(args: string[]): { file: string; overrides: ScenarioOverri
     policy = { kind: 'list', cpus: schedule.split(',').map(Number) };
   } else if (seed !== undefined) policy = { kind: 'random', seed };
   overrides.schedule = policy;
-  return { file, overrides, json, quiet, replay };
+  return { file, overrides, json, quiet, replay, ftraceOut };
 }
 
 function parseExploreArgs(args: string[]): ExploreArgs {
@@ -197,7 +201,7 @@ function printDiagnostics(diags: readonly Diagnostic[]): void {
 }
 
 function cmdRun(args: string[]): number {
-  const { file, overrides, json, quiet, replay } = parseRunArgs(args);
+  const { file, overrides, json, quiet, replay, ftraceOut } = parseRunArgs(args);
   const { prepared, diagnostics } = loadScenarioFile(file, overrides);
   printDiagnostics(diagnostics);
   if (!prepared) return 2;
@@ -211,9 +215,12 @@ function cmdRun(args: string[]): number {
   }
   const m = prepared.machine;
   const out = (s: string) => process.stdout.write(s + '\n');
-  const onEvent = quiet ? undefined : json
-    ? (e: Parameters<typeof formatEvent>[1]) => out(JSON.stringify(eventJson(m, e)))
-    : (e: Parameters<typeof formatEvent>[1]) => out(formatEvent(m, e));
+  const events: MachineEvent[] = [];
+  const print = quiet ? undefined : json ? (e: MachineEvent) => out(JSON.stringify(eventJson(m, e))) : (e: MachineEvent) => eventLines(m, e).forEach(out);
+  const onEvent = (e: MachineEvent) => {
+    print?.(e);
+    if (ftraceOut) events.push(e);
+  };
   const result = runScenario(prepared, { onEvent });
   const chooser = prepared.machine.chooser;
   if (chooser instanceof ReplayList && chooser.diverged >= 0) {
@@ -228,7 +235,19 @@ function cmdRun(args: string[]): number {
     if (result.stop.kind === 'fault' && result.stop.at) out(`   at ${result.stop.at.file}:${result.stop.at.start.line}:${result.stop.at.start.col} on CPU${result.stop.cpu}`);
     for (const v of result.verdicts) out(`${v.ok ? 'PASS' : 'FAIL'}  ${v.text}  (${v.detail})`);
   }
+  if (ftraceOut && !writeOutput(ftraceOut, ftraceText(m, events))) return 2;
   return result.ok ? 0 : 1;
+}
+
+/** Writes an export; a file that cannot be written is said on stderr. */
+function writeOutput(path: string, text: string): boolean {
+  try {
+    writeFileSync(path, text);
+    return true;
+  } catch (err) {
+    process.stderr.write(`smplab: cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
+    return false;
+  }
 }
 
 function cmdCheck(files: string[]): number {

@@ -2,10 +2,10 @@ import { OutputEvent } from '@vscode/debugadapter';
 import { DebugProtocol } from '@vscode/debugprotocol';
 import { SourceRange } from '../kc/diagnostics.js';
 import { MachineEvent } from '../machine/events.js';
-import { formatEvent } from '../machine/trace.js';
+import { kernelReport } from '../machine/report.js';
+import { eventHead, eventLines } from '../machine/trace.js';
 import { Debuggee } from './debuggee.js';
 import { Sources } from './sources.js';
-import { warningReport } from './stops.js';
 
 type Category = 'console' | 'stdout' | 'stderr';
 
@@ -38,13 +38,12 @@ export class DebugConsole {
 
   private logEvent(d: Debuggee, e: MachineEvent): void {
     const category: Category = HARM.has(e.kind) ? 'stderr' : 'stdout';
-    if (e.kind === 'warn') {
-      const head = formatEvent(d.m, e).split('\n')[0].replace(/WARNING.*$/, '');
-      for (const l of warningReport(d, e)) this.print(head + l.text, category, l.at);
+    if (e.kind === 'warn' || e.kind === 'bug') {
+      for (const l of kernelReport(d.m, e)) this.print(`${eventHead(e)} ${l.text}`, category, l.at);
       return;
     }
     const located = HARM.has(e.kind) || e.kind === 'printk' ? e.at : undefined;
-    for (const l of formatEvent(d.m, e).split('\n')) this.print(l, category, located);
+    for (const l of eventLines(d.m, e)) this.print(l, category, located);
   }
 
   /** A line of its own in the Debug Console (verdicts, notes). */

@@ -1,9 +1,8 @@
 import { DebugProtocol } from '@vscode/debugprotocol';
-import { SourceRange } from '../kc/diagnostics.js';
 import { EVENT_KINDS, MachineEvent } from '../machine/events.js';
-import { PRIO_IDLE, T_PID, T_PRIO } from '../machine/layout.js';
-import { Machine, shortFile } from '../machine/machine.js';
-import { fieldText } from '../machine/trace.js';
+import { Machine } from '../machine/machine.js';
+import { ReportLine, kernelReport } from '../machine/report.js';
+import { fieldText, tracepointText } from '../machine/trace.js';
 import { Debuggee } from './debuggee.js';
 
 /**
@@ -26,12 +25,6 @@ export interface Stop {
   tell?: boolean;
 }
 
-/** A line of a kernel-style report, with the source line it names when there is one. */
-export interface ReportLine {
-  text: string;
-  at?: SourceRange;
-}
-
 /** Where a followed counterexample breaks its expectation (one the event filters did not already stop on). */
 export function expectationStop(f: { expectation: string; detail: string; cpu?: number }, cpu: number): Stop {
   return { reason: 'exception', threadId: (f.cpu ?? cpu) + 1, description: 'counterexample', text: `${f.expectation}: ${f.detail}`, tell: true };
@@ -44,7 +37,7 @@ const HARM = new Set(['warn', 'bug', 'lost-work']);
 export function eventStop(d: Debuggee, e: MachineEvent): Stop {
   const stop: Stop = { reason: HARM.has(e.kind) ? 'exception' : 'breakpoint', threadId: e.cpu + 1, description: eventBadge(d.m, e), text: describeEvent(d.m, e), event: e };
   // a WARN's report is in the Debug Console already; other harm is said there when stopping on it
-  if (e.kind === 'warn') stop.report = warningReport(d, e);
+  if (e.kind === 'warn') stop.report = kernelReport(d.m, e);
   else stop.tell = HARM.has(e.kind);
   return stop;
 }
@@ -58,48 +51,19 @@ function eventBadge(m: Machine, e: MachineEvent): string {
     case 'lost-work': return 'lost work';
     case 'cpuhp': return field('action');
     case 'stop-machine-state': return field('state').replace(/^MULTI_STOP_/, '');
-    case 'ipi-send': return `IPI → CPU${e.fields.target}`;
+    case 'ipi-send': return `IPI → CPU${e.fields.cpu}`;
+    case 'ipi-send-mask': return `IPI → ${e.fields.cpumask}`;
     case 'ipi-receive': return 'IPI';
-    case 'csd-queue': return `csd → CPU${e.fields.target}`;
+    case 'csd-queue': return `csd → CPU${e.fields.cpu}`;
     case 'cpu-offline': return 'offline';
     default: return e.kind;
   }
 }
 
-/** An event as one line: `cpuhp:cpu_notify on CPU1: action=CPU_DYING target=1`. */
+/** An event as one line: `smplab:cpu_notify on CPU1: action=CPU_DYING target=1`. */
 export function describeEvent(m: Machine, e: MachineEvent): string {
   if (e.kind === 'warn') return `WARNING on CPU${e.cpu} in ${e.fields.function}(): ${e.fields.message || 'WARN_ON'}`;
-  const fields = Object.entries(e.fields).map(([k, v]) => `${k}=${fieldText(m, e.kind, k, v)}`).join(' ');
-  return `${EVENT_KINDS[e.kind].tracepoint} on CPU${e.cpu}: ${fields}`;
-}
-
-/**
- * A WARN as the kernel prints it: where it fired, the message, the task, and
- * the CPU's frames innermost first, interrupt frames between <IRQ> and <EOI>.
- * Made while the WARN runs, so the top frame is on the WARN line.
- */
-export function warningReport(d: Debuggee, e: MachineEvent): ReportLine[] {
-  const m = d.m;
-  const task = m.currentTask(e.cpu);
-  const pid = m.mem[task + T_PRIO] === PRIO_IDLE ? 0 : m.mem[task + T_PID];
-  const frames = m.frames(e.cpu);
-  const offset = (f: (typeof frames)[number]) => `${f.fn.name}+0x${f.pc.toString(16)}/0x${f.fn.code.length.toString(16)}`;
-  const where = e.at ? `${shortFile(e.at.file)}:${e.at.start.line}` : '?';
-  const lines: ReportLine[] = [
-    { text: '------------[ cut here ]------------' },
-    { text: `WARNING: CPU: ${e.cpu} PID: ${pid} at ${where} ${frames[0] ? offset(frames[0]) : e.fields.function}()`, at: e.at },
-  ];
-  if (e.fields.message) lines.push({ text: String(e.fields.message) });
-  lines.push({ text: `CPU: ${e.cpu} PID: ${pid} Comm: ${m.taskName(task)} (step ${e.step})` }, { text: 'Call Trace:' });
-  const inIrq = frames.findIndex((f) => f.kind === 'hardirq' || f.kind === 'softirq');
-  if (inIrq >= 0) lines.push({ text: ' <IRQ>' });
-  frames.forEach((f, i) => {
-    const range = i === 0 && e.at ? e.at : f.instr?.range;
-    lines.push({ text: ` ${offset(f)}${range ? `  ${shortFile(range.file)}:${range.start.line}` : ''}`, at: range });
-    if (i === inIrq) lines.push({ text: ' <EOI>' });
-  });
-  lines.push({ text: '---[ end trace ]---' });
-  return lines;
+  return `${EVENT_KINDS[e.kind].tracepoint} on CPU${e.cpu}: ${tracepointText(m, e)}`;
 }
 
 /**

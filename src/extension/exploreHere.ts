@@ -7,12 +7,15 @@
 import * as vscode from 'vscode';
 import { DEBUG_TYPE } from './config';
 import { errorText, log } from './log';
+import { maxStates, searchCutText } from './searchLimits';
 
 interface ExploreFromHereResult {
   verdict: 'verified' | 'counterexample' | 'bounded';
   states: number;
   limitedBy: string[];
-  counterexample?: { expectation: string; detail: string; steps: number; preemptions: number };
+  counterexample?: { expectation: string; detail: string; steps: number };
+  /** the session follows the counterexample (false when it moved on while the search ran) */
+  following?: boolean;
 }
 
 export function registerExploreFromHere(context: vscode.ExtensionContext): void {
@@ -30,6 +33,7 @@ export function registerExploreFromHere(context: vscode.ExtensionContext): void 
         void vscode.window.showErrorMessage('SMP Lab: Explore from Here needs an SMP Lab debug session stopped somewhere.');
         return;
       }
+      const limit = maxStates();
       try {
         const result = await vscode.window.withProgress(
           { location: vscode.ProgressLocation.Notification, title: 'SMP Lab: exploring every schedule from here', cancellable: true },
@@ -37,7 +41,7 @@ export function registerExploreFromHere(context: vscode.ExtensionContext): void 
             running.set(session.id, progress);
             const cancel = token.onCancellationRequested(() => void session.customRequest('exploreCancel'));
             try {
-              return (await session.customRequest('exploreFromHere')) as ExploreFromHereResult;
+              return (await session.customRequest('exploreFromHere', { maxStates: limit })) as ExploreFromHereResult;
             } finally {
               cancel.dispose();
               running.delete(session.id);
@@ -45,7 +49,7 @@ export function registerExploreFromHere(context: vscode.ExtensionContext): void 
           },
         );
         log().info(`explore from here: ${JSON.stringify(result)}`);
-        void vscode.window.showInformationMessage(resultText(result));
+        void vscode.window.showInformationMessage(resultText(result, limit));
       } catch (e) {
         void vscode.window.showErrorMessage(`SMP Lab: Explore from Here failed: ${errorText(e)}`);
       }
@@ -53,9 +57,14 @@ export function registerExploreFromHere(context: vscode.ExtensionContext): void 
   );
 }
 
-function resultText(r: ExploreFromHereResult): string {
+function resultText(r: ExploreFromHereResult, limit: number): string {
   const states = r.states.toLocaleString('en-US');
-  if (r.counterexample) return `SMP Lab: from here, a schedule breaks "${r.counterexample.expectation}": ${r.counterexample.detail}. Following it (${r.counterexample.steps} steps).`;
+  const ce = r.counterexample;
+  if (ce) {
+    const breaks = `SMP Lab: from here, a schedule breaks "${ce.expectation}": ${ce.detail}.`;
+    return r.following ? `${breaks} Following it (${ce.steps} steps).` : `${breaks} The session moved on while the search ran, so it does not follow it.`;
+  }
   if (r.verdict === 'verified') return `SMP Lab: every schedule from here satisfies every expectation (${states} states, complete).`;
-  return `SMP Lab: no counterexample from here within ${r.limitedBy.join(', ')} (${states} states; not verified).`;
+  if (r.limitedBy.includes('cancel')) return `SMP Lab: Explore from Here cancelled after ${states} states; no counterexample so far.`;
+  return `SMP Lab: no counterexample from here within ${searchCutText(r.limitedBy, limit)} (not verified).`;
 }

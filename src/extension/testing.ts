@@ -1,10 +1,13 @@
 /**
  * Scenario expectations in the Testing view: each .smp file of the workspace
  * is a test item, each `expect` line a child. Running one explores every
- * schedule (`smplab explore` in a child process: progress in the test output,
- * cancel stops it). A failure is reported at its `expect` line with the
- * deciding race, and offers Debug Counterexample, which replays the saved
- * schedule in the debugger and stops where the expectation broke.
+ * schedule (`smplab explore` in a child process, up to the
+ * `smplab.explore.maxStates` setting: progress in the test output, cancel
+ * stops it). A search stops at its first counterexample, so the expectations
+ * it did not judge are then explored one at a time: every expectation run gets
+ * a verdict. A failure is reported at its `expect` line with the deciding race,
+ * and offers Debug Counterexample, which replays the saved schedule in the
+ * debugger and stops where the expectation broke.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -16,6 +19,7 @@ import { formatAccess } from '../explore/explain';
 import { parseScenario } from '../scenario/scenario';
 import { DEBUG_TYPE } from './config';
 import { log } from './log';
+import { maxStates, searchCutText } from './searchLimits';
 
 const EXCLUDE = '**/{node_modules,.e2e,.git,scratch}/**';
 
@@ -23,7 +27,8 @@ export function registerScenarioTests(context: vscode.ExtensionContext, cli: str
   const ctrl = vscode.tests.createTestController('smplab', 'SMP Lab scenarios');
   /** the counterexample file of each expectation's last failing exploration, by test id */
   const counterexamples = new Map<string, string>();
-  context.subscriptions.push(ctrl);
+  const saved = new CounterexampleFolder();
+  context.subscriptions.push(ctrl, saved);
 
   const fileItem = (uri: vscode.Uri): vscode.TestItem => {
     const existing = ctrl.items.get(uri.toString());
@@ -77,11 +82,16 @@ export function registerScenarioTests(context: vscode.ExtensionContext, cli: str
 
   const run = async (request: vscode.TestRunRequest, token: vscode.CancellationToken): Promise<void> => {
     const testRun = ctrl.createTestRun(request);
+    const limit = maxStates();
     try {
-      for (const job of jobsFor(request, ctrl)) {
-        if (token.isCancellationRequested) break;
-        await exploreJob(cli, job, testRun, token, counterexamples);
+      const jobs = jobsFor(request, ctrl);
+      while (jobs.length && !token.isCancellationRequested) {
+        const job = jobs.shift()!;
+        const undecided = await exploreJob(cli, job, limit, saved.next(job.file.uri!), testRun, token, counterexamples);
+        // a search stops at its first counterexample: the expectations it did not judge are explored one at a time
+        jobs.unshift(...undecided.map((item) => ({ file: job.file, items: [item], line: lineOf(item) })));
       }
+      for (const job of jobs) for (const item of job.items) testRun.skipped(item);
     } finally {
       testRun.end();
     }
@@ -115,20 +125,29 @@ function jobsFor(request: vscode.TestRunRequest, ctrl: vscode.TestController): J
     if (request.exclude?.includes(item)) continue;
     const isFile = !item.id.includes('#');
     if (isFile) jobs.push({ file: item, items: [...iterate(item.children)].filter((c) => !request.exclude?.includes(c)) });
-    else jobs.push({ file: item.parent!, items: [item], line: Number(item.id.split('#').pop()) });
+    else jobs.push({ file: item.parent!, items: [item], line: lineOf(item) });
   }
   return jobs;
+}
+
+/** The line of an expectation's test item (its id ends in #LINE). */
+function lineOf(item: vscode.TestItem): number {
+  return Number(item.id.split('#').pop());
 }
 
 function* iterate(c: vscode.TestItemCollection): Generator<vscode.TestItem> {
   for (const [, item] of c) yield item;
 }
 
-/** Runs `smplab explore` for a job and reports each of its expectations. */
-function exploreJob(cli: string, job: Job, testRun: vscode.TestRun, token: vscode.CancellationToken, counterexamples: Map<string, string>): Promise<void> {
+/**
+ * Runs `smplab explore` for a job and reports each of its expectations; resolves with
+ * those it left undecided (a search of the whole file stops at its first counterexample).
+ */
+function exploreJob(cli: string, job: Job, limit: number, out: string, testRun: vscode.TestRun, token: vscode.CancellationToken,
+  counterexamples: Map<string, string>): Promise<vscode.TestItem[]> {
   const uri = job.file.uri!;
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'smplab-test-')), `${path.basename(uri.fsPath, '.smp')}.counterexample`);
-  const args = [cli, 'explore', uri.fsPath, '--json', '--progress', '--out', out, ...(job.line ? ['--expectation', String(job.line)] : [])];
+  const args = [cli, 'explore', uri.fsPath, '--json', '--progress', '--max-states', String(limit), '--out', out,
+    ...(job.line ? ['--expectation', String(job.line)] : [])];
   for (const item of job.items) testRun.started(item);
   testRun.appendOutput(`$ smplab explore ${path.basename(uri.fsPath)}${job.line ? ` --expectation ${job.line}` : ''}\r\n`);
   log().info(`explore: ${process.execPath} ${args.join(' ')}`);
@@ -147,7 +166,7 @@ function exploreJob(cli: string, job: Job, testRun: vscode.TestRun, token: vscod
     child.on('error', (e) => {
       for (const item of job.items) testRun.errored(item, new vscode.TestMessage(`could not start smplab: ${e.message}`));
       cancel.dispose();
-      resolve();
+      resolve([]);
     });
     child.on('close', (code) => {
       cancel.dispose();
@@ -155,39 +174,45 @@ function exploreJob(cli: string, job: Job, testRun: vscode.TestRun, token: vscod
       if (token.isCancellationRequested) {
         for (const item of job.items) testRun.skipped(item);
         testRun.appendOutput('cancelled\r\n');
-        return resolve();
+        return resolve([]);
       }
       if (code === 2 || !stdout.trim()) {
         const message = new vscode.TestMessage(stderr.trim() || `smplab explore exited with ${code}`);
         for (const item of job.items) testRun.errored(item, message, duration);
-        return resolve();
+        return resolve([]);
       }
-      report(JSON.parse(stdout.trim().split('\n').pop()!) as ExploreResult & { counterexampleFile?: string }, job, testRun, duration, counterexamples);
-      resolve();
+      const result = JSON.parse(stdout.trim().split('\n').pop()!) as ExploreResult & { counterexampleFile?: string };
+      resolve(report(result, job, limit, testRun, duration, counterexamples));
     });
   });
 }
 
-function report(r: ExploreResult & { counterexampleFile?: string }, job: Job, testRun: vscode.TestRun, duration: number, counterexamples: Map<string, string>): void {
+/** Reports a job's expectations from the explorer's result; returns those it did not decide. */
+function report(r: ExploreResult & { counterexampleFile?: string }, job: Job, limit: number, testRun: vscode.TestRun, duration: number,
+  counterexamples: Map<string, string>): vscode.TestItem[] {
   const states = r.stats.states.toLocaleString('en-US');
   const ce = r.counterexample;
+  const at = (item: vscode.TestItem) => (item.uri && item.range ? new vscode.Location(item.uri, item.range) : undefined);
   if (!ce) {
     const text = r.verdict === 'verified'
       ? `verified: ${states} states, complete`
-      : `no counterexample within ${r.limitedBy.join(', ')} (${states} states; not verified)`;
+      : `no counterexample within ${searchCutText(r.limitedBy, limit)} (not verified)`;
     for (const item of job.items) {
-      testRun.appendOutput(`${item.label}: ${text}\r\n`, item.uri && item.range ? new vscode.Location(item.uri, item.range) : undefined, item);
+      // two pieces: the output names the expectation, the verdict alone shows at its line
+      testRun.appendOutput(`${item.label}: `, undefined, item);
+      testRun.appendOutput(`${text}\r\n`, at(item), item);
       testRun.passed(item, duration);
     }
-    return;
+    return [];
   }
+  const undecided: vscode.TestItem[] = [];
   for (const item of job.items) {
-    const line = Number(item.id.split('#').pop());
-    if (line !== ce.line) {
-      testRun.skipped(item);
-      testRun.appendOutput(`${item.label}: not decided: the search stopped at a counterexample for line ${ce.line}\r\n`, undefined, item);
+    if (lineOf(item) !== ce.line) {
+      undecided.push(item);
       continue;
     }
+    // no location: at the line, the failure message says it
+    testRun.appendOutput(`${item.label}: counterexample: ${ce.detail}${ce.failingStep ? ` (step ${ce.failingStep})` : ''}, found after ${states} states\r\n`, undefined, item);
     const lines = [
       `${ce.detail}${ce.failingStep ? ` (step ${ce.failingStep})` : ' (at the end of the run)'}`,
       ...(ce.race ? [`decided by: ${formatAccess(ce.race.first)}`, `and ${formatAccess(ce.race.second)}`, ce.race.reversed] : []),
@@ -199,6 +224,26 @@ function report(r: ExploreResult & { counterexampleFile?: string }, job: Job, te
     message.contextValue = 'smplabCounterexample';
     if (r.counterexampleFile) counterexamples.set(item.id, r.counterexampleFile);
     testRun.failed(item, message, duration);
+  }
+  return undecided;
+}
+
+/**
+ * Where the Testing view saves counterexamples: one temporary folder while the
+ * extension runs, removed when it stops; a file per exploration.
+ */
+class CounterexampleFolder implements vscode.Disposable {
+  private dir: string | undefined;
+  private count = 0;
+
+  /** A new file name for the counterexample of an exploration of `scenario`. */
+  next(scenario: vscode.Uri): string {
+    this.dir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'smplab-counterexamples-'));
+    return path.join(this.dir, `${path.basename(scenario.fsPath, '.smp')}-${++this.count}.counterexample`);
+  }
+
+  dispose(): void {
+    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

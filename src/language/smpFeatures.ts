@@ -3,7 +3,7 @@ import { basename, dirname } from 'node:path';
 import {
   CompletionItem, CompletionItemKind, DocumentSymbol, Hover, InsertTextFormat, Location, MarkupKind, Position, Range, SymbolKind,
 } from 'vscode-languageserver';
-import { EVENT_KINDS, EventKind, isEventKind } from '../machine/events.js';
+import { EVENT_KINDS, EventKind, conditionNames, isEventKind } from '../machine/events.js';
 import { readSourceFile } from '../scenario/files.js';
 import { builtinCatalog, resolveModelDir, resolvePatch } from '../scenario/model.js';
 import { SCENARIO_KEYWORDS, findTopLevelColon, parseScenario, splitWords as scenarioWords, stripComment } from '../scenario/scenario.js';
@@ -47,8 +47,10 @@ function splitWords(body: string): Word[] {
 
 export function eventMarkdown(name: EventKind): string {
   const e = EVENT_KINDS[name];
-  const fields = e.fields.map((f) => `\`${f}\``).join(', ');
-  return [`**${name}** — tracepoint \`${e.tracepoint}\``, e.doc, `Fields: ${fields}, and \`cpu\` (the CPU it happened on).`].join('\n\n');
+  const names = conditionNames(name).filter((f) => f !== 'cpu');
+  const fields = names.map((f) => `\`${f}\``).join(', ');
+  const kind = e.tracepoint.startsWith('smplab:') ? 'SMP Lab event' : 'tracepoint';
+  return [`**${name}** — ${kind} \`${e.tracepoint}\``, e.doc, `Fields: ${fields ? `${fields}, and ` : ''}\`cpu\` (the CPU it happened on).`].join('\n\n');
 }
 
 /** The Subject line of a patch file, unfolded. */
@@ -214,11 +216,11 @@ export function smpCompletion(ws: Workspace, path: string, text: string, positio
     return [];
   }
   if (ctx.whereEvent && ch >= ctx.whereEvent.start && ch <= ctx.whereEvent.end && /^[A-Za-z_]?\w*$/.test(partial)) {
-    const ev = EVENT_KINDS[ctx.whereEvent.event];
     const m = modelOf(ws, path, text);
-    const fields = ['cpu', ...ev.fields].map((f, i) => item(f, CompletionItemKind.Field, { detail: `field of ${ctx.whereEvent!.event}`, sortText: '0' + i }));
+    const names = conditionNames(ctx.whereEvent.event);
+    const fields = names.map((f, i) => item(f, CompletionItemKind.Field, { detail: `field of ${ctx.whereEvent!.event}`, sortText: '0' + i }));
     const constants = m ? modelConstants(m.patched).map((c) => ({ ...c, textEdit: { range, newText: c.label } })) : [];
-    const fns = m && ev.fields.some((f) => f === 'func' || f === 'callsite') ? modelFunctions(m.patched).map((f) => ({ ...f, insertText: undefined, insertTextFormat: undefined, textEdit: { range, newText: f.label } })) : [];
+    const fns = m && names.some((f) => f === 'func' || f === 'callsite' || f === 'callback') ? modelFunctions(m.patched).map((f) => ({ ...f, insertText: undefined, insertTextFormat: undefined, textEdit: { range, newText: f.label } })) : [];
     return [...fields, ...constants, ...fns];
   }
   return [];
@@ -257,8 +259,7 @@ function smpTarget(text: string, path: string, position: Position): SmpTarget | 
   const w: Word = { text: id.text, start: id.start, end: id.end };
   const before = line.slice(0, id.start);
   if (ctx.whereEvent && id.start >= ctx.whereEvent.start && id.end <= ctx.whereEvent.end && !/(->|\.)\s*$/.test(before)) {
-    const fields: readonly string[] = EVENT_KINDS[ctx.whereEvent.event].fields;
-    if (id.text === 'cpu' || fields.includes(id.text)) return { kind: 'field', word: w, event: ctx.whereEvent.event };
+    if (conditionNames(ctx.whereEvent.event).includes(id.text)) return { kind: 'field', word: w, event: ctx.whereEvent.event };
   }
   if (kw === 'struct') {
     const m = /^\s*struct\s+(\w+)/.exec(ctx.body);

@@ -93,6 +93,16 @@ function testBit(m: Machine, mask: number, cpu: number): boolean {
   return ((m.load(mask + (cpu >> 5)) >>> (cpu & 31)) & 1) === 1;
 }
 
+/** A cpumask as the kernel's %*pb prints it: 32-bit hex words, highest first, comma-separated (`6` for CPUs 1 and 2 of 3). */
+function cpumaskText(m: Machine, mask: number): string {
+  const words = Math.ceil(m.nrCpus / 32);
+  // the highest word is as wide as the CPUs it holds need, the others 8 digits
+  const topDigits = Math.ceil((m.nrCpus - 32 * (words - 1)) / 4);
+  const out: string[] = [];
+  for (let w = words - 1; w >= 0; w--) out.push((m.load(mask + w) >>> 0).toString(16).padStart(w === words - 1 ? topDigits : 8, '0'));
+  return out.join(',');
+}
+
 function setBit(m: Machine, mask: number, cpu: number, on: boolean): void {
   if (cpu < 0 || cpu >= m.nrCpus) m.fault(`CPU ${cpu} does not exist (the machine has ${m.nrCpus})`);
   const a = mask + (cpu >> 5);
@@ -131,7 +141,7 @@ function str(m: Machine, v: number): string {
 }
 
 function render(m: Machine, site: CallSite, values: readonly number[]): string {
-  return formatPrintk(site.format ?? '', values, (v) => m.symbol(v), (v) => str(m, v)).replace(/\n$/, '');
+  return formatPrintk(site.format ?? '', values, (v, withOffset) => (withOffset ? m.symbolWithOffset(v) : m.symbol(v)), (v) => str(m, v)).replace(/\n$/, '');
 }
 
 function printk(level: string): BuiltinFunction {
@@ -401,7 +411,9 @@ export function machineBuiltins(): Builtins {
       m.sendIpi(cpu, site);
     }),
     arch_send_call_function_ipi_mask: proc(1, (m, site, mask) => {
-      for (let c = 0; c < m.nrCpus; c++) if (testBit(m, mask, c)) m.sendIpi(c, site);
+      const targets: number[] = [];
+      for (let c = 0; c < m.nrCpus; c++) if (testBit(m, mask, c)) targets.push(c);
+      m.sendIpiMask(targets, cpumaskText(m, mask), site);
     }),
 
     // softirqs
@@ -435,7 +447,7 @@ export function machineBuiltins(): Builtins {
       const fnId = f & 0xffffff;
       const target = m.function(fnId);
       if (!target) m.fault('kthread_create_on_cpu: not a function');
-      const label = formatPrintk(str(m, name), [cpu], (v) => m.symbol(v), (v) => str(m, v));
+      const label = formatPrintk(str(m, name), [cpu], (v, withOffset) => (withOffset ? m.symbolWithOffset(v) : m.symbol(v)), (v) => str(m, v));
       const t = m.createTask(cpu, target, target.params.length ? [data] : [], label, PRIO_NORMAL, false);
       // 3.15 parks a new per-CPU kthread before returning it; kthread_unpark() starts it
       m.store(t + T_STATE, TASK_PARKED);
@@ -518,7 +530,7 @@ export function machineBuiltins(): Builtins {
     }, { blocking: true }),
 
     // tracepoints (several postdate the model's kernel; they exist so the debugger can see these moments)
-    trace_csd_queue_cpu: proc(3, (m, site, cpu, func, csd) => m.emit('csd-queue', { target: cpu, func, csd }, site.range)),
+    trace_csd_queue_cpu: proc(3, (m, site, cpu, func, csd) => m.emit('csd-queue', { cpu, callsite: m.callsite(), func, csd }, site.range)),
     trace_csd_function_entry: proc(2, (m, site, func, csd) => m.emit('csd-entry', { func, csd }, site.range)),
     trace_csd_function_exit: proc(2, (m, site, func, csd) => m.emit('csd-exit', { func, csd }, site.range)),
     trace_multi_stop_state: proc(2, (m, site, state, active) => m.emit('stop-machine-state', { state, active: active ? 1 : 0 }, site.range)),

@@ -1,8 +1,17 @@
 /**
+ * A place in a function as %pS prints it: `generic_exec_single+0x3/0x11`,
+ * the offset into the function and the function's size, in hex.
+ */
+export function symbolOffset(name: string, offset: number, size: number): string {
+  return `${name}+0x${offset.toString(16)}/0x${size.toString(16)}`;
+}
+
+/**
  * printk-style formatting: %d %i %u %x %X %o %c %s %p %pS %ps %pF %pf %%, with
  * flags, width and the h/l/ll/z length modifiers (all values are 32-bit cells).
+ * `symbol` names a function value, with its offset and size for %pS %pF %pB.
  */
-export function formatPrintk(fmt: string, values: readonly number[], symbol: (v: number) => string, str: (v: number) => string): string {
+export function formatPrintk(fmt: string, values: readonly number[], symbol: (v: number, withOffset: boolean) => string, str: (v: number) => string): string {
   let out = '';
   let arg = 0;
   const next = () => (arg < values.length ? values[arg++] : 0);
@@ -33,8 +42,8 @@ export function formatPrintk(fmt: string, values: readonly number[], symbol: (v:
       case 's': s = str(next()); break;
       case 'p':
         consumedExt = ext !== '';
-        if (ext === 'S' || ext === 'F' || ext === 'B') s = `${symbol(next())}+0x0`;
-        else if (ext === 's' || ext === 'f') s = symbol(next());
+        if (ext === 'S' || ext === 'F' || ext === 'B') s = symbol(next(), true);
+        else if (ext === 's' || ext === 'f') s = symbol(next(), false);
         else s = `0x${(next() >>> 0).toString(16).padStart(8, '0')}`;
         break;
       default: s = '';

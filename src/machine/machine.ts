@@ -3,17 +3,21 @@ import { CompiledFunction, Instr, Program } from '../kc/program.js';
 import {
   CallSite, FRAME_FUNC, FRAME_HEADER, FRAME_KIND, FRAME_PC, FRAME_RET_DEST, FRAME_SAVED_FP, Runtime,
 } from '../kc/runtime.js';
-import { FUNCTION_TAG, TAG_MASK, Type, isFunctionValue, isStringValue, sizeOf, stringValue } from '../kc/types.js';
+import { FUNCTION_TAG, TAG_MASK, Type, functionValue, isFunctionValue, isStringValue, sizeOf, stringValue } from '../kc/types.js';
 import { Chooser, LEAVE_TO_SCHEDULE, RoundRobin } from './chooser.js';
-import { EventKind, FieldValue, MachineEvent } from './events.js';
+import { EventContext, EventKind, FieldValue, MachineEvent } from './events.js';
+import { symbolOffset } from './format.js';
 import {
   CPU_REGS, HARDIRQ_MASK, HARDIRQ_OFFSET, IRQ_CELLS, I_EARLIEST, I_FIRED, K_CALL, K_HARDIRQ, K_SOFTIRQ, K_TASK,
-  MAX_DEVICE_IRQS, PRIO_IDLE, PRIO_NORMAL, REGISTER_NAMES, R_BLOCKED, R_CURRENT, R_DEAD, R_DEV_PENDING, R_IPI_EARLIEST,
+  MAX_DEVICE_IRQS, PREEMPT_MASK, PRIO_IDLE, PRIO_NORMAL, PRIO_STOP, REGISTER_NAMES, R_BLOCKED, R_CURRENT, R_DEAD, R_DEV_PENDING, R_IPI_EARLIEST,
   R_IPI_PENDING, R_IRQS_ON, R_NEED_RESCHED, R_PREEMPT, R_SOFTIRQ_PENDING, SOFTIRQ_MASK, TASK_CELLS, TASK_DEAD,
-  TASK_HEADER, TASK_NORMAL, TASK_RUNNING, T_CPU, T_FP, T_NAME, T_ON_RQ, T_PID, T_PREEMPT, T_PRIO, T_STATE,
+  TASK_HEADER, TASK_NORMAL, TASK_PARKED, TASK_RUNNING, TASK_UNINTERRUPTIBLE, T_CPU, T_FP, T_NAME, T_ON_RQ, T_PID, T_PREEMPT, T_PRIO, T_STATE,
 } from './layout.js';
 import { CellOwnership } from './ownership.js';
 import { StateTracking, symbolKey } from './tracking.js';
+
+/** x86's CALL_FUNCTION_SINGLE_VECTOR, which the call-function IPI arrives on. */
+const CALL_FUNCTION_SINGLE_VECTOR = 251;
 
 /** A fault in the model: a NULL dereference, a stack overflow, a BUG. Stops the machine. */
 export class MachineFault extends Error {
@@ -262,6 +266,25 @@ export class Machine implements Runtime {
     return isStringValue(v) ? this.program.strings[v & 0xffffff] : `task@${task}`;
   }
 
+  /** A task's p->prio as the kernel shows it: the stoppers are real-time (0), the others normal (120). */
+  kernelPrio(task: number): number {
+    return this.mem[task + T_PRIO] === PRIO_STOP ? 0 : 120;
+  }
+
+  /** A switched-out task's state as 3.15's sched_switch prints it: `R+` preempted, `R` idle, `S`, `D`, `P` parked, `x` exited. */
+  taskStateLetters(task: number): string {
+    const state = this.mem[task + T_STATE];
+    if (state === TASK_RUNNING) return this.mem[task + T_PRIO] === PRIO_IDLE ? 'R' : 'R+';
+    if (state === TASK_DEAD) return 'x';
+    if (state === TASK_PARKED) return 'P';
+    return state === TASK_UNINTERRUPTIBLE ? 'D' : 'S';
+  }
+
+  /** A task's pid as the kernel shows it: the idle tasks (swapper/N) are pid 0. */
+  taskPid(task: number): number {
+    return this.mem[task + T_PRIO] === PRIO_IDLE ? 0 : this.mem[task + T_PID];
+  }
+
   function(id: number): CompiledFunction {
     return this.functions[id];
   }
@@ -481,7 +504,7 @@ export class Machine implements Runtime {
       case K_TASK:
         this.store(task + T_STATE, TASK_DEAD);
         this.store(task + T_ON_RQ, 0);
-        this.emit('task-exit', { task: this.taskName(task) });
+        this.emit('task-exit', { comm: this.taskName(task), pid: this.taskPid(task), prio: this.kernelPrio(task) });
         this.switchPending = true;
         return;
       case K_HARDIRQ:
@@ -515,7 +538,10 @@ export class Machine implements Runtime {
 
   emit(kind: EventKind, fields: Record<string, FieldValue>, at?: SourceRange, func?: string): void {
     if (this.quiet) return;
-    const e: MachineEvent = { step: this.steps, cpu: this.cpu, kind, fields, at: at ?? this.currentInstr?.range, func: func ?? this.currentFunctionName() };
+    const e: MachineEvent = {
+      step: this.steps, cpu: this.cpu, kind, fields, context: this.eventContext(this.cpu),
+      at: at ?? this.currentInstr?.range, func: func ?? this.currentFunctionName(),
+    };
     for (const l of this.listeners) l(e);
     for (let i = 0; i < this.deviceIrqs.length; i++) {
       const w = this.deviceIrqs[i].when;
@@ -526,13 +552,44 @@ export class Machine implements Runtime {
     }
   }
 
+  /** CPU c's task and interrupt state, recorded in each event it emits (events are not machine state). */
+  private eventContext(c: number): EventContext {
+    const task = this.currentTask(c);
+    const preempt = this.mem[this.reg(c, R_PREEMPT)];
+    return {
+      comm: this.taskName(task),
+      pid: this.taskPid(task),
+      irqsOff: this.mem[this.reg(c, R_IRQS_ON)] === 0,
+      needResched: this.mem[this.reg(c, R_NEED_RESCHED)] !== 0,
+      hardirq: (preempt & HARDIRQ_MASK) !== 0,
+      softirq: (preempt & SOFTIRQ_MASK) !== 0,
+      preemptDepth: preempt & PREEMPT_MASK,
+    };
+  }
+
   private currentFunctionName(): string | undefined {
     const task = this.currentTask(this.cpu);
     const fp = task ? this.mem[task + T_FP] : 0;
     return fp ? this.functions[this.mem[fp + FRAME_FUNC]]?.name : undefined;
   }
 
-  /** The name of a function value, or a hex address, as %pS prints it. */
+  /**
+   * A function value as %pS prints it: `trigger_softirq+0x0/0x5`. The model
+   * has no machine code, so an offset counts statements: a function's size is
+   * its number of statements, and a place in it is the statement's index.
+   */
+  symbolWithOffset(v: number): string {
+    const fn = isFunctionValue(v) ? this.functions[v & 0xffffff] : undefined;
+    return fn ? symbolOffset(fn.name, 0, fn.code.length) : this.symbol(v);
+  }
+
+  /** Where the current CPU is, as %pS prints a return address: its innermost function and statement. */
+  callsite(): string {
+    const top = this.frames(this.cpu)[0];
+    return top ? symbolOffset(top.fn.name, top.pc, top.fn.code.length) : '';
+  }
+
+  /** The name of a function value, or a hex address, as %ps prints it. */
   symbol(v: number): string {
     if (isFunctionValue(v)) return this.functions[v & 0xffffff]?.name ?? `0x${(v >>> 0).toString(16)}`;
     if (isStringValue(v)) return this.program.strings[v & 0xffffff] ?? '?';
@@ -794,14 +851,49 @@ export class Machine implements Runtime {
 
   /** arch_send_call_function_single_ipi: the IPI is in flight for the latency, then pending. */
   sendIpi(target: number, site?: CallSite): void {
+    const latency = this.chooseIpiLatency();
+    this.emit('ipi-send', { cpu: target, callsite: this.callsite(), callback: this.ipiCallback(), latency: this.latencyText(latency), mask: 0 }, site?.range);
+    this.deliverIpi(target, latency, site);
+  }
+
+  /**
+   * arch_send_call_function_ipi_mask: one IPI to each CPU of the mask, each
+   * with its own latency. Traced once for the mask, as the kernel does, and
+   * once per CPU (`mask: 1`), so `ipi-send` still means an IPI sent to a CPU.
+   */
+  sendIpiMask(targets: readonly number[], cpumask: string, site?: CallSite): void {
+    const callsite = this.callsite();
+    const callback = this.ipiCallback();
+    this.emit('ipi-send-mask', { cpumask, callsite, callback }, site?.range);
+    for (const target of targets) {
+      const latency = this.chooseIpiLatency();
+      this.emit('ipi-send', { cpu: target, callsite, callback, latency: this.latencyText(latency), mask: 1 }, site?.range);
+      this.deliverIpi(target, latency, site);
+    }
+  }
+
+  private chooseIpiLatency(): number {
     const { min, max } = this.ipiLatency;
-    const latency = min === max ? min : this.chooseDelay(min, max);
-    const shown: FieldValue = latency !== LEAVE_TO_SCHEDULE ? latency : `${min}..${max === Infinity ? 'any' : max}`;
-    this.emit('ipi-send', { target, latency: shown, callsite: site?.functionName ?? '' }, site?.range);
+    return min === max ? min : this.chooseDelay(min, max);
+  }
+
+  /** A latency as the ipi-send event shows it: steps, or the window the schedule picks from. */
+  private latencyText(latency: number): FieldValue {
+    const { min, max } = this.ipiLatency;
+    return latency !== LEAVE_TO_SCHEDULE ? latency : `${min}..${max === Infinity ? 'any' : max}`;
+  }
+
+  /** The IPI's handler, as ipi_send_cpu's callback field names it. */
+  private ipiCallback(): number {
+    return this.ipiHandler ? functionValue(this.ipiHandler.id) : 0;
+  }
+
+  private deliverIpi(target: number, latency: number, site?: CallSite): void {
     if (this.isDead(target)) {
       this.emit('ipi-dropped', { target }, site?.range);
       return;
     }
+    const { min, max } = this.ipiLatency;
     if (latency === 0) return this.ipiArrives(target);
     if (latency === LEAVE_TO_SCHEDULE) this.arm(target, min, max === Infinity ? -1 : max);
     else this.arm(target, latency, latency);
@@ -860,7 +952,7 @@ export class Machine implements Runtime {
     this.disarmSpin(c);
     const at = handler.code[0]?.range;
     if (irqNo === 0) {
-      this.emit('ipi-receive', { online: this.isOnline(c) ? 1 : 0, queued: this.queuedCallbacks(c).length }, at, handler.name);
+      this.emit('ipi-receive', { vector: CALL_FUNCTION_SINGLE_VECTOR, online: this.isOnline(c) ? 1 : 0, queued: this.queuedCallbacks(c).length }, at, handler.name);
     } else {
       this.emit('irq-entry', { irq: irqNo, name: this.deviceIrqs[irqNo - 1].name }, at, handler.name);
     }
@@ -869,7 +961,8 @@ export class Machine implements Runtime {
   /** Interrupt exit (irq_exit): leave hardirq context, run pending softirqs, then restore the interrupt flag. */
   private exitHardirq(c: number, kind: number, interruptedFp: number): void {
     const irqNo = kind >>> 16;
-    if (irqNo > 0) this.emit('irq-exit', { irq: irqNo, name: this.deviceIrqs[irqNo - 1]?.name ?? '' });
+    if (irqNo > 0) this.emit('irq-exit', { irq: irqNo, ret: 'handled' });
+    else this.emit('ipi-exit', { vector: CALL_FUNCTION_SINGLE_VECTOR });
     const pc = this.reg(c, R_PREEMPT);
     this.store(pc, this.mem[pc] - HARDIRQ_OFFSET);
     const inInterrupt = (this.mem[pc] & (HARDIRQ_MASK | SOFTIRQ_MASK)) !== 0;
@@ -966,12 +1059,16 @@ export class Machine implements Runtime {
     this.store(this.reg(c, R_NEED_RESCHED), 0);
     if (!next) this.fault(`CPU${c} has no runnable task (not even idle)`);
     if (next === prev) return;
+    // traced while prev is still current, as the kernel's sched_switch is
+    this.emit('sched-switch', {
+      prev_comm: this.taskName(prev), prev_pid: this.taskPid(prev), prev_prio: this.kernelPrio(prev), prev_state: this.taskStateLetters(prev),
+      next_comm: this.taskName(next), next_pid: this.taskPid(next), next_prio: this.kernelPrio(next),
+    });
     // preempt_count belongs to the task while it is switched out
     this.store(prev + T_PREEMPT, this.mem[this.reg(c, R_PREEMPT)]);
     this.store(this.reg(c, R_PREEMPT), this.mem[next + T_PREEMPT]);
     this.store(this.reg(c, R_CURRENT), next);
     this.disarmSpin(c);
-    this.emit('sched-switch', { prev: this.taskName(prev), next: this.taskName(next) });
   }
 
   // ---- stepping

@@ -7,7 +7,7 @@ import { Runtime } from '../kc/runtime.js';
 import { Type, functionValue } from '../kc/types.js';
 import { machineBuiltins } from '../machine/builtins.js';
 import { SchedulePolicy, makeChooser } from '../machine/chooser.js';
-import { EVENT_KINDS, EventKind, MachineEvent } from '../machine/events.js';
+import { EVENT_KINDS, EventKind, MachineEvent, conditionNames, conditionValue } from '../machine/events.js';
 import { DeviceIrq, Machine, MachineFault, Snapshot } from '../machine/machine.js';
 import { readSourceFile } from './files.js';
 import { LoadedModel, PatchToApply, loadModel, modelSources, resolveModelDir, resolvePatch } from './model.js';
@@ -278,11 +278,11 @@ function scenarioSource(s: Scenario, expected: Map<unknown, Scenario['tasks'][nu
   return { text: lines.join('\n'), functions, remap };
 }
 
-/** Names a condition over an event can use: `cpu` and every event's fields. */
-const EVENT_FIELD_NAMES = [...new Set(['cpu', ...Object.values(EVENT_KINDS).flatMap((k) => k.fields)])];
+/** Names a condition over an event can use: `cpu` and every event's fields and aliases. */
+const EVENT_FIELD_NAMES = [...new Set((Object.keys(EVENT_KINDS) as EventKind[]).flatMap(conditionNames))];
 /** Fields whose value is text, which a condition cannot compare. */
-const TEXT_FIELDS = new Set(['message', 'name', 'prev', 'next', 'task']);
-/** A field whose text names a model function: a condition compares it with function names, like `func`. */
+const TEXT_FIELDS = new Set(['message', 'function', 'name', 'ret', 'cpumask', 'prev_comm', 'prev_state', 'next_comm', 'comm', 'prev', 'next', 'task']);
+/** A field whose text names a place in a model function (`generic_exec_single+0x3/0x11`): a condition compares it with function names, like `func`. */
 const FUNCTION_NAME_FIELDS = new Set(['callsite']);
 
 /**
@@ -293,7 +293,7 @@ const FUNCTION_NAME_FIELDS = new Set(['callsite']);
  */
 export function compileEventCondition(machine: Machine, file: string, text: string, at?: { line: number; col: number }, event?: EventKind):
   { ok: true; test: (e: MachineEvent) => boolean } | { ok: false; diagnostics: Diagnostic[] } {
-  const own: readonly string[] = event ? ['cpu', ...EVENT_KINDS[event].fields] : EVENT_FIELD_NAMES;
+  const own: readonly string[] = event ? conditionNames(event) : EVENT_FIELD_NAMES;
   const numeric = own.filter((n) => !TEXT_FIELDS.has(n));
   const values = new Map<string, number>(numeric.map((n) => [n, 0]));
   const refused = new Map<string, string>();
@@ -312,14 +312,13 @@ export function compileEventCondition(machine: Machine, file: string, text: stri
   return {
     ok: true,
     test: (e) => {
-      for (const n of numeric) values.set(n, 0);
-      values.set('cpu', e.cpu);
-      for (const [k, v] of Object.entries(e.fields)) {
-        if (typeof v === 'number') values.set(k, v);
-        else if (FUNCTION_NAME_FIELDS.has(k)) {
-          const id = functionId(v);
-          values.set(k, id === undefined ? 0 : functionValue(id));
-        }
+      for (const n of numeric) {
+        const v = conditionValue(e, n);
+        if (typeof v === 'number') values.set(n, v);
+        else if (v !== undefined && FUNCTION_NAME_FIELDS.has(n)) {
+          const id = functionId(v.replace(/\+.*$/, ''));
+          values.set(n, id === undefined ? 0 : functionValue(id));
+        } else values.set(n, 0);
       }
       if (!where) return evaluate();
       try {

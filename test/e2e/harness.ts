@@ -41,7 +41,7 @@ export interface Locator {
   count(): Promise<number>;
   first(): Locator;
   nth(index: number): Locator;
-  locator(selector: string, options?: { hasText?: string | RegExp }): Locator;
+  locator(selector: string, options?: { hasText?: string | RegExp; has?: Locator }): Locator;
   getByRole(role: string, options?: { name?: string | RegExp; exact?: boolean }): Locator;
   allInnerTexts(): Promise<string[]>;
   innerText(options?: { timeout?: number }): Promise<string>;
@@ -51,7 +51,7 @@ export interface Locator {
 
 export interface Page {
   goto(url: string, options?: { timeout?: number; waitUntil?: 'load' | 'domcontentloaded' | 'networkidle' | 'commit' }): Promise<unknown>;
-  locator(selector: string, options?: { hasText?: string | RegExp }): Locator;
+  locator(selector: string, options?: { hasText?: string | RegExp; has?: Locator }): Locator;
   keyboard: {
     press(key: string, options?: { delay?: number }): Promise<void>;
     type(text: string, options?: { delay?: number }): Promise<void>;
@@ -652,8 +652,9 @@ export async function openFile(page: Page, relPath: string, timeoutMs = 60_000):
   const base = path.basename(relPath);
   const widget = await openQuickInput(page, 'Control+P', 'openFile');
   await page.keyboard.insertText(relPath);
-  const row = widget.locator('.quick-input-list .monaco-list-row', { hasText: base }).first();
-  await step(page, 'openFile', `Quick Open to list "${relPath}"`, () =>
+  // Enter opens the focused row: wait until that is the file, not a recently opened one listed before the filter applied
+  const row = widget.locator('.quick-input-list .monaco-list-row.focused', { hasText: base }).first();
+  await step(page, 'openFile', `Quick Open to list "${relPath}" first`, () =>
     row.waitFor({ state: 'visible', timeout: timeoutMs }).catch(async (e) => {
       await page.keyboard.press('Escape');
       throw e;
