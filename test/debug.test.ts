@@ -345,6 +345,8 @@ describe('function breakpoints, log points, setVariable, completions, restart', 
     const r = await dc.setBreakpointsRequest({ source: { path: STOP_KC }, breakpoints: [{ line, logMessage: 'CPU{smp_processor_id()} sees state {msdata->state}' }] });
     assert.equal(r.body.breakpoints[0].verified, true);
     const out = dc.waitForEvent('output', 20000) as Promise<DebugProtocol.OutputEvent>;
+    // listen for the stop before continuing: it may come right after the first logged line
+    const stop = stopped();
     const logged = await (async () => {
       const [, o] = await Promise.all([dc.continueRequest({ threadId: 1 }), (async () => {
         for (;;) {
@@ -356,7 +358,7 @@ describe('function breakpoints, log points, setVariable, completions, restart', 
     })();
     void out;
     assert.match(logged.body.output, /^CPU\d sees state MULTI_STOP_[A-Z_]+\n$/);
-    await stopped();
+    await stop;
     await dc.setBreakpointsRequest({ source: { path: STOP_KC }, breakpoints: [] });
   });
 

@@ -92,7 +92,11 @@ test('ipi-offline-fixed.smp: patch 3 runs trigger_softirq on CPU 1 in its CPU_DY
 
 test('ipi-offline-race.smp: the WARN prints as the kernel does, and its Call Trace names the stopper and the IPI path but never the sender', () => {
   const out = smplab('run', 'examples/ipi-offline-race.smp').stdout;
-  const report = out.split('\n').filter((l) => /^ +600 \[001\] /.test(l)).map((l) => l.replace(/^ +600 \[001\] /, ''));
+  // the report's lines all carry the step of its cut-here line
+  const step = /^ +(\d+) \[001\] -+\[ cut here \]-+$/m.exec(out)?.[1];
+  assert.ok(step, out);
+  const at = new RegExp(String.raw`^ +${step} \[001\] `);
+  const report = out.split('\n').filter((l) => at.test(l)).map((l) => l.replace(at, ''));
   const sizeOf = (fn: string) => new RegExp(String.raw`^ ${fn}\+0x[0-9a-f]+/0x[0-9a-f]+ kernel/[\w/]+\.c:\d+$`);
   assert.equal(report[0], '------------[ cut here ]------------');
   assert.match(report[1], /^WARNING: CPU: 1 PID: [1-9]\d* at kernel\/smp\.c:\d+ generic_smp_call_function_single_interrupt\+0x[0-9a-f]+\/0x[0-9a-f]+\(\)$/);

@@ -176,6 +176,16 @@ test('a rewound machine runs on exactly as it did the first time', () => {
 
 // ---- counterexamples as files, replayed
 
+test('the failing run marks each step of the race and the failure once, on their first line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smplab-ce-'));
+  const file = scenarioFile(dir, 'warn', tableScenario(['0001'], 'any', ['no warning']));
+  const r = spawnSync(process.execPath, [CLI, 'explore', file], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
+  assert.equal(r.status, 1, r.stderr);
+  const marked = r.stdout.split('\n').filter((l) => l.startsWith('>>'));
+  assert.equal(marked.length, 3, marked.join('\n'));
+  assert.match(marked[2], /\[001\] -+\[ cut here \]-+$/);
+});
+
 test('a counterexample replays to the same failure with run --replay, and refuses a changed scenario', () => {
   const dir = mkdtempSync(join(tmpdir(), 'smplab-ce-'));
   const file = scenarioFile(dir, 'lost', tableScenario([], 'any', [LOST]));

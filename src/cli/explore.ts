@@ -219,7 +219,12 @@ function failingRunLog(p: PreparedScenario, schedule: string, race: DecisiveRace
     lines.push({ step: a.step - 0.5, text: `${head} ${formatAccess(a).replace(/^step \d+ /, '')}` });
   }
   lines.sort((x, y) => x.step - y.step);
-  return lines.map((l) => `${marked.has(Math.ceil(l.step)) ? '>>' : '  '}${l.text}`);
+  // a marked step's first line carries the mark, not every line of a multi-line report
+  return lines.map((l) => {
+    const step = Math.ceil(l.step);
+    const mark = marked.delete(step);
+    return `${mark ? '>>' : '  '}${l.text}`;
+  });
 }
 
 function printOutcomes(r: ExploreResult): void {

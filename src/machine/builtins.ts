@@ -2,8 +2,8 @@ import { BuiltinFunction, Builtins, CallSite, Runtime } from '../kc/runtime.js';
 import { isStringValue } from '../kc/types.js';
 import { formatPrintk } from './format.js';
 import {
-  HARDIRQ_MASK, PRIO_NORMAL, PRIO_STOP, R_CURRENT, R_IRQS_ON, R_NEED_RESCHED, R_PREEMPT, R_SOFTIRQ_PENDING,
-  SOFTIRQ_MASK, SOFTIRQ_OFFSET, T_ON_RQ, T_PRIO, T_STATE,
+  HARDIRQ_MASK, KTHREAD_IS_PARKED, KTHREAD_SHOULD_PARK, PRIO_NORMAL, PRIO_STOP, R_CURRENT, R_IRQS_ON, R_NEED_RESCHED,
+  R_PREEMPT, R_SOFTIRQ_PENDING, SOFTIRQ_MASK, SOFTIRQ_OFFSET, TASK_PARKED, T_KTHREAD_FLAGS, T_ON_RQ, T_PRIO, T_STATE,
 } from './layout.js';
 import type { Machine } from './machine.js';
 
@@ -47,6 +47,7 @@ struct cpumask __cpumask_of[NR_CPUS];
 #define TASK_RUNNING 0
 #define TASK_INTERRUPTIBLE 1
 #define TASK_UNINTERRUPTIBLE 2
+#define TASK_PARKED 512
 #define SOFTIRQ_OFFSET 0x100
 #define HARDIRQ_OFFSET 0x10000
 `;
@@ -190,6 +191,21 @@ const bugOn: BuiltinFunction = {
   params: [], returns: 'void', format: 'warn',
   impl: ((m: Machine, site: CallSite, values: number[]) => (values[0] ? kernelBug(m, site) : 0)) as BuiltinFunction['impl'],
 };
+
+// ---- kthread parking
+
+/**
+ * kthread_parkme(): if asked to park, sleep in TASK_PARKED (which only
+ * kthread_unpark() wakes) and tell a waiting kthread_park() it is parked.
+ */
+function parkCurrent(m: Machine): void {
+  const task = m.currentTask(m.cpu);
+  const flags = task + T_KTHREAD_FLAGS;
+  if (!(m.load(flags) & KTHREAD_SHOULD_PARK)) return;
+  m.store(task + T_STATE, TASK_PARKED);
+  m.store(flags, m.load(flags) | KTHREAD_IS_PARKED);
+  m.requestSchedule();
+}
 
 // ---- locks: a lock that is taken makes the CPU wait for its cell to change
 
@@ -432,9 +448,35 @@ export function machineBuiltins(): Builtins {
       const target = m.function(fnId);
       if (!target) m.fault('kthread_create_on_cpu: not a function');
       const label = formatPrintk(str(m, name), [cpu], (v, withOffset) => (withOffset ? m.symbolWithOffset(v) : m.symbol(v)), (v) => str(m, v));
-      return m.createTask(cpu, target, target.params.length ? [data] : [], label, PRIO_NORMAL, false);
+      const t = m.createTask(cpu, target, target.params.length ? [data] : [], label, PRIO_NORMAL, false);
+      // 3.15 parks a new per-CPU kthread before returning it; kthread_unpark() starts it
+      m.store(t + T_STATE, TASK_PARKED);
+      m.store(t + T_KTHREAD_FLAGS, KTHREAD_SHOULD_PARK | KTHREAD_IS_PARKED);
+      return t;
     }),
     sched_set_stop_task: proc(2, (m, _s, _cpu, p) => m.store(p + T_PRIO, PRIO_STOP)),
+
+    // parking per-CPU kthreads (kernel/kthread.c): the flags live in the task
+    kthread_should_park: fn(0, 'bool', (m) => (m.load(m.currentTask(m.cpu) + T_KTHREAD_FLAGS) & KTHREAD_SHOULD_PARK ? 1 : 0)),
+    kthread_parkme: proc(0, (m) => parkCurrent(m)),
+    kthread_park: fn(1, 'int', (m, _s, k) => {
+      if (!k) m.fault('kthread_park(NULL)');
+      const flags = k + T_KTHREAD_FLAGS;
+      m.store(flags, m.load(flags) | KTHREAD_SHOULD_PARK);
+      if (k === m.currentTask(m.cpu)) return 1;
+      m.wakeUp(k);
+      // wait until the thread has parked itself
+      if (m.load(flags) & KTHREAD_IS_PARKED) return 1;
+      m.blockOn([flags]);
+      return 0;
+    }, { blocking: true }),
+    kthread_unpark: proc(1, (m, _s, k) => {
+      if (!k) m.fault('kthread_unpark(NULL)');
+      const flags = k + T_KTHREAD_FLAGS;
+      const was = m.load(flags);
+      m.store(flags, was & ~(KTHREAD_SHOULD_PARK | KTHREAD_IS_PARKED));
+      if (was & KTHREAD_IS_PARKED) m.wakeUp(k, TASK_PARKED);
+    }),
 
     // memory
     kzalloc: fn(1, 'void *', (m, _s, size) => m.alloc(Math.max(1, size))),

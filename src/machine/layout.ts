@@ -21,7 +21,7 @@ export const R_BLOCKED = 10;
 export const REGISTER_NAMES = ['irqs', 'preempt_count', 'current', 'need_resched', 'IPI pending', 'IPI may arrive in', 'IPI must arrive in', 'device irq pending', 'softirq pending', 'dead', 'blocked'];
 
 /** Task blocks: TASK_HEADER cells, then the task's stack. */
-export const TASK_HEADER = 8;
+export const TASK_HEADER = 9;
 export const T_STATE = 0;
 export const T_CPU = 1;
 export const T_PRIO = 2;
@@ -33,13 +33,20 @@ export const T_PID = 5;
 export const T_PREEMPT = 6;
 /** 1 while the task is on its CPU's run queue: runnable, or preempted before it could sleep */
 export const T_ON_RQ = 7;
-export const STACK_CELLS = 384;
+/** a kthread's park flags (KTHREAD_SHOULD_PARK, KTHREAD_IS_PARKED), as kernel/kthread.c keeps them */
+export const T_KTHREAD_FLAGS = 8;
+export const KTHREAD_SHOULD_PARK = 1 << 2;
+export const KTHREAD_IS_PARKED = 1 << 3;
+export const STACK_CELLS = 383;
 export const TASK_CELLS = TASK_HEADER + STACK_CELLS;
 
 export const TASK_RUNNING = 0;
 export const TASK_INTERRUPTIBLE = 1;
 export const TASK_UNINTERRUPTIBLE = 2;
 export const TASK_DEAD = 64;
+export const TASK_PARKED = 512;
+/** the states wake_up_process() wakes: a parked task waits for kthread_unpark() */
+export const TASK_NORMAL = TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE;
 
 export const PRIO_IDLE = 0;
 export const PRIO_NORMAL = 1;

@@ -11,7 +11,7 @@ import {
   CPU_REGS, HARDIRQ_MASK, HARDIRQ_OFFSET, IRQ_CELLS, I_EARLIEST, I_FIRED, K_CALL, K_HARDIRQ, K_SOFTIRQ, K_TASK,
   MAX_DEVICE_IRQS, PREEMPT_MASK, PRIO_IDLE, PRIO_NORMAL, PRIO_STOP, REGISTER_NAMES, R_BLOCKED, R_CURRENT, R_DEAD, R_DEV_PENDING, R_IPI_EARLIEST,
   R_IPI_PENDING, R_IRQS_ON, R_NEED_RESCHED, R_PREEMPT, R_SOFTIRQ_PENDING, SOFTIRQ_MASK, TASK_CELLS, TASK_DEAD,
-  TASK_HEADER, TASK_RUNNING, TASK_UNINTERRUPTIBLE, T_CPU, T_FP, T_NAME, T_ON_RQ, T_PID, T_PREEMPT, T_PRIO, T_STATE,
+  TASK_HEADER, TASK_NORMAL, TASK_PARKED, TASK_RUNNING, TASK_UNINTERRUPTIBLE, T_CPU, T_FP, T_NAME, T_ON_RQ, T_PID, T_PREEMPT, T_PRIO, T_STATE,
 } from './layout.js';
 import { CellOwnership } from './ownership.js';
 import { StateTracking, symbolKey } from './tracking.js';
@@ -271,11 +271,12 @@ export class Machine implements Runtime {
     return this.mem[task + T_PRIO] === PRIO_STOP ? 0 : 120;
   }
 
-  /** A switched-out task's state as 3.15's sched_switch prints it: `R+` preempted, `R` idle, `S`, `D`, `x` exited. */
+  /** A switched-out task's state as 3.15's sched_switch prints it: `R+` preempted, `R` idle, `S`, `D`, `P` parked, `x` exited. */
   taskStateLetters(task: number): string {
     const state = this.mem[task + T_STATE];
     if (state === TASK_RUNNING) return this.mem[task + T_PRIO] === PRIO_IDLE ? 'R' : 'R+';
     if (state === TASK_DEAD) return 'x';
+    if (state === TASK_PARKED) return 'P';
     return state === TASK_UNINTERRUPTIBLE ? 'D' : 'S';
   }
 
@@ -1020,10 +1021,14 @@ export class Machine implements Runtime {
 
   // ---- tasks and scheduling
 
-  /** wake_up_process: make a task runnable; a higher-priority task preempts at the next chance. */
-  wakeUp(task: number): number {
+  /**
+   * try_to_wake_up: make a task sleeping in one of `states` runnable; a
+   * higher-priority task preempts at the next chance. wake_up_process()
+   * wakes TASK_NORMAL sleepers only, so a parked kthread stays parked.
+   */
+  wakeUp(task: number, states = TASK_NORMAL): number {
     const m = this.mem;
-    if (m[task + T_STATE] === TASK_RUNNING || m[task + T_STATE] === TASK_DEAD) return 0;
+    if ((m[task + T_STATE] & states) === 0) return 0;
     this.store(task + T_STATE, TASK_RUNNING);
     // preempted before it could sleep: it never left the run queue
     if (m[task + T_ON_RQ]) return 1;
@@ -1443,7 +1448,8 @@ export class Machine implements Runtime {
 
   /**
    * Boots: every CPU possible, online and active, each with its idle task,
-   * then the model's initcalls run on CPU 0 until the machine settles.
+   * then the model's start_kernel() and initcalls run on CPU 0 until the
+   * machine settles.
    */
   boot(maxSteps = 200000): StopReason {
     const idle = this.program.functionsByName.get('cpu_idle_loop');
@@ -1463,6 +1469,9 @@ export class Machine implements Runtime {
       this.mem[this.reg(c, R_CURRENT)] = t;
       this.mem[this.reg(c, R_PREEMPT)] = 1;
     }
+    // start_kernel() (init/main.c), if the model has one, runs before the initcalls, as on the boot CPU
+    const start = this.program.functionsByName.get('start_kernel');
+    if (start?.decl.body) this.createTask(0, start, [], 'init:start_kernel', PRIO_NORMAL, true);
     for (const init of this.program.initcalls) this.createTask(0, init, [], `init:${init.name}`, PRIO_NORMAL, true);
     this.mem[this.reg(0, R_NEED_RESCHED)] = 1;
     this.rebuildRunList();

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { MachineEvent } from '../src/machine/events.js';
+import { TASK_INTERRUPTIBLE, TASK_PARKED, T_ON_RQ, T_STATE } from '../src/machine/layout.js';
+import { prepareScenario, startRun } from '../src/scenario/build.js';
+import { runScenario } from '../src/scenario/run.js';
+import { ROOT } from './helpers.js';
+
+/**
+ * The Linux 3.15 hotplug path around the race, as 3.15 runs it: each test
+ * states one behaviour of the kernel and checks the model does the same.
+ */
+
+function prepare(lines: string[]) {
+  const { prepared, diagnostics } = prepareScenario('examples/hotplug.smp', lines.join('\n') + '\n');
+  assert.deepEqual(diagnostics, []);
+  return prepared!;
+}
+
+/** Runs a scenario once; the events, the verdicts and the machine at the end. */
+function run(lines: string[], seed = 1) {
+  const prepared = prepare(lines);
+  const events: MachineEvent[] = [];
+  const r = runScenario(prepared, { schedule: { kind: 'random', seed }, onEvent: (e) => events.push(e) });
+  return { ...r, events };
+}
+
+test('3.15 has no CPU_DYING_IDLE or CPU_BROKEN notifier action', () => {
+  const p = prepare(['kernel linux-3.15', 'cpus 2']);
+  assert.equal(p.program.constants.get('CPU_DYING'), 8);
+  assert.equal(p.program.constants.get('CPU_POST_DEAD'), 9);
+  assert.equal(p.program.constants.has('CPU_DYING_IDLE'), false);
+  assert.equal(p.program.constants.has('CPU_BROKEN'), false);
+});
+
+test('call_function_init() runs from start_kernel(), before any initcall', () => {
+  const p = prepare(['kernel linux-3.15', 'cpus 2']);
+  assert.ok(!p.program.initcalls.some((f) => f.name === 'call_function_init'), 'it is not an initcall');
+  const m = startRun(p);
+  const bootTasks = m.allTasks().map((t) => m.taskName(t)).filter((n) => n.startsWith('init:'));
+  assert.equal(bootTasks[0], 'init:start_kernel', bootTasks.join(' '));
+});
+
+test('after cpu_down(1) the dying CPU\'s stopper is disabled and parked: stop_one_cpu(1, ...) returns -ENOENT without running the work', () => {
+  const r = run([
+    'kernel linux-3.15', 'cpus 3',
+    'task down: cpu 2 runs cpu_down(1)',
+    // queued behind cpu_down on CPU 2; a NULL fn would fault if the work ran
+    'task late: cpu 2 runs stop_one_cpu(1, NULL, NULL)',
+    'expect down returns 0',
+    'expect late returns -ENOENT',
+    'expect cpu 1 dead',
+  ]);
+  assert.equal(r.stop.kind, 'done', JSON.stringify(r.stop));
+  assert.ok(r.ok, JSON.stringify(r.verdicts));
+});
+
+test('the dying CPU\'s stopper leaves the run queue parked once stop-machine is over, and CPU 1 then dies from its idle task', () => {
+  for (let seed = 1; seed <= 20; seed++) {
+    const prepared = prepare(['kernel linux-3.15', 'cpus 3', 'cpu 2 runs cpu_down(1)']);
+    const m = startRun(prepared, { schedule: { kind: 'random', seed } });
+    const stop = m.run(200000);
+    assert.equal(stop.kind, 'done', `seed ${seed}: ${JSON.stringify(stop)}`);
+    assert.ok(m.isDead(1));
+    const stopper = m.allTasks().find((t) => m.taskName(t) === 'migration/1')!;
+    assert.equal(m.mem[stopper + T_ON_RQ], 0, `seed ${seed}: migration/1 is off the run queue`);
+    assert.equal(m.mem[stopper + T_STATE], TASK_PARKED, `seed ${seed}: migration/1 is parked`);
+    // the other stoppers went back to sleep as usual
+    const other = m.allTasks().find((t) => m.taskName(t) === 'migration/2')!;
+    assert.equal(m.mem[other + T_STATE], TASK_INTERRUPTIBLE, `seed ${seed}: migration/2 sleeps`);
+  }
+});
+
+/** A copy of the 3.15 model in a temporary folder, with extra KC files beside it. */
+function modelWith(extra: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'smplab-hotplug-'));
+  cpSync(join(ROOT, 'models', 'linux-3.15'), join(dir, 'model'), { recursive: true });
+  for (const [name, text] of Object.entries(extra)) writeFileSync(join(dir, 'model', name), text);
+  return dir;
+}
+
+test('__do_softirq runs a softirq raised while its handlers ran in the same call: ksoftirqd is not woken', () => {
+  // the second disk interrupt lands on CPU 0 while BLOCK_SOFTIRQ is completing the first request there
+  const r = run([
+    'kernel linux-3.15', 'cpus 2',
+    'struct request req0', 'struct request req1',
+    'irq disk0 on cpu 0 at step 50: blk_complete_request(&req0)',
+    'irq disk1 on cpu 0 after request-complete where cpu == 0: blk_complete_request(&req1)',
+    'expect all requests completed',
+  ]);
+  assert.ok(r.ok, JSON.stringify(r.verdicts));
+  const entries = r.events.filter((e) => e.kind === 'softirq-entry' && e.cpu === 0);
+  assert.equal(entries.length, 2, 'BLOCK_SOFTIRQ ran twice');
+  assert.ok(!r.events.some((e) => e.kind === 'sched-switch' && e.fields.next_comm === 'ksoftirqd/0'), 'ksoftirqd/0 never ran');
+});
+
+test('__do_softirq restarts at most MAX_SOFTIRQ_RESTART (10) times, then hands the rest to ksoftirqd', () => {
+  // a softirq that raises itself again, 25 runs in all
+  const dir = modelWith({
+    'selfraise.kc': [
+      'int selfraise_runs;',
+      '/* not a kernel function: a softirq handler that raises itself again, 25 runs in all */',
+      'static void selfraise_action(struct softirq_action *h)',
+      '{',
+      '\tselfraise_runs++;',
+      '\tif (selfraise_runs < 25)',
+      '\t\traise_softirq_irqoff(HI_SOFTIRQ);',
+      '}',
+      '/* not a kernel function: installs selfraise_action as HI_SOFTIRQ */',
+      'static int __init selfraise_init(void)',
+      '{',
+      '\topen_softirq(HI_SOFTIRQ, selfraise_action);',
+      '\treturn 0;',
+      '}',
+      'late_initcall(selfraise_init);',
+      '/* not a kernel function: what a device interrupt handler does to start it */',
+      'void selfraise_start(void)',
+      '{',
+      '\traise_softirq_irqoff(HI_SOFTIRQ);',
+      '}',
+      '',
+    ].join('\n'),
+  });
+  try {
+    const { prepared, diagnostics } = prepareScenario(join(dir, 's.smp'), ['kernel ./model', 'cpus 2', 'irq kick on cpu 0 at step 30: selfraise_start()'].join('\n'));
+    assert.deepEqual(diagnostics, []);
+    const events: MachineEvent[] = [];
+    const r = runScenario(prepared!, { schedule: { kind: 'random', seed: 3 }, onEvent: (e) => events.push(e) });
+    assert.equal(r.stop.kind, 'done', JSON.stringify(r.stop));
+    const hi = (e: MachineEvent) => e.kind === 'softirq-entry' && e.cpu === 0 && e.fields.vec === 0;
+    const switchIn = events.findIndex((e) => e.kind === 'sched-switch' && e.cpu === 0 && e.fields.next_comm === 'ksoftirqd/0');
+    assert.ok(switchIn > 0, 'ksoftirqd/0 runs in the end');
+    assert.equal(events.slice(0, switchIn).filter(hi).length, 10, 'ten rounds on the way out of the interrupt, then ksoftirqd');
+    assert.equal(events.filter(hi).length, 25, 'ksoftirqd runs the other 15');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
