@@ -42,7 +42,7 @@ import {
   showRunAndDebug, startCodeServer, stopAll, type CodeServer, type Locator, type Page,
 } from './harness.js';
 import {
-  assertCpuNamesReadable, clickWalkthroughButton, openWalkthrough, poll, scratchWorkspace, showFile, squash, stage,
+  assertCpuNamesReadable, clickWalkthroughButton, endTest, openWalkthrough, poll, scratchWorkspace, showFile, squash, stage,
   topFrameLine, walkthroughTicks, walkthroughVisible,
 } from './smplab.js';
 
@@ -532,11 +532,7 @@ test('debugging the 2014 race, the work it loses and its fix in a real VS Code',
     assert.deepEqual(failed, [], `${failed.length} stage(s) failed:\n${failed.join('\n')}`);
     ok = true;
   } finally {
-    if (!ok && server) {
-      for (const f of extensionLogs(server).filter((f) => /smplab/.test(f))) console.log(`extension log: ${f}`);
-    }
-    await stopAll({ keep: !ok || process.env.E2E_KEEP === '1' });
-    fs.rmSync(workspace, { recursive: true, force: true });
+    await endTest(server, ok, [workspace]);
   }
 });
 

@@ -32,7 +32,7 @@ import {
   callStackRows, extensionLogs, notifications, openWorkbench, pressF5UntilDebugging, repoRoot, runCommand, screenshot,
   startCodeServer, stopAll, type CodeServer, type Locator, type Page,
 } from './harness.js';
-import { poll, scratchWorkspace, showFile, squash, stage, topFrameLine } from './smplab.js';
+import { endTest, poll, scratchWorkspace, showFile, squash, stage, topFrameLine } from './smplab.js';
 
 after(() => stopAll());
 
@@ -456,11 +456,6 @@ test('the schedule explorer in a real VS Code: Testing view, Debug Counterexampl
     });
     ok = true;
   } finally {
-    if (!ok && server) {
-      for (const f of extensionLogs(server).filter((f) => /smplab/.test(f))) console.log(`extension log: ${f}`);
-    }
-    await stopAll({ keep: !ok || process.env.E2E_KEEP === '1' });
-    fs.rmSync(workspace, { recursive: true, force: true });
-    fs.rmSync(`${workspace}-outside`, { recursive: true, force: true });
+    await endTest(server, ok, [workspace, `${workspace}-outside`]);
   }
 });

@@ -4,7 +4,20 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { notifications, openFile, repoRoot, screenshot, type Page } from './harness.js';
+import { extensionLogs, notifications, openFile, repoRoot, screenshot, stopAll, type CodeServer, type Page } from './harness.js';
+
+/**
+ * Ends an end-to-end test: on failure names the extension's log files, stops
+ * code-server and the browser (kept for a look on failure or with
+ * E2E_KEEP=1), and removes the scratch folders.
+ */
+export async function endTest(server: CodeServer | undefined, ok: boolean, folders: string[]): Promise<void> {
+  if (!ok && server) {
+    for (const f of extensionLogs(server).filter((f) => /smplab/.test(f))) console.log(`extension log: ${f}`);
+  }
+  await stopAll({ keep: !ok || process.env.E2E_KEEP === '1' });
+  for (const folder of folders) fs.rmSync(folder, { recursive: true, force: true });
+}
 
 /** A scratch workspace: the examples, plus a copy of the Linux 3.15 model in model/ (for the kc language). */
 export function scratchWorkspace(prefix: string, withModel = true): string {
