@@ -12,7 +12,7 @@
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { writeChromeTrace } from '../src/cli/traceFile';
+import { writeChromeTrace } from '../src/timeline/traceFile';
 import { chromeTrace } from '../src/timeline/chromeTrace';
 import { queryTimeline } from '../src/timeline/query';
 import { TimelineRecorder } from '../src/timeline/recorder';

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { TimelineView } from '../src/timeline/query.js';
@@ -115,5 +118,36 @@ describe('the timeline over DAP', () => {
     const v = await timeline(0, 1e9, 100);
     for (const lane of v.lanes) assert.ok(lane.spans.run.length <= Math.ceil(v.endStep / 100));
     assert.equal(v.resolution, 100);
+  });
+});
+
+describe('exporting the trace over DAP', () => {
+  before(async () => {
+    dc = await startClient();
+  });
+  after(() => dc.stop());
+
+  test('exportTrace writes the run so far as ftrace text or trace-event JSON; a bad path or format is refused in words', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smplab-export-'));
+    await launch(dc, RACE);
+    await continueToStop(dc);
+    const text = (await dc.customRequest('exportTrace', { format: 'ftrace', path: join(dir, 'race.txt') })).body as { path: string; bytes: number; endStep: number };
+    const ftrace = readFileSync(join(dir, 'race.txt'), 'utf8');
+    assert.equal(text.bytes, Buffer.byteLength(ftrace));
+    assert.match(ftrace, /^# tracer: nop$/m);
+    const entry = ftrace.search(/ \[001\] .*call_function_single_entry: vector=251/);
+    const warn = ftrace.search(/ \[001\] .*smplab:warn/);
+    assert.ok(entry > 0 && warn > entry, 'the IPI entry on CPU 1, then the WARN');
+    await dc.customRequest('exportTrace', { format: 'chrome', path: join(dir, 'race.json') });
+    const chrome = JSON.parse(readFileSync(join(dir, 'race.json'), 'utf8')) as { traceEvents: { name: string; ph: string; args?: { name?: string } }[] };
+    const tracks = chrome.traceEvents.filter((e) => e.name === 'thread_name').map((e) => e.args!.name!);
+    assert.ok(tracks.some((t) => t.startsWith('CPU1')), tracks.join(', '));
+    assert.ok(chrome.traceEvents.some((e) => e.ph === 's') && chrome.traceEvents.some((e) => e.ph === 'f'), 'flows for the IPI');
+    const badPath = await refused(dc.customRequest('exportTrace', { format: 'ftrace', path: join(dir, 'no', 'such', 'dir.txt') }));
+    assertInWords(badPath);
+    assert.match(badPath, /cannot write .*no\/such\/dir\.txt: ENOENT/);
+    const badFormat = await refused(dc.customRequest('exportTrace', { format: 'perfetto', path: join(dir, 'x') }));
+    assertInWords(badFormat);
+    assert.match(badFormat, /format/);
   });
 });

@@ -14,7 +14,7 @@ import { runScenario } from '../scenario/run.js';
 import { serveFromCli } from '../debug/serve.js';
 import { TimelineRecorder } from '../timeline/recorder.js';
 import { chromeTrace } from '../timeline/chromeTrace.js';
-import { writeChromeTrace } from './traceFile.js';
+import { writeChromeTrace } from '../timeline/traceFile.js';
 
 const USAGE = `usage: smplab <command> [options]
 

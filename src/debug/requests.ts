@@ -185,6 +185,7 @@ const RULES: Record<string, RequestRule> = {
   exploreCancel: { needs: 'launch' },
   timeline: { needs: 'launch', args: { fromStep: required(count), toStep: required(count), resolution: required(positive) } },
   travelTo: { needs: 'stopped', args: { step: required(count), threadId: thread } },
+  exportTrace: { needs: 'launch', args: { format: required(oneOf('chrome', 'ftrace')), path: required(string) } },
 };
 
 /** Requests of the protocol SMP Lab does not offer (its capabilities do not announce them). */

@@ -20,7 +20,7 @@ import { RunControl } from './runControl.js';
 import { Sources } from './sources.js';
 import { Stop, entryStop, exceptionInfo } from './stops.js';
 import { RefTable } from './variables.js';
-import { TimelineArguments, timelineBody, timelineChanged } from './timelineView.js';
+import { ExportTraceArguments, TimelineArguments, exportTrace, timelineBody, timelineChanged } from './timelineView.js';
 
 export type { LaunchArguments } from './launch.js';
 export { EVENT_FILTERS } from './breakpoints.js';
@@ -85,6 +85,7 @@ export class SmpLabSession extends DebugSession {
     thaw: (r, a: { threadId: number }) => this.setFrozen(r, a.threadId, false),
     exploreFromHere: (r, a: { maxStates?: number }) => this.exploreFromHere(r, a.maxStates),
     timeline: (r, a: TimelineArguments) => this.answer(r, () => timelineBody(this.d!, a)),
+    exportTrace: (r, a: ExportTraceArguments) => this.answer(r, () => exportTrace(this.d!, a)),
     travelTo: (r, a: { step: number; threadId?: number }) => this.travel(r, () => this.run.travelTo(a.step, a.threadId ?? this.run.lastStop?.threadId ?? 1)),
     exploreCancel: (r) => {
       this.explorer.cancel();

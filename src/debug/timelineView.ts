@@ -1,6 +1,12 @@
 import { Event } from '@vscode/debugadapter';
+import { statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { ftraceText } from '../machine/trace.js';
+import { chromeTrace } from '../timeline/chromeTrace.js';
 import { TimelineView, queryTimeline } from '../timeline/query.js';
+import { writeChromeTrace } from '../timeline/traceFile.js';
 import { Debuggee } from './debuggee.js';
+import { RequestError } from './errors.js';
 import { threadName } from './frames.js';
 
 /** The `timeline` request's arguments (checked in requests.ts). */
@@ -23,4 +29,27 @@ export function timelineBody(d: Debuggee, a: TimelineArguments): TimelineView & 
 export function timelineChanged(d: Debuggee): Event {
   d.recorder.settle(d.m.steps);
   return new Event('smplab.timelineChanged', { currentStep: d.m.steps, endStep: d.recorder.end });
+}
+
+/** The `exportTrace` request's arguments (checked in requests.ts). */
+export interface ExportTraceArguments {
+  /** chrome: trace-event JSON (Perfetto); ftrace: the kernel's trace file text */
+  format: 'chrome' | 'ftrace';
+  path: string;
+}
+
+/**
+ * Writes the run as recorded so far (every step the debugger has taken,
+ * including any it has since travelled back from) to a file, in the same
+ * form as `smplab run --trace-out` / `--ftrace-out`.
+ */
+export function exportTrace(d: Debuggee, a: ExportTraceArguments): { path: string; bytes: number; endStep: number } {
+  d.recorder.settle(d.m.steps);
+  try {
+    if (a.format === 'chrome') writeChromeTrace(a.path, chromeTrace(d.recorder, path.basename(d.prepared.scenario.file)));
+    else writeFileSync(a.path, ftraceText(d.m, d.recorder.recordedEvents()));
+  } catch (e) {
+    throw new RequestError(`cannot write ${a.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return { path: a.path, bytes: statSync(a.path).size, endStep: d.recorder.end };
 }

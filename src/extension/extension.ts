@@ -14,6 +14,7 @@ import { registerCpuCommands } from './cpu';
 import { showCallStackOnSessionStart } from './debugView';
 import { createLog } from './log';
 import { registerExploreFromHere } from './exploreHere';
+import { registerExportTrace } from './exportTrace';
 import { registerScenarioCommands } from './scenario';
 import { registerScenarioTests } from './testing';
 import { registerTimeline } from './timelinePanel';
@@ -37,6 +38,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerScenarioCommands(context);
   registerScenarioTests(context, context.asAbsolutePath(path.join('dist', 'cli.js')));
   registerExploreFromHere(context);
+  registerExportTrace(context);
   registerCpuCommands(context);
   showCallStackOnSessionStart(context);
   registerTimeline(context);

@@ -12,6 +12,8 @@
  *      Call Stack shows CPU1 online with its interrupts off in MULTI_STOP_DISABLE_IRQ
  *   5. select CPU0 in the Call Stack: its lane is highlighted
  *   6. press + twice on the timeline: it zooms in around the middle of the view
+ *   7. SMP Lab: Export Trace, ftrace text, a path in the save dialog: the file has the run up to
+ *      the WARN and a notification says how much was written
  *
  * What the canvas shows is read from its text alternative (aria-label), which lists the lanes,
  * arrows and markers in view; where to click comes from its data-* attributes (the step range
@@ -19,9 +21,10 @@
  */
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  callStackRows, openWorkbench, pressF5UntilDebugging, repoRoot, screenshot, startCodeServer, stopAll, type CodeServer, type Locator, type Page,
+  callStackRows, notifications, openWorkbench, pressF5UntilDebugging, repoRoot, screenshot, startCodeServer, stopAll, type CodeServer, type Locator, type Page,
 } from './harness.js';
 import { poll, scratchWorkspace, showFile, squash, stage } from './smplab.js';
 
@@ -186,6 +189,31 @@ test('the timeline shows the race and takes the debugger back in time in a real 
       await timelineShows(page, [/Lanes: CPU0/], 'the lanes after zooming');
       assert.ok(after.fromStep > before.fromStep);
       await screenshot(page, 'timeline-6-zoomed');
+    });
+
+    await stage(page, 'export-trace-from-the-debugger', async () => {
+      const out = path.join(workspace, 'race-export.txt');
+      await page.keyboard.press('F1');
+      const widget = page.locator('.quick-input-widget');
+      await widget.locator('input').first().waitFor({ state: 'visible', timeout: 30_000 });
+      await page.keyboard.insertText('SMP Lab: Export Trace');
+      await widget.locator('.quick-input-list .monaco-list-row', { hasText: 'Export Trace' }).first().waitFor({ state: 'visible', timeout: 30_000 });
+      await page.keyboard.press('Enter');
+      const ftraceRow = widget.locator('.quick-input-list .monaco-list-row', { hasText: 'ftrace text' }).first();
+      await ftraceRow.waitFor({ state: 'visible', timeout: 30_000 });
+      await screenshot(page, 'timeline-7-export-format');
+      await ftraceRow.click();
+      // the save dialog: VS Code for the Web asks for the path in the quick input
+      const input = widget.locator('input').first();
+      await poll('the save dialog to offer race-export\'s folder', async () => ((await input.inputValue().catch(() => '')).endsWith('.txt') ? true : undefined), 30_000);
+      await input.fill(out);
+      await page.keyboard.press('Enter');
+      const note = await poll('the notification that the trace was written', async () => (await notifications(page)).find((n) => /wrote steps 0–/.test(n)), 60_000);
+      const text = fs.readFileSync(out, 'utf8');
+      assert.match(text, /^# tracer: nop$/m);
+      assert.match(text, /smplab:warn/);
+      assert.match(note, new RegExp(`${text.length.toLocaleString('en-US')} bytes`));
+      await screenshot(page, 'timeline-8-exported');
     });
   } finally {
     await stopAll();
