@@ -201,6 +201,10 @@ test('a counterexample replays to the same failure with run --replay, and refuse
   assert.match(run.stdout, /^FAIL  expect no lost work  \(trigger_softirq was still queued on CPU1 when it died \(step (\d+)\)\)/m);
   const step = Number(/when it died \(step (\d+)\)/.exec(run.stdout)![1]);
   assert.equal(step, result.counterexample.failingStep);
+  // the same replay exports as the kernel's trace text
+  const traced = spawnSync(process.execPath, [CLI, 'run', file, '--replay', join(dir, 'lost.counterexample'), '--ftrace-out', join(dir, 'lost.txt')], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(traced.status, 1, traced.stderr);
+  assert.match(readFileSync(join(dir, 'lost.txt'), 'utf8'), /smplab:lost_work: .*func=trigger_softirq/);
   // the same scenario with one more expectation is a different scenario
   writeFileSync(file, readFileSync(file, 'utf8') + 'expect cpu 1 dead\n');
   const stale = spawnSync(process.execPath, [CLI, 'run', file, '--replay', join(dir, 'lost.counterexample')], { cwd: ROOT, encoding: 'utf8' });
