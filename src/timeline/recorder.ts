@@ -1,4 +1,4 @@
-import { FieldValue, MachineEvent } from '../machine/events.js';
+import { MachineEvent } from '../machine/events.js';
 import { R_IRQS_ON } from '../machine/layout.js';
 import { Machine } from '../machine/machine.js';
 import { SOFTIRQ_NAMES, fieldText } from '../machine/trace.js';
@@ -30,15 +30,6 @@ export interface Marker {
   step: number;
   label: string;
   event: MachineEvent;
-}
-
-/**
- * The first of `names` an event has: the CPU an IPI or csd goes to is `target` in some
- * versions of the events and `cpu` (the real tracepoints' name) in others.
- */
-function field(f: MachineEvent['fields'], ...names: string[]): FieldValue {
-  for (const n of names) if (f[n] !== undefined) return f[n];
-  return '';
 }
 
 /** One number for an arrow's kind and its two CPUs. */
@@ -180,7 +171,7 @@ export class TimelineRecorder {
     const f = e.fields;
     switch (e.kind) {
       case 'sched-switch':
-        cpu.task = String(field(f, 'next', 'next_comm'));
+        cpu.task = String(f.next_comm);
         this.showRunning(c, e.step);
         if (cpu.stopExiting) {
           cpu.stopExiting = false;
@@ -222,7 +213,7 @@ export class TimelineRecorder {
         return;
       }
       case 'ipi-send': {
-        const target = Number(field(f, 'target', 'cpu'));
+        const target = Number(f.cpu);
         this.cpus[target].ipisOnTheirWay.push(this.addArrow({ kind: 'ipi', fromCpu: c, fromStep: e.step, toCpu: target, lost: false, label: String(f.callsite || 'IPI'), event: e }));
         return;
       }
@@ -234,7 +225,7 @@ export class TimelineRecorder {
       }
       case 'csd-queue': {
         const func = fieldText(this.m, e.kind, 'func', f.func);
-        const target = Number(field(f, 'target', 'cpu'));
+        const target = Number(f.cpu);
         this.csdsOnTheirWay.set(`${target}:${f.csd}`, this.addArrow({ kind: 'csd', fromCpu: c, fromStep: e.step, toCpu: target, lost: false, label: func, event: e }));
         return;
       }
