@@ -249,7 +249,8 @@ describe('long work shares the event loop', () => {
       const spin = scratchScenario('spin.smp', 'kernel linux-3.15\ncpus 3\ncpu 0 runs while (1) { }\ncpu 1 runs while (1) { }\n');
       await launch(dc, spin, { maxSteps: 100_000_000 }, []);
       await dc.continueRequest({ threadId: 1 });
-      await new Promise((r) => setTimeout(r, 300));
+      // the run is under way once the adapter answers beside it
+      await dc.threadsRequest();
       const t0 = performance.now();
       const stop = stopped(dc);
       await dc.pauseRequest({ threadId: 1 });
@@ -277,7 +278,8 @@ describe('long work shares the event loop', () => {
       const never = lineOf(SMP_KC, 'if (llist_add(&csd->llist, &per_cpu(call_single_queue, cpu)))');
       await dc.setBreakpointsRequest({ source: { path: SMP_KC }, breakpoints: [{ line: never }] });
       await dc.send('reverseContinue', { threadId: 1 });
-      await new Promise((r) => setTimeout(r, 200));
+      // going backwards is under way once the adapter answers beside it
+      await dc.threadsRequest();
       const t0 = performance.now();
       const stop = stopped(dc);
       await dc.pauseRequest({ threadId: 1 });
@@ -300,7 +302,8 @@ describe('long work shares the event loop', () => {
         assert.equal((await raw.request('launch', { scenario: spin, maxSteps: 100_000_000 })).success, true);
         await raw.request('configurationDone');
         await raw.request('continue', { threadId: 1 });
-        await new Promise((r) => setTimeout(r, 300));
+        // the run is under way once the adapter answers beside it
+        await raw.request('threads');
         const t0 = performance.now();
         if (how === 'disconnect') {
           const r = await raw.request('disconnect');
