@@ -53,10 +53,8 @@ describe('the entry stop', () => {
 
 describe('stops', () => {
   let dc: DebugClient;
-  const console: DebugProtocol.OutputEvent[] = [];
   before(async () => {
     dc = await startClient();
-    dc.on('output', (e: DebugProtocol.OutputEvent) => console.push(e));
   });
   after(() => dc.stop());
 
