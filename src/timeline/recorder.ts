@@ -1,6 +1,6 @@
 import { MachineEvent } from '../machine/events.js';
 import { R_IRQS_ON } from '../machine/layout.js';
-import { Machine } from '../machine/machine.js';
+import { Machine, shortFile } from '../machine/machine.js';
 import { SOFTIRQ_NAMES, fieldText } from '../machine/trace.js';
 import { ChangeSeries } from './series.js';
 
@@ -285,7 +285,7 @@ export class TimelineRecorder {
     const out: Record<string, string> = { event: e.kind };
     for (const [k, v] of Object.entries(e.fields)) out[k] = fieldText(this.m, e.kind, k, v);
     if (e.func) out.function = e.func;
-    if (e.at) out.at = `${e.at.file.split(/[\\/]/).slice(-2).join('/')}:${e.at.start.line}`;
+    if (e.at) out.at = `${shortFile(e.at.file)}:${e.at.start.line}`;
     return out;
   }
 }
