@@ -193,6 +193,9 @@ test('the timeline shows the race and takes the debugger back in time in a real 
 
     await stage(page, 'export-trace-from-the-debugger', async () => {
       const out = path.join(workspace, 'race-export.txt');
+      // focus the editor first: with the timeline's canvas focused (the stage before), the focus
+      // going back to the webview as the palette closes can close the format pick that follows
+      await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
       await page.keyboard.press('F1');
       const widget = page.locator('.quick-input-widget');
       await widget.locator('input').first().waitFor({ state: 'visible', timeout: 30_000 });
