@@ -1,5 +1,5 @@
 import { DebugProtocol } from '@vscode/debugprotocol';
-import { EVENT_KINDS, MachineEvent } from '../machine/events.js';
+import { MachineEvent, tracepointOf } from '../machine/events.js';
 import { Machine } from '../machine/machine.js';
 import { ReportLine, kernelReport } from '../machine/report.js';
 import { fieldText, tracepointText } from '../machine/trace.js';
@@ -63,7 +63,7 @@ function eventBadge(m: Machine, e: MachineEvent): string {
 /** An event as one line: `smplab:cpu_notify on CPU1: action=CPU_DYING target=1`. */
 export function describeEvent(m: Machine, e: MachineEvent): string {
   if (e.kind === 'warn') return `WARNING on CPU${e.cpu} in ${e.fields.function}(): ${e.fields.message || 'WARN_ON'}`;
-  return `${EVENT_KINDS[e.kind].tracepoint} on CPU${e.cpu}: ${tracepointText(m, e)}`;
+  return `${tracepointOf(e)} on CPU${e.cpu}: ${tracepointText(m, e)}`;
 }
 
 /**
@@ -85,7 +85,7 @@ export function exceptionInfo(d: Debuggee, stop: Stop): DebugProtocol.ExceptionI
     exceptionId: stop.description,
     description,
     breakMode: 'always',
-    details: { message: description, typeName: e ? EVENT_KINDS[e.kind].tracepoint : stop.description },
+    details: { message: description, typeName: e ? tracepointOf(e) : stop.description },
   };
 }
 

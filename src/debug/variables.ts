@@ -1,7 +1,7 @@
 import { DebugProtocol } from '@vscode/debugprotocol';
 import { LocalVar } from '../kc/program.js';
 import { Type, isFunctionValue, isStringValue, sizeOf, typeName } from '../kc/types.js';
-import { CPU_REGS, R_BLOCKED, R_CURRENT, R_DEV_PENDING, R_IPI_PENDING, R_IRQS_ON, R_NEED_RESCHED, R_PREEMPT, R_SOFTIRQ_PENDING } from '../machine/layout.js';
+import { CALL_FUNCTION_SINGLE_VECTOR, CALL_FUNCTION_VECTOR, CPU_REGS, IPI_CALL_FUNCTION, IPI_CALL_FUNCTION_SINGLE, R_BLOCKED, R_CURRENT, R_DEV_PENDING, R_IPI_PENDING, R_IRQS_ON, R_NEED_RESCHED, R_PREEMPT, R_SOFTIRQ_PENDING } from '../machine/layout.js';
 import { FrameInfo, Machine } from '../machine/machine.js';
 import { fieldText } from '../machine/trace.js';
 
@@ -184,7 +184,7 @@ export class VariableView {
       { name: 'current', value: m.taskName(reg(R_CURRENT)), variablesReference: 0 },
       { name: 'need_resched', value: reg(R_NEED_RESCHED) ? 'true' : 'false', variablesReference: 0 },
       { name: 'call_single_queue', value: q.length ? `${q.length} queued: ${q.map((e) => m.symbol(e.func)).join(', ')}` : 'empty', variablesReference: q.length ? this.refs.add({ kind: 'queue', cpu: c }) : 0, indexedVariables: q.length || undefined, evaluateName: `per_cpu(call_single_queue, ${c})` },
-      { name: 'IPI pending', value: reg(R_IPI_PENDING) ? 'yes' : 'no', variablesReference: 0 },
+      { name: 'IPI pending', value: ipiVectorNames(reg(R_IPI_PENDING)), variablesReference: 0 },
       { name: 'IPI in flight', value: m.ipiInFlight(c) ?? 'none', variablesReference: 0 },
       { name: 'device irq pending', value: reg(R_DEV_PENDING) ? this.m.deviceIrqs.filter((_, i) => reg(R_DEV_PENDING) & (1 << i)).map((q2) => q2.name).join(', ') : 'none', variablesReference: 0 },
       { name: 'softirq pending', value: `0x${reg(R_SOFTIRQ_PENDING).toString(16)}`, variablesReference: 0 },
@@ -278,6 +278,13 @@ export function cpuList(m: Machine, mask: number): string {
   return parts.join(',');
 }
 
+/** The pending call-function vectors, as x86 names them: `CALL_FUNCTION_VECTOR (252)`, or `no`. */
+function ipiVectorNames(pending: number): string {
+  const names: string[] = [];
+  if (pending & IPI_CALL_FUNCTION) names.push(`CALL_FUNCTION_VECTOR (${CALL_FUNCTION_VECTOR})`);
+  if (pending & IPI_CALL_FUNCTION_SINGLE) names.push(`CALL_FUNCTION_SINGLE_VECTOR (${CALL_FUNCTION_SINGLE_VECTOR})`);
+  return names.length ? names.join(', ') : 'no';
+}
 
 function describeChooser(m: Machine): string {
   const name = m.chooser.constructor.name;

@@ -1,4 +1,5 @@
 import { SourceRange } from '../kc/diagnostics.js';
+import { CALL_FUNCTION_VECTOR } from './layout.js';
 
 /**
  * Every interesting thing the machine does. The short kind is what breakpoints,
@@ -18,8 +19,11 @@ export const EVENT_KINDS = {
     doc: 'a call-function IPI is sent to a CPU (cpu: the target, latency: steps in flight, mask: 1 when it is one CPU of a mask send)',
   },
   'ipi-send-mask': { tracepoint: 'ipi:ipi_send_cpumask', fields: ['cpumask', 'callsite', 'callback'], extra: [], doc: 'a call-function IPI is sent to every CPU of a mask (then an ipi-send with mask == 1 for each)' },
-  'ipi-receive': { tracepoint: 'irq_vectors:call_function_single_entry', fields: ['vector'], extra: ['online', 'queued'], doc: 'a CPU enters the call-function IPI handler; queued = entries on its call_single_queue' },
-  'ipi-exit': { tracepoint: 'irq_vectors:call_function_single_exit', fields: ['vector'], extra: [], doc: 'a CPU leaves the call-function IPI handler' },
+  'ipi-receive': {
+    tracepoint: 'irq_vectors:call_function_single_entry', fields: ['vector'], extra: ['online', 'queued'],
+    doc: 'a CPU enters a call-function IPI handler (vector 251, or 252 for a mask send: irq_vectors:call_function_entry); queued = entries on its call_single_queue',
+  },
+  'ipi-exit': { tracepoint: 'irq_vectors:call_function_single_exit', fields: ['vector'], extra: [], doc: 'a CPU leaves a call-function IPI handler (vector 251, or 252: irq_vectors:call_function_exit)' },
   'ipi-dropped': { tracepoint: 'smplab:ipi_dropped', fields: ['target'], extra: [], doc: 'an IPI reached a dead CPU and was lost' },
   'csd-queue': { tracepoint: 'csd:csd_queue_cpu', fields: ['cpu', 'callsite', 'func', 'csd'], extra: [], doc: 'a csd is queued on a CPU\'s call_single_queue (cpu: the target)' },
   'csd-entry': { tracepoint: 'csd:csd_function_entry', fields: ['func', 'csd'], extra: [], doc: 'a queued callback starts' },
@@ -49,6 +53,18 @@ export const EVENT_KINDS = {
 } as const satisfies Record<string, { tracepoint: string; fields: readonly string[]; extra: readonly string[]; doc: string }>;
 
 export type EventKind = keyof typeof EVENT_KINDS;
+
+/** x86 traces its two call-function vectors with a tracepoint each: the mask vector's are these. */
+const CALL_FUNCTION_VECTOR_TRACEPOINTS: { readonly [K in EventKind]?: string } = {
+  'ipi-receive': 'irq_vectors:call_function_entry',
+  'ipi-exit': 'irq_vectors:call_function_exit',
+};
+
+/** The tracepoint an event is: its kind's, but for an IPI on the call-function vector (252). */
+export function tracepointOf(e: Pick<MachineEvent, 'kind' | 'fields'>): string {
+  const mask = e.fields.vector === CALL_FUNCTION_VECTOR ? CALL_FUNCTION_VECTOR_TRACEPOINTS[e.kind] : undefined;
+  return mask ?? EVENT_KINDS[e.kind].tracepoint;
+}
 
 export type FieldValue = number | string;
 

@@ -6,6 +6,11 @@ export const R_IRQS_ON = 0;
 export const R_PREEMPT = 1;
 export const R_CURRENT = 2;
 export const R_NEED_RESCHED = 3;
+/**
+ * The call-function IPIs pending at this CPU, one bit per x86 vector (the
+ * local APIC's IRR for those two vectors): a single call and a mask call
+ * are two interrupts, each taken once however many times it was sent.
+ */
 export const R_IPI_PENDING = 4;
 /** an IPI in flight to this CPU: steps until it may arrive (-1: none in flight) */
 export const R_IPI_EARLIEST = 5;
@@ -17,8 +22,17 @@ export const R_SOFTIRQ_PENDING = 8;
 export const R_DEAD = 9;
 /** 0 running, 1 waiting in a spin or lock, 2 halted in idle */
 export const R_BLOCKED = 10;
+/** the vectors (IPI_* bits) of the IPIs in flight to this CPU: they arrive together, when its IPI timer fires */
+export const R_IPI_IN_FLIGHT = 11;
 /** register names, by index, for debugger views and messages */
-export const REGISTER_NAMES = ['irqs', 'preempt_count', 'current', 'need_resched', 'IPI pending', 'IPI may arrive in', 'IPI must arrive in', 'device irq pending', 'softirq pending', 'dead', 'blocked'];
+export const REGISTER_NAMES = ['irqs', 'preempt_count', 'current', 'need_resched', 'IPI pending', 'IPI may arrive in', 'IPI must arrive in', 'device irq pending', 'softirq pending', 'dead', 'blocked', 'IPI in flight'];
+
+/** x86's two call-function vectors (arch/x86/include/asm/irq_vectors.h) */
+export const CALL_FUNCTION_SINGLE_VECTOR = 0xfb;
+export const CALL_FUNCTION_VECTOR = 0xfc;
+/** their bits in R_IPI_PENDING and R_IPI_IN_FLIGHT */
+export const IPI_CALL_FUNCTION_SINGLE = 1;
+export const IPI_CALL_FUNCTION = 2;
 
 /** Task blocks: TASK_HEADER cells, then the task's stack. */
 export const TASK_HEADER = 9;

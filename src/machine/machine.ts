@@ -9,15 +9,12 @@ import { EventContext, EventKind, FieldValue, MachineEvent } from './events.js';
 import { symbolOffset } from './format.js';
 import {
   CPU_REGS, HARDIRQ_MASK, HARDIRQ_OFFSET, IRQ_CELLS, I_EARLIEST, I_FIRED, K_CALL, K_HARDIRQ, K_SOFTIRQ, K_TASK,
-  MAX_DEVICE_IRQS, PREEMPT_MASK, PRIO_IDLE, PRIO_NORMAL, PRIO_STOP, REGISTER_NAMES, R_BLOCKED, R_CURRENT, R_DEAD, R_DEV_PENDING, R_IPI_EARLIEST,
-  R_IPI_PENDING, R_IRQS_ON, R_NEED_RESCHED, R_PREEMPT, R_SOFTIRQ_PENDING, SOFTIRQ_MASK, TASK_CELLS, TASK_DEAD,
+  CALL_FUNCTION_SINGLE_VECTOR, CALL_FUNCTION_VECTOR, IPI_CALL_FUNCTION, IPI_CALL_FUNCTION_SINGLE, MAX_DEVICE_IRQS, PREEMPT_MASK, PRIO_IDLE, PRIO_NORMAL, PRIO_STOP, REGISTER_NAMES, R_BLOCKED, R_CURRENT, R_DEAD, R_DEV_PENDING, R_IPI_EARLIEST,
+  R_IPI_IN_FLIGHT, R_IPI_PENDING, R_IRQS_ON, R_NEED_RESCHED, R_PREEMPT, R_SOFTIRQ_PENDING, SOFTIRQ_MASK, TASK_CELLS, TASK_DEAD,
   TASK_HEADER, TASK_NORMAL, TASK_PARKED, TASK_RUNNING, TASK_UNINTERRUPTIBLE, T_CPU, T_FP, T_NAME, T_ON_RQ, T_PID, T_PREEMPT, T_PRIO, T_STATE,
 } from './layout.js';
 import { CellOwnership } from './ownership.js';
 import { StateTracking, symbolKey } from './tracking.js';
-
-/** x86's CALL_FUNCTION_SINGLE_VECTOR, which the call-function IPI arrives on. */
-const CALL_FUNCTION_SINGLE_VECTOR = 251;
 
 /** A fault in the model: a NULL dereference, a stack overflow, a BUG. Stops the machine. */
 export class MachineFault extends Error {
@@ -183,7 +180,8 @@ export class Machine implements Runtime {
   private readonly csdLayout: { func: number; info: number; llist: number } | undefined;
   private readonly masks: Record<'online' | 'active' | 'possible', number>;
   /** the model functions the arch layer enters: the call-function IPI handler and the softirq loop */
-  private readonly ipiHandler: CompiledFunction | undefined;
+  /** the function a CPU enters for each call-function vector, by its IPI_* bit */
+  private readonly ipiHandlers: { [bit: number]: CompiledFunction | undefined };
   private readonly doSoftirq: CompiledFunction | undefined;
 
   constructor(program: Program) {
@@ -221,7 +219,12 @@ export class Machine implements Runtime {
       const f = program.functionsByName.get(name);
       return f?.decl.body ? f : undefined;
     };
-    this.ipiHandler = defined('generic_smp_call_function_single_interrupt');
+    // x86 enters the mask vector through smp_call_function_interrupt(); a model without that arch entry point runs the generic handler, which both vectors end in
+    const singleHandler = defined('generic_smp_call_function_single_interrupt');
+    this.ipiHandlers = {
+      [IPI_CALL_FUNCTION_SINGLE]: singleHandler,
+      [IPI_CALL_FUNCTION]: defined('smp_call_function_interrupt') ?? singleHandler,
+    };
     this.doSoftirq = defined('__do_softirq');
     const csd = program.structs.get('call_single_data');
     if (csd?.complete && csd.byName.has('func') && csd.byName.has('llist')) {
@@ -827,7 +830,7 @@ export class Machine implements Runtime {
   /** Timer k happens: the IPI arrives, or the device interrupt is raised. */
   private fire(k: number): void {
     this.disarm(k);
-    if (k < this.nrCpus) this.ipiArrives(k);
+    if (k < this.nrCpus) this.ipisLand(k);
     else this.raiseDeviceIrq(k - this.nrCpus);
   }
 
@@ -849,17 +852,18 @@ export class Machine implements Runtime {
     else this.arm(k, Math.max(d, 1), Math.max(d, 1));
   }
 
-  /** arch_send_call_function_single_ipi: the IPI is in flight for the latency, then pending. */
+  /** arch_send_call_function_single_ipi: the call-function-single vector is in flight for the latency, then pending. */
   sendIpi(target: number, site?: CallSite): void {
     const latency = this.chooseIpiLatency();
     this.emit('ipi-send', { cpu: target, callsite: this.callsite(), callback: this.ipiCallback(), latency: this.latencyText(latency), mask: 0 }, site?.range);
-    this.deliverIpi(target, latency, site);
+    this.deliverIpi(target, IPI_CALL_FUNCTION_SINGLE, latency, site);
   }
 
   /**
-   * arch_send_call_function_ipi_mask: one IPI to each CPU of the mask, each
-   * with its own latency. Traced once for the mask, as the kernel does, and
-   * once per CPU (`mask: 1`), so `ipi-send` still means an IPI sent to a CPU.
+   * arch_send_call_function_ipi_mask: the call-function vector to each CPU of
+   * the mask, each with its own latency. Traced once for the mask, as the
+   * kernel does, and once per CPU (`mask: 1`), so `ipi-send` still means an
+   * IPI sent to a CPU.
    */
   sendIpiMask(targets: readonly number[], cpumask: string, site?: CallSite): void {
     const callsite = this.callsite();
@@ -868,7 +872,7 @@ export class Machine implements Runtime {
     for (const target of targets) {
       const latency = this.chooseIpiLatency();
       this.emit('ipi-send', { cpu: target, callsite, callback, latency: this.latencyText(latency), mask: 1 }, site?.range);
-      this.deliverIpi(target, latency, site);
+      this.deliverIpi(target, IPI_CALL_FUNCTION, latency, site);
     }
   }
 
@@ -883,29 +887,47 @@ export class Machine implements Runtime {
     return latency !== LEAVE_TO_SCHEDULE ? latency : `${min}..${max === Infinity ? 'any' : max}`;
   }
 
-  /** The IPI's handler, as ipi_send_cpu's callback field names it. */
+  /** The IPI's handler, as ipi_send_cpu's callback field names it: the generic one, which both vectors end in. */
   private ipiCallback(): number {
-    return this.ipiHandler ? functionValue(this.ipiHandler.id) : 0;
+    const handler = this.ipiHandlers[IPI_CALL_FUNCTION_SINGLE];
+    return handler ? functionValue(handler.id) : 0;
   }
 
-  private deliverIpi(target: number, latency: number, site?: CallSite): void {
+  /**
+   * The IPI (`vector`, an IPI_* bit) is in flight to target. IPIs in flight
+   * to one CPU share its timer: a second one narrows the window, and all
+   * arrive together.
+   */
+  private deliverIpi(target: number, vector: number, latency: number, site?: CallSite): void {
     if (this.isDead(target)) {
       this.emit('ipi-dropped', { target }, site?.range);
       return;
     }
     const { min, max } = this.ipiLatency;
-    if (latency === 0) return this.ipiArrives(target);
+    if (latency === 0) return this.ipiArrives(target, vector);
+    const inFlight = this.reg(target, R_IPI_IN_FLIGHT);
+    this.setShared(inFlight, this.mem[inFlight] | vector);
     if (latency === LEAVE_TO_SCHEDULE) this.arm(target, min, max === Infinity ? -1 : max);
     else this.arm(target, latency, latency);
   }
 
-  private ipiArrives(target: number): void {
+  /** The vectors arrive at target's local APIC: pending until it takes them. */
+  private ipiArrives(target: number, vectors: number): void {
     if (this.isDead(target)) {
       this.emit('ipi-dropped', { target });
       return;
     }
-    this.store(this.reg(target, R_IPI_PENDING), 1);
+    const pending = this.reg(target, R_IPI_PENDING);
+    this.store(pending, this.mem[pending] | vectors);
     this.kick(target);
+  }
+
+  /** The IPIs in flight to CPU c arrive. */
+  private ipisLand(c: number): void {
+    const inFlight = this.reg(c, R_IPI_IN_FLIGHT);
+    const vectors = this.mem[inFlight];
+    this.setShared(inFlight, 0);
+    this.ipiArrives(c, vectors);
   }
 
   addDeviceIrq(irq: DeviceIrq): void {
@@ -929,13 +951,18 @@ export class Machine implements Runtime {
     const newFp = top + this.functions[m[top + FRAME_FUNC]].frameSize;
     let handler: CompiledFunction;
     let args: readonly number[] = [];
+    /** a device interrupt's number (1..MAX_DEVICE_IRQS) or an IPI's vector, kept in the frame's kind for the exit */
     let irqNo: number;
     const devPending = m[this.reg(c, R_DEV_PENDING)];
-    if (m[this.reg(c, R_IPI_PENDING)]) {
-      this.store(this.reg(c, R_IPI_PENDING), 0);
-      if (!this.ipiHandler) this.fault('the model has no generic_smp_call_function_single_interrupt() to handle a call-function IPI');
-      handler = this.ipiHandler;
-      irqNo = 0;
+    const ipiPending = m[this.reg(c, R_IPI_PENDING)];
+    if (ipiPending) {
+      // the higher vector first, as the local APIC delivers them
+      const bit = ipiPending & IPI_CALL_FUNCTION ? IPI_CALL_FUNCTION : IPI_CALL_FUNCTION_SINGLE;
+      this.store(this.reg(c, R_IPI_PENDING), ipiPending & ~bit);
+      const ipiHandler = this.ipiHandlers[bit];
+      if (!ipiHandler) this.fault('the model has no generic_smp_call_function_single_interrupt() to handle a call-function IPI');
+      handler = ipiHandler;
+      irqNo = bit === IPI_CALL_FUNCTION ? CALL_FUNCTION_VECTOR : CALL_FUNCTION_SINGLE_VECTOR;
     } else {
       const i = 31 - Math.clz32(devPending & -devPending);
       this.store(this.reg(c, R_DEV_PENDING), devPending & ~(1 << i));
@@ -951,8 +978,8 @@ export class Machine implements Runtime {
     this.store(this.reg(c, R_PREEMPT), m[this.reg(c, R_PREEMPT)] + HARDIRQ_OFFSET);
     this.disarmSpin(c);
     const at = handler.code[0]?.range;
-    if (irqNo === 0) {
-      this.emit('ipi-receive', { vector: CALL_FUNCTION_SINGLE_VECTOR, online: this.isOnline(c) ? 1 : 0, queued: this.queuedCallbacks(c).length }, at, handler.name);
+    if (irqNo > MAX_DEVICE_IRQS) {
+      this.emit('ipi-receive', { vector: irqNo, online: this.isOnline(c) ? 1 : 0, queued: this.queuedCallbacks(c).length }, at, handler.name);
     } else {
       this.emit('irq-entry', { irq: irqNo, name: this.deviceIrqs[irqNo - 1].name }, at, handler.name);
     }
@@ -961,8 +988,8 @@ export class Machine implements Runtime {
   /** Interrupt exit (irq_exit): leave hardirq context, run pending softirqs, then restore the interrupt flag. */
   private exitHardirq(c: number, kind: number, interruptedFp: number): void {
     const irqNo = kind >>> 16;
-    if (irqNo > 0) this.emit('irq-exit', { irq: irqNo, ret: 'handled' });
-    else this.emit('ipi-exit', { vector: CALL_FUNCTION_SINGLE_VECTOR });
+    if (irqNo > MAX_DEVICE_IRQS) this.emit('ipi-exit', { vector: irqNo });
+    else this.emit('irq-exit', { irq: irqNo, ret: 'handled' });
     const pc = this.reg(c, R_PREEMPT);
     this.store(pc, this.mem[pc] - HARDIRQ_OFFSET);
     const inInterrupt = (this.mem[pc] & (HARDIRQ_MASK | SOFTIRQ_MASK)) !== 0;
@@ -1013,6 +1040,7 @@ export class Machine implements Runtime {
     }
     // nothing is delivered to a dead CPU any more: one lost IPI is reported once
     this.disarm(c);
+    this.setShared(this.reg(c, R_IPI_IN_FLIGHT), 0);
     this.deviceIrqs.forEach((irq, i) => {
       if (irq.cpu === c) this.disarm(this.nrCpus + i);
     });

@@ -1,5 +1,5 @@
 import { ftraceTimestamp } from './clock.js';
-import { EVENT_KINDS, EventContext, EventKind, FieldValue, MachineEvent } from './events.js';
+import { EVENT_KINDS, EventContext, EventKind, FieldValue, MachineEvent, tracepointOf } from './events.js';
 import type { Machine } from './machine.js';
 import { kernelReport } from './report.js';
 
@@ -114,7 +114,7 @@ export function eventLines(m: Machine, e: MachineEvent): string[] {
   if (e.kind === 'printk') return [`${head} ${e.fields.message}`];
   if (e.kind === 'warn' || e.kind === 'bug') return kernelReport(m, e).map((l) => `${head} ${l.text}`);
   const extra = plainFields(m, e, EVENT_KINDS[e.kind].extra.filter((k) => k !== 'mask'));
-  return [`${head} ${EVENT_KINDS[e.kind].tracepoint}: ${tracepointText(m, e)}${extra ? ` | ${extra}` : ''}`];
+  return [`${head} ${tracepointOf(e)}: ${tracepointText(m, e)}${extra ? ` | ${extra}` : ''}`];
 }
 
 /** The same event as plain data, with symbols resolved, for --json and the debugger. */
@@ -122,7 +122,7 @@ export function eventJson(m: Machine, e: MachineEvent): Record<string, unknown> 
   const fields: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(e.fields)) fields[k] = typeof v === 'number' && (SYMBOL_FIELDS.has(k)) ? fieldText(m, e.kind, k, v) : v;
   return {
-    step: e.step, cpu: e.cpu, event: e.kind, tracepoint: EVENT_KINDS[e.kind].tracepoint, fields, context: e.context,
+    step: e.step, cpu: e.cpu, event: e.kind, tracepoint: tracepointOf(e), fields, context: e.context,
     at: e.at ? { file: e.at.file, line: e.at.start.line, col: e.at.start.col } : undefined, function: e.func,
   };
 }
@@ -144,8 +144,8 @@ export function ftraceFlags(c: EventContext): string {
  * its system (`ipi_send_cpu`), as the kernel does; SMP Lab's own with its
  * `smplab:` system, so nobody takes them for the kernel's.
  */
-function ftraceEventName(kind: EventKind): string {
-  const tp = EVENT_KINDS[kind].tracepoint;
+function ftraceEventName(e: MachineEvent): string {
+  const tp = tracepointOf(e);
   return tp.startsWith('smplab:') ? tp : tp.slice(tp.indexOf(':') + 1);
 }
 
@@ -153,7 +153,7 @@ function ftraceEventName(kind: EventKind): string {
 export function ftraceLine(m: Machine, e: MachineEvent): string {
   const comm = e.context.pid === 0 ? '<idle>' : e.context.comm.slice(0, 15);
   const task = `${comm.padStart(16)}-${String(e.context.pid).padEnd(5)}`;
-  return `${task} [${String(e.cpu).padStart(3, '0')}] ${ftraceFlags(e.context)} ${ftraceTimestamp(e.step).padStart(12)}: ${ftraceEventName(e.kind)}: ${tracepointText(m, e)}`;
+  return `${task} [${String(e.cpu).padStart(3, '0')}] ${ftraceFlags(e.context)} ${ftraceTimestamp(e.step).padStart(12)}: ${ftraceEventName(e)}: ${tracepointText(m, e)}`;
 }
 
 /** The header of 3.15's trace file for the nop tracer, with the latency-format legend. */

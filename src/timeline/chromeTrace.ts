@@ -1,4 +1,4 @@
-import { EVENT_KINDS } from '../machine/events.js';
+import { tracepointOf } from '../machine/events.js';
 import { stepToMicroseconds } from '../machine/clock.js';
 import { shownInTrace } from '../machine/trace.js';
 import { queryTimeline } from './query.js';
@@ -59,7 +59,7 @@ export function chromeTrace(r: TimelineRecorder, title: string): ChromeTrace {
   for (const e of r.recordedEvents()) {
     // interrupts turned off and on are the irqs-off track's spans, not instants
     if (!shownInTrace(e)) continue;
-    events.push({ name: EVENT_KINDS[e.kind].tracepoint, cat: e.kind, ph: 'i', s: 't', pid: PID, tid: trackOf(e.cpu, 'run'), ts: stepToMicroseconds(e.step), args: r.fieldsOf(e) });
+    events.push({ name: tracepointOf(e), cat: e.kind, ph: 'i', s: 't', pid: PID, tid: trackOf(e.cpu, 'run'), ts: stepToMicroseconds(e.step), args: r.fieldsOf(e) });
   }
   let id = 0;
   for (const a of view.arrows) {

@@ -1,5 +1,5 @@
 import { MachineEvent } from '../machine/events.js';
-import { R_IRQS_ON } from '../machine/layout.js';
+import { CALL_FUNCTION_VECTOR, R_IRQS_ON } from '../machine/layout.js';
 import { Machine, shortFile } from '../machine/machine.js';
 import { SOFTIRQ_NAMES, fieldText } from '../machine/trace.js';
 import { ChangeSeries } from './series.js';
@@ -180,11 +180,15 @@ export class TimelineRecorder {
         return;
       case 'irq-entry':
         return this.enterContext(c, e.step, `[hardirq] ${f.name}`);
-      case 'ipi-receive':
-        this.enterContext(c, e.step, '[hardirq] call_function_single');
-        for (const a of cpu.ipisOnTheirWay) this.land(a, e.step, false);
-        cpu.ipisOnTheirWay = [];
+      case 'ipi-receive': {
+        // x86's two vectors: a mask send arrives on call_function, a single call on call_function_single
+        const mask = f.vector === CALL_FUNCTION_VECTOR ? 1 : 0;
+        this.enterContext(c, e.step, mask ? '[hardirq] call_function' : '[hardirq] call_function_single');
+        const onThisVector = (a: number) => this.arrows[a].event.fields.mask === mask;
+        for (const a of cpu.ipisOnTheirWay.filter(onThisVector)) this.land(a, e.step, false);
+        cpu.ipisOnTheirWay = cpu.ipisOnTheirWay.filter((a) => !onThisVector(a));
         return;
+      }
       case 'softirq-entry':
         return this.enterContext(c, e.step, `[softirq] ${SOFTIRQ_NAMES[Number(f.vec)] ?? f.vec}`);
       case 'irq-exit':
