@@ -115,7 +115,7 @@ function describe(p: PreparedScenario, actors: readonly number[], record: readon
   const line = interruptLine(m, common >> 1);
   if (r.actor >= m.nrCpus) {
     const irq = r.actor - 2 * m.nrCpus;
-    return { ...base, action: irq >= 0 ? `the ${m.deviceIrqs[irq].name} interrupt fires on CPU${m.deviceIrqs[irq].cpu}` : `the IPI reaches CPU${r.actor - m.nrCpus}` };
+    return { ...base, action: irq >= 0 ? `the ${m.deviceIrqs[irq].name} interrupt fires on CPU${m.irqCpu(irq)}` : `the IPI reaches CPU${r.actor - m.nrCpus}` };
   }
   if (line !== undefined && (common & 1) === 0) return { ...base, action: r.at ? `runs ${r.func}()` : `takes an interrupt` };
   // name the cell as it was then: replay up to that step

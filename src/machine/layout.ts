@@ -81,11 +81,14 @@ export const HARDIRQ_MASK = 0xf0000;
 
 /**
  * Device interrupt table: per interrupt, steps until it may fire (-1: not
- * armed), steps until it must (-1: no deadline), and whether it has fired.
- * An IPI in flight uses the same pair of counters (R_IPI_EARLIEST, R_IPI_LATEST).
+ * armed), steps until it must (-1: no deadline), whether it has fired, and
+ * the CPU it is delivered to (its affinity, which fixup_irqs changes when
+ * that CPU goes offline). An IPI in flight uses the same pair of counters
+ * (R_IPI_EARLIEST, R_IPI_LATEST).
  */
-export const IRQ_CELLS = 3;
+export const IRQ_CELLS = 4;
 export const I_EARLIEST = 0;
 export const I_LATEST = 1;
 export const I_FIRED = 2;
+export const I_CPU = 3;
 export const MAX_DEVICE_IRQS = 30;

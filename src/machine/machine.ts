@@ -8,7 +8,7 @@ import { Chooser, LEAVE_TO_SCHEDULE, RoundRobin } from './chooser.js';
 import { EventContext, EventKind, FieldValue, MachineEvent } from './events.js';
 import { symbolOffset } from './format.js';
 import {
-  CPU_REGS, HARDIRQ_MASK, HARDIRQ_OFFSET, IRQ_CELLS, I_EARLIEST, I_FIRED, K_CALL, K_HARDIRQ, K_SOFTIRQ, K_TASK,
+  CPU_REGS, HARDIRQ_MASK, HARDIRQ_OFFSET, IRQ_CELLS, I_CPU, I_EARLIEST, I_FIRED, K_CALL, K_HARDIRQ, K_SOFTIRQ, K_TASK,
   CALL_FUNCTION_SINGLE_VECTOR, CALL_FUNCTION_VECTOR, IPI_CALL_FUNCTION, IPI_CALL_FUNCTION_SINGLE, MAX_DEVICE_IRQS, PREEMPT_MASK, PRIO_IDLE, PRIO_NORMAL, PRIO_STOP, REGISTER_NAMES, R_BLOCKED, R_CURRENT, R_DEAD, R_DEV_PENDING, R_IPI_EARLIEST,
   R_IPI_IN_FLIGHT, R_IPI_PENDING, R_IRQS_ON, R_NEED_RESCHED, R_PREEMPT, R_SOFTIRQ_PENDING, SOFTIRQ_MASK, TASK_CELLS, TASK_DEAD,
   TASK_HEADER, TASK_NORMAL, TASK_PARKED, TASK_RUNNING, TASK_UNINTERRUPTIBLE, T_CPU, T_FP, T_NAME, T_ON_RQ, T_PID, T_PREEMPT, T_PRIO, T_STATE,
@@ -807,7 +807,7 @@ export class Machine implements Runtime {
   /** The CPU a timed event's actor goes to: the IPI's target, the interrupt's CPU. */
   timerTarget(actor: number): number {
     const k = actor - this.nrCpus;
-    return k < this.nrCpus ? k : this.deviceIrqs[k - this.nrCpus].cpu;
+    return k < this.nrCpus ? k : this.irqCpu(k - this.nrCpus);
   }
 
   /** `d` steps pass: counters count down, and timers whose deadline came happen, in timer order. */
@@ -932,15 +932,45 @@ export class Machine implements Runtime {
 
   addDeviceIrq(irq: DeviceIrq): void {
     if (this.deviceIrqs.length >= MAX_DEVICE_IRQS) throw new Error(`at most ${MAX_DEVICE_IRQS} device interrupts`);
+    this.mem[this.irqBase + this.deviceIrqs.length * IRQ_CELLS + I_CPU] = irq.cpu;
     this.deviceIrqs.push(irq);
   }
 
+  /** The CPU device interrupt i (0-based) is delivered to now: the scenario's, until fixup_irqs moves it. */
+  irqCpu(i: number): number {
+    return this.mem[this.irqBase + i * IRQ_CELLS + I_CPU];
+  }
+
+  /** irq_set_affinity: deliver device interrupt i to cpu from now on. */
+  routeIrq(i: number, cpu: number): void {
+    this.store(this.irqBase + i * IRQ_CELLS + I_CPU, cpu);
+  }
+
+  /** Whether device interrupt i is pending at this CPU (its bit in the local APIC's IRR). */
+  irqPendingHere(i: number): boolean {
+    return (this.load(this.reg(this.cpu, R_DEV_PENDING)) & (1 << i)) !== 0;
+  }
+
+  /** The chip's irq_retrigger: a device interrupt pending at this CPU is raised again at the CPU it is now routed to. */
+  retriggerIrq(i: number): void {
+    const r = this.reg(this.cpu, R_DEV_PENDING);
+    this.store(r, this.load(r) & ~(1 << i));
+    this.deviceIrqArrives(i);
+  }
+
   private raiseDeviceIrq(i: number): void {
-    const irq = this.deviceIrqs[i];
     this.store(this.irqBase + i * IRQ_CELLS + I_FIRED, 1);
-    const r = this.reg(irq.cpu, R_DEV_PENDING);
+    this.deviceIrqArrives(i);
+  }
+
+  /** Device interrupt i becomes pending at the CPU it is routed to. */
+  private deviceIrqArrives(i: number): void {
+    const route = this.irqBase + i * IRQ_CELLS + I_CPU;
+    if (this.tracking !== null) this.tracking.accessed(route, false);
+    const cpu = this.mem[route];
+    const r = this.reg(cpu, R_DEV_PENDING);
     this.store(r, this.mem[r] | (1 << i));
-    this.kick(irq.cpu);
+    this.kick(cpu);
   }
 
   /** Interrupt entry (the arch layer's irq_enter): push the handler in an interrupt frame over what runs. */
@@ -1041,8 +1071,8 @@ export class Machine implements Runtime {
     // nothing is delivered to a dead CPU any more: one lost IPI is reported once
     this.disarm(c);
     this.setShared(this.reg(c, R_IPI_IN_FLIGHT), 0);
-    this.deviceIrqs.forEach((irq, i) => {
-      if (irq.cpu === c) this.disarm(this.nrCpus + i);
+    this.deviceIrqs.forEach((_, i) => {
+      if (this.irqCpu(i) === c) this.disarm(this.nrCpus + i);
     });
     this.updateRunnable(c);
   }
