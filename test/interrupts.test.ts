@@ -98,3 +98,49 @@ test('the timeline names each vector\'s handler and lands each IPI arrow in the 
   assert.equal(labelAt(single.toStep!), '[hardirq] call_function_single');
   assert.ok(mask.toStep! < single.toStep!, 'the mask vector is taken first');
 });
+
+test('fixup_irqs: an interrupt aimed at a CPU that went offline is delivered to the first online CPU, and the log says its affinity was broken', () => {
+  const r = run([
+    'kernel linux-3.15', 'cpus 3',
+    'struct request req0',
+    'cpu 2 runs cpu_down(1)',
+    'irq disk on cpu 1 after cpu-dead where target == 1: blk_complete_request(&req0)',
+  ]);
+  assert.equal(r.stop.kind, 'done', JSON.stringify(r.stop));
+  const entries = r.events.filter((e) => e.kind === 'irq-entry');
+  assert.deepEqual(entries.map((e) => [e.cpu, e.fields.name]), [[0, 'disk']]);
+  assert.equal(r.events.filter((e) => e.kind === 'request-complete').length, 1, 'the request completed');
+  const broke = r.events.findIndex((e) => e.kind === 'printk' && e.fields.message === 'Broke affinity for irq 1');
+  assert.ok(broke >= 0, r.log.join('\n'));
+  // printed by the dying CPU in __cpu_disable, after it left cpu_online_mask
+  assert.equal(r.events[broke].cpu, 1);
+  assert.ok(broke > r.events.findIndex((e) => e.kind === 'cpu-offline'));
+});
+
+test('fixup_irqs: an interrupt already pending at the dying CPU when it leaves cpu_online_mask is sent again to its new CPU, not taken while offline', () => {
+  for (let seed = 1; seed <= 10; seed++) {
+    // fires as CPU 1 leaves cpu_online_mask in __cpu_disable(), interrupts off: pending there when fixup_irqs() runs
+    const r = run([
+      'kernel linux-3.15', 'cpus 3',
+      'struct request req0',
+      'cpu 2 runs cpu_down(1)',
+      'irq disk on cpu 1 after cpu-offline where target == 1: blk_complete_request(&req0)',
+    ], seed);
+    assert.equal(r.stop.kind, 'done', `seed ${seed}: ${JSON.stringify(r.stop)}`);
+    const entries = r.events.filter((e) => e.kind === 'irq-entry');
+    assert.deepEqual(entries.map((e) => e.cpu), [0], `seed ${seed}: ${r.log.join('\n')}`);
+    assert.ok(entries[0].step > r.events.find((e) => e.kind === 'cpu-offline')!.step, `seed ${seed}: taken after CPU 1 left the online map`);
+    assert.equal(r.events.filter((e) => e.kind === 'request-complete').length, 1, `seed ${seed}: the request completed`);
+  }
+});
+
+test('fixup_irqs leaves interrupts aimed at online CPUs where they are', () => {
+  const r = run([
+    'kernel linux-3.15', 'cpus 3',
+    'struct request req0',
+    'cpu 2 runs cpu_down(1)',
+    'irq disk on cpu 2 after cpu-dead where target == 1: blk_complete_request(&req0)',
+  ]);
+  assert.deepEqual(r.events.filter((e) => e.kind === 'irq-entry').map((e) => e.cpu), [2]);
+  assert.ok(!r.events.some((e) => e.kind === 'printk' && String(e.fields.message).startsWith('Broke affinity')));
+});

@@ -124,6 +124,20 @@ function weight(m: Machine, mask: number): number {
   return n;
 }
 
+function cpumaskOf(m: Machine, c: number): number {
+  if (c < 0 || c >= m.nrCpus) m.fault(`cpumask_of(${c}): no such CPU`);
+  return m.program.globals.get('__cpumask_of')!.addr + c * words(m);
+}
+
+/** -EINVAL, as irq_set_affinity() returns it for a mask with no online CPU */
+const EINVAL_NEGATIVE = -22;
+
+/** The index of device interrupt `irq` (numbered from 1); a fault for a number the scenario has no irq line for. */
+function deviceIrq(m: Machine, irq: number): number {
+  if (irq < 1 || irq > m.deviceIrqs.length) m.fault(`irq ${irq} does not exist (the scenario has ${m.deviceIrqs.length} irq lines, numbered from 1)`);
+  return irq - 1;
+}
+
 function online(m: Machine, cpu: number): boolean {
   return testBit(m, m.mask('online'), cpu);
 }
@@ -308,11 +322,13 @@ export function machineBuiltins(): Builtins {
     set_cpu_online: proc(2, (m, site, c, on) => setOnline(m, site, c, on)),
     set_cpu_active: proc(2, (m, _s, c, on) => setBit(m, m.mask('active'), c, !!on)),
     num_online_cpus: fn(0, 'int', (m) => weight(m, m.mask('online'))),
-    cpumask_of: fn(1, 'struct cpumask *', (m, _s, c) => {
-      if (c < 0 || c >= m.nrCpus) m.fault(`cpumask_of(${c}): no such CPU`);
-      return m.program.globals.get('__cpumask_of')!.addr + c * words(m);
-    }),
+    cpumask_of: fn(1, 'struct cpumask *', (m, _s, c) => cpumaskOf(m, c)),
     cpumask_test_cpu: fn(2, 'bool', (m, _s, c, mask) => (testBit(m, mask, c) ? 1 : 0)),
+    cpumask_subset: fn(2, 'bool', (m, _s, a, b) => {
+      for (let i = 0; i < words(m); i++) if (m.load(a + i) & ~m.load(b + i)) return 0;
+      return 1;
+    }),
+    cpumask_any_and: fn(2, 'int', (m, _s, a, b) => nextBit(m, -1, a, b)),
     cpumask_first: fn(1, 'int', (m, _s, mask) => nextBit(m, -1, mask)),
     cpumask_next: fn(2, 'int', (m, _s, n, mask) => nextBit(m, n, mask)),
     cpumask_next_and: fn(3, 'int', (m, _s, n, a, b) => nextBit(m, n, a, b)),
@@ -415,6 +431,18 @@ export function machineBuiltins(): Builtins {
       for (let c = 0; c < m.nrCpus; c++) if (testBit(m, mask, c)) targets.push(c);
       m.sendIpiMask(targets, cpumaskText(m, mask), site);
     }),
+
+    // device interrupts: the scenario's irq lines, numbered from 1 as irq-entry numbers them
+    irq_get_affinity_mask: fn(1, 'struct cpumask *', (m, _s, irq) => cpumaskOf(m, m.irqCpu(deviceIrq(m, irq)))),
+    irq_set_affinity: fn(2, 'int', (m, _s, irq, mask) => {
+      // x86's physical destination mode: the first online CPU of the mask
+      const cpu = nextBit(m, -1, mask, m.mask('online'));
+      if (cpu >= m.nrCpus) return EINVAL_NEGATIVE;
+      m.routeIrq(deviceIrq(m, irq), cpu);
+      return 0;
+    }),
+    apic_irr_test: fn(1, 'bool', (m, _s, irq) => (m.irqPendingHere(deviceIrq(m, irq)) ? 1 : 0)),
+    irq_retrigger: proc(1, (m, _s, irq) => m.retriggerIrq(deviceIrq(m, irq))),
 
     // softirqs
     local_softirq_pending: fn(0, 'int', (m) => m.load(reg(m, R_SOFTIRQ_PENDING))),
@@ -546,6 +574,8 @@ export function machineBuiltins(): Builtins {
     functions,
     globals: {
       current: { type: 'struct task_struct *', kind: 'computed', read: (rt: Runtime) => (rt as Machine).currentTask(rt.cpu) },
+      // irq 0 is not a scenario line: its irqs are 1..nr_irqs - 1
+      nr_irqs: { type: 'int', kind: 'computed', read: (rt: Runtime) => (rt as Machine).deviceIrqs.length + 1 },
     },
     prelude: PRELUDE,
   };
