@@ -568,7 +568,13 @@ export function machineBuiltins(): Builtins {
     trace_block_rq_complete: proc(1, (m, site, rq) => m.emit('request-complete', { rq }, site.range)),
 
     // topology
-    cpus_share_cache: fn(2, 'bool', (_m, _s, a, b) => (a === b ? 1 : 0)),
+    cpus_share_cache: fn(2, 'bool', (m, _s, a, b) => {
+      if (a < 0 || a >= m.nrCpus || b < 0 || b >= m.nrCpus) m.fault(`cpus_share_cache(${a}, ${b}): no such CPU`);
+      return m.lastLevelCache[a] === m.lastLevelCache[b] ? 1 : 0;
+    }),
+
+    // boot settings the scenario makes
+    scenario_rq_affinity: fn(0, 'int', (m) => m.rqAffinity),
   };
   return {
     functions,

@@ -122,6 +122,10 @@ export class Machine implements Runtime {
   clock = 0;
   chooser: Chooser;
   ipiLatency: IpiLatency = { min: 0, max: 0 };
+  /** the topology: per CPU, the last-level cache it uses (by default each its own, so none share) */
+  readonly lastLevelCache: Int32Array;
+  /** what boot writes to the disk queue's rq_affinity (the scenario's rq-affinity line) */
+  rqAffinity = 1;
   stopReason: StopReason | undefined;
   /** every choice made, when recording (for replay and time travel) */
   readonly choiceLog: number[] = [];
@@ -201,6 +205,7 @@ export class Machine implements Runtime {
     this.watchCount = new Int32Array(this.heapEnd);
     this.mem[this.heapPtrAddr] = this.heapBase;
     for (let i = 0; i < program.initialData.length; i += 2) this.mem[program.initialData[i]] = program.initialData[i + 1];
+    this.lastLevelCache = Int32Array.from({ length: n }, (_, c) => c);
     this.runList = new Int32Array(n);
     this.actorList = new Int32Array(n);
     this.frozen = new Uint8Array(n);
