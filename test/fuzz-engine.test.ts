@@ -105,6 +105,9 @@ const scenarioLine: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom('ipi-offline-v6/0001', 'ipi-offline-v6/0002', 'ipi-offline-v6/0003', 'later/0001', 'nope/1', 'x.patch').map((p) => `patch ${p}`),
   fc.oneof(cpuNumber, number).map((n) => `cpus ${n}`),
   steps.map((r) => `ipi-latency ${r}`),
+  fc.oneof(fc.array(cpuNumber, { maxLength: 4 }).map((l) => l.join(',')), fc.tuple(cpuNumber, cpuNumber).map(([a, b]) => `${a}-${b}`), fc.string({ maxLength: 8 }))
+    .map((l) => `shared-cache ${l}`),
+  fc.oneof(number, fc.string({ maxLength: 4 })).map((n) => `rq-affinity ${n}`),
   fc.tuple(objectName, fc.option(cpuNumber)).map(([n, c]) => `struct request ${n}${c === null ? '' : ` = { .cpu = ${c} }`}`),
   fc.tuple(fc.option(fc.constantFrom('down', 'up', 'cpu', 'a-b', 'down')), cpuNumber, body).map(([name, c, b]) => `${name === null ? '' : `task ${name}: `}cpu ${c} runs ${b}`),
   fc.tuple(cpuNumber, fc.oneof(
@@ -146,6 +149,7 @@ const goodLine = fc.oneof(
     fc.tuple(fc.constantFrom('ipi-send', 'csd-queue', 'cpu-offline', 'cpu-dead'), fc.option(goodCondition)).map(([e, c]) => `after ${e}${c === null ? '' : ` where ${c}`}`),
   ), goodCall).map(([c, when, k]) => `irq disk on cpu ${c} ${when}: ${k}`),
   fc.constantFrom('ipi-latency 0..40', 'ipi-latency 3', 'patch ipi-offline-v6/0001', 'schedule random seed 7', 'schedule 0,1,2,2,1', 'max-steps 2000'),
+  fc.constantFrom('shared-cache 0-2', 'shared-cache 0,1', 'rq-affinity 0', 'rq-affinity 1', 'rq-affinity 2'),
   fc.constantFrom('expect no warning', 'expect no lost work', 'expect all requests completed', 'expect cpu 1 dead'),
   fc.tuple(fc.constantFrom('ipi-send', 'csd-entry', 'cpuhp'), goodCondition).map(([e, c]) => `expect count ${e} where ${c} >= 0`),
 );
@@ -158,7 +162,7 @@ const scenario = fc.oneof(
       ...tasks.map(([named, c, k], i) => `${named ? `task t${i}: ` : ''}cpu ${c} runs ${k}`),
       // blk_complete_request() and kick_all_cpus_sync() return nothing to expect
       ...tasks.flatMap(([named, , k], i) => (named && !/^(kick|blk)/.test(k) ? [`expect t${i} returns ${k.startsWith('cpu_down') ? '-EBUSY' : '0'}`] : [])),
-      ...good.filter((l, i) => !/^(ipi-latency|schedule|max-steps|patch) /.test(l) || good.findIndex((m) => m.split(' ')[0] === l.split(' ')[0]) === i),
+      ...good.filter((l, i) => !/^(ipi-latency|schedule|max-steps|patch|shared-cache|rq-affinity) /.test(l) || good.findIndex((m) => m.split(' ')[0] === l.split(' ')[0]) === i),
       ...wild,
     ].join('\n') + '\n') },
   { weight: 1, arbitrary: fc.tuple(fc.boolean(), fc.constantFrom(1, 2, 3, 4, 8, 256), fc.array(scenarioLine, { minLength: 1, maxLength: 12 }))

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { MachineEvent } from '../src/machine/events.js';
 import { eventLines } from '../src/machine/trace.js';
 import { prepareScenario, startRun } from '../src/scenario/build.js';
 import { queryTimeline } from '../src/timeline/query.js';
 import { TimelineRecorder } from '../src/timeline/recorder.js';
+import { Client, ROOT } from './lspClient.js';
 
 /**
  * Interrupt routing as x86 does it in Linux 3.15: the two call-function
@@ -143,4 +146,88 @@ test('fixup_irqs leaves interrupts aimed at online CPUs where they are', () => {
   ]);
   assert.deepEqual(r.events.filter((e) => e.kind === 'irq-entry').map((e) => e.cpu), [2]);
   assert.ok(!r.events.some((e) => e.kind === 'printk' && String(e.fields.message).startsWith('Broke affinity')));
+});
+
+/** The scenario's problems, as the CLI prints them. */
+function problems(lines: string[]): string[] {
+  return prepareScenario('examples/t.smp', lines.join('\n') + '\n').diagnostics.map((d) => `${d.range.start.line}:${d.range.start.col}: ${d.message}`);
+}
+
+/** A request submitted on CPU 1 (its completion CPU), completed by a disk interrupt on CPU 0. */
+const COMPLETION = ['struct request req0 = { .cpu = 1 }', 'irq disk on cpu 0 at step 20: blk_complete_request(&req0)', 'expect all requests completed'];
+
+function completion(settings: string[]) {
+  const r = run(['kernel linux-3.15', 'cpus 3', ...settings, ...COMPLETION]);
+  assert.equal(r.stop.kind, 'done', JSON.stringify(r.stop));
+  const done = r.events.find((e) => e.kind === 'request-complete')!;
+  return { ipis: r.events.filter((e) => e.kind === 'ipi-send').map((e) => e.fields.cpu), completedOn: done.cpu };
+}
+
+test('cpus_share_cache follows the scenario\'s shared-cache lines: a completion for a CPU sharing the cache is done here, without an IPI', () => {
+  // the default: no two CPUs share a cache, so the completion goes back to CPU 1 with an IPI
+  assert.deepEqual(completion([]), { ipis: [1], completedOn: 1 });
+  assert.deepEqual(completion(['shared-cache 0,1']), { ipis: [], completedOn: 0 });
+  assert.deepEqual(completion(['shared-cache 0-1']), { ipis: [], completedOn: 0 });
+  // CPU 1 shares with CPU 2, not with CPU 0, where the interrupt lands
+  assert.deepEqual(completion(['shared-cache 1,2']), { ipis: [1], completedOn: 1 });
+  assert.deepEqual(completion(['shared-cache 0', 'shared-cache 1-2']), { ipis: [1], completedOn: 1 });
+});
+
+test('rq-affinity 2 sets QUEUE_FLAG_SAME_FORCE: the completion goes to the submitting CPU even when the two share a cache', () => {
+  assert.deepEqual(completion(['shared-cache 0,1', 'rq-affinity 2']), { ipis: [1], completedOn: 1 });
+  assert.deepEqual(completion(['shared-cache 0,1', 'rq-affinity 1']), { ipis: [], completedOn: 0 });
+});
+
+test('rq-affinity 0 clears QUEUE_FLAG_SAME_COMP: a submitted request does not remember its CPU and completes where its interrupt lands', () => {
+  const run0 = (setting: string[]) => {
+    const r = run(['kernel linux-3.15', 'cpus 2', ...setting, 'struct request req0',
+      'cpu 1 runs submit_io(&req0)', 'irq disk on cpu 0 after task-exit: blk_complete_request(&req0)', 'expect all requests completed']);
+    assert.equal(r.stop.kind, 'done', JSON.stringify(r.stop));
+    return { ipis: r.events.filter((e) => e.kind === 'ipi-send').length, completedOn: r.events.find((e) => e.kind === 'request-complete')!.cpu };
+  };
+  assert.deepEqual(run0([]), { ipis: 1, completedOn: 1 });
+  assert.deepEqual(run0(['rq-affinity 0']), { ipis: 0, completedOn: 0 });
+});
+
+test('shared-cache and rq-affinity errors say what is wrong at their line and column', () => {
+  const head = ['kernel linux-3.15', 'cpus 3'];
+  assert.deepEqual(problems([...head, 'shared-cache 0,3']), ['3:14: CPU 3 does not exist: the scenario has 3 CPUs (0 to 2)']);
+  assert.deepEqual(problems([...head, 'shared-cache']), ["3:1: expected the CPUs that share a last-level cache: 'shared-cache 0,1' or 'shared-cache 0-3'"]);
+  assert.deepEqual(problems([...head, 'shared-cache 0,,1']), ["3:14: expected a CPU list such as 0,1 or 0-3, not '0,,1'"]);
+  assert.deepEqual(problems([...head, 'shared-cache 2-1']), ["3:14: the CPU range 2-1 is reversed: write 1-2"]);
+  assert.deepEqual(problems([...head, 'shared-cache 0,1 2']), ["3:18: unexpected '2': one shared-cache line per cache, with its CPUs as one list (0,1 or 0-3)"]);
+  assert.deepEqual(problems([...head, 'shared-cache 0,1', 'shared-cache 1,2']), ['4:14: CPU 1 already shares a cache on line 3: a CPU has one last-level cache']);
+  assert.deepEqual(problems([...head, 'rq-affinity 3']), ['3:13: rq_affinity must be at most 2, not 3']);
+  assert.deepEqual(problems([...head, 'rq-affinity']), ['3:12: expected rq_affinity: 0, 1 or 2']);
+  assert.deepEqual(problems([...head, 'rq-affinity 1', 'rq-affinity 2']), ["4:1: 'rq-affinity' is already set on line 3"]);
+  assert.deepEqual(problems([...head, 'shared-cache 0-2', 'rq-affinity 2']), []);
+});
+
+test('the language server completes and explains shared-cache and rq-affinity, and the x86 model\'s irq built-ins', async () => {
+  const client = await Client.start();
+  try {
+    const text = 'kernel linux-3.15\ncpus 4\nshared-cache 0-1\nrq-affinity 2\n\n';
+    const u = client.open(join(ROOT, 'examples', 'lsp-topology.smp'), 'smp', text);
+    assert.deepEqual((await client.diagnostics(u)).diagnostics, []);
+    const keywords = await client.completion(u, { line: 4, character: 0 });
+    const cache = keywords.find((i) => i.label === 'shared-cache');
+    assert.ok(cache && keywords.some((i) => i.label === 'rq-affinity'), keywords.map((i) => i.label).join(' '));
+    assert.equal(cache.detail, 'shared-cache CPUS');
+    const hover = await client.hover(u, { line: 3, character: 3 });
+    assert.match(hover?.contents.value ?? '', /QUEUE_FLAG_SAME_FORCE/);
+    const bad = client.open(join(ROOT, 'examples', 'lsp-topology-bad.smp'), 'smp', 'kernel linux-3.15\ncpus 2\nshared-cache 0-2\n');
+    const d = (await client.diagnostics(bad)).diagnostics;
+    assert.deepEqual(d.map((x) => [x.range.start.line, x.range.start.character, x.message]), [[2, 13, 'CPU 2 does not exist: the scenario has 2 CPUs (0 to 1)']]);
+
+    const x86 = join(ROOT, 'models', 'linux-3.15', 'x86.kc');
+    const x86Text = readFileSync(x86, 'utf8');
+    const xu = client.open(x86, 'kc', x86Text);
+    const lines = x86Text.split('\n');
+    const line = lines.findIndex((l) => l.includes('irq_set_affinity(irq, affinity)'));
+    const h = await client.hover(xu, { line, character: lines[line].indexOf('irq_set_affinity') + 2 });
+    assert.match(h?.contents.value ?? '', /first online CPU/);
+  } finally {
+    client.proc.kill('SIGKILL');
+    await client.exited;
+  }
 });

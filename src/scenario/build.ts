@@ -71,6 +71,7 @@ export function prepareScenario(file: string, text: string, overrides: ScenarioO
   const values = compileExpectedValues(program, expected, diagnostics);
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
 
+  setTopology(machine, scenario);
   if (!boot(machine, scenario, diagnostics)) return { diagnostics };
   const lineFunctions = new Map<number, CompiledFunction>();
   for (const [line, name] of generated.functions) lineFunctions.set(line, program.functionsByName.get(name)!);
@@ -157,6 +158,12 @@ function compileExpectedValues(program: Program, expected: ReturnType<typeof exp
 }
 
 /** Boots the model (its initcalls); false, with a diagnostic at the kernel line, when it does not boot. */
+/** The machine as the scenario describes it before boot: which CPUs share a last-level cache, and the rq_affinity boot sets. */
+function setTopology(machine: Machine, scenario: Scenario): void {
+  for (const g of scenario.sharedCaches) for (const c of g.cpus) machine.lastLevelCache[c] = g.cpus[0];
+  machine.rqAffinity = scenario.rqAffinity;
+}
+
 function boot(machine: Machine, scenario: Scenario, diagnostics: Diagnostic[]): boolean {
   let message: string;
   try {

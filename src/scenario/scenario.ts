@@ -32,6 +32,10 @@ export interface Scenario {
   patches: { name: string; range: SourceRange }[];
   cpus?: { n: number; range: SourceRange };
   ipiLatency: { min: number; max: number };
+  /** `shared-cache 0-1`: CPUs that share a last-level cache, one line per cache (what cpus_share_cache() answers); by default none share */
+  sharedCaches: { cpus: number[]; range: SourceRange }[];
+  /** `rq-affinity N`: what boot writes to the disk queue's rq_affinity (default 1: QUEUE_FLAG_SAME_COMP; 2 adds QUEUE_FLAG_SAME_FORCE) */
+  rqAffinity: number;
   /** `struct request req0 = { .cpu = 1 }`: a KC declaration, compiled with the model */
   objects: { type: string; name: string; decl: Snippet; range: SourceRange }[];
   /** `cpu N runs BODY`, or `task NAME: cpu N runs BODY`; BODY is the body of the task's function */
@@ -58,7 +62,7 @@ const MAX_NUMBER = 0x7fffffff;
 /** Words an expectation starts with, which a task cannot be named. */
 const EXPECTATION_WORDS = new Set(['no', 'all', 'cpu', 'count']);
 
-export const SCENARIO_KEYWORDS = ['kernel', 'patch', 'cpus', 'ipi-latency', 'struct', 'cpu', 'task', 'irq', 'schedule', 'max-steps', 'expect'];
+export const SCENARIO_KEYWORDS = ['kernel', 'patch', 'cpus', 'ipi-latency', 'shared-cache', 'rq-affinity', 'struct', 'cpu', 'task', 'irq', 'schedule', 'max-steps', 'expect'];
 
 export interface Word {
   text: string;
@@ -69,7 +73,7 @@ export interface Word {
 export function parseScenario(file: string, text: string): { scenario: Scenario; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const s: Scenario = {
-    file, text, patches: [], ipiLatency: { min: 0, max: 0 }, objects: [], tasks: [], irqs: [],
+    file, text, patches: [], ipiLatency: { min: 0, max: 0 }, sharedCaches: [], rqAffinity: 1, objects: [], tasks: [], irqs: [],
     schedule: { kind: 'round-robin' }, maxSteps: DEFAULT_MAX_STEPS, expectations: [],
   };
   const lines = text.split(/\r?\n/);
@@ -149,6 +153,25 @@ export function parseScenario(file: string, text: string): { scenario: Scenario;
         }
         const r = stepRange(words[1], 'the latency');
         if (r) s.ipiLatency = r;
+        return;
+      }
+      case 'shared-cache': {
+        if (!words[1]) return err(lineRange, "expected the CPUs that share a last-level cache: 'shared-cache 0,1' or 'shared-cache 0-3'");
+        if (words[2]) return err(wordRange(words[2]), `unexpected '${words[2].text}': one shared-cache line per cache, with its CPUs as one list (0,1 or 0-3)`);
+        const cpus = parseCpuList(words[1].text);
+        if (typeof cpus === 'string') return err(wordRange(words[1]), cpus);
+        const taken = cpus.map((n) => ({ n, other: s.sharedCaches.find((g) => g.cpus.includes(n)) })).find((t) => t.other);
+        if (taken) return err(wordRange(words[1]), `CPU ${taken.n} already shares a cache on line ${taken.other!.range.start.line}: a CPU has one last-level cache`);
+        for (const n of cpus) cpuRefs.push({ n, range: wordRange(words[1]) });
+        s.sharedCaches.push({ cpus, range: wordRange(words[1]) });
+        return;
+      }
+      case 'rq-affinity': {
+        once('rq-affinity');
+        if (!words[1]) return err(range(body.trimEnd().length + 1, body.trimEnd().length + 2), 'expected rq_affinity: 0, 1 or 2');
+        const n = int(words[1], 'rq_affinity', 0, 2);
+        if (words.length > 2) err(wordRange(words[2]), `unexpected '${words[2].text}'`);
+        if (n !== undefined) s.rqAffinity = n;
         return;
       }
       case 'max-steps': {
@@ -315,6 +338,19 @@ function parseExpectation(words: Word[], body: string, line: number, s: Scenario
     return void s.expectations.push({ ...base, kind: 'returns', task: words[1].text, value: rest(words[3]) });
   }
   err(lineRange, "unknown expectation: use 'no warning', 'no lost work', 'all requests completed', 'cpu N dead|offline|online', 'count EVENT [where CONDITION] OP N' or 'TASK returns VALUE'");
+}
+
+/** A CPU list as the kernel writes one (`0,2-3`); a string says what is wrong with it. */
+export function parseCpuList(text: string): number[] | string {
+  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(text)) return `expected a CPU list such as 0,1 or 0-3, not '${text}'`;
+  const cpus: number[] = [];
+  for (const part of text.split(',')) {
+    const [from, to = from] = part.split('-').map(Number);
+    if (to < from) return `the CPU range ${part} is reversed: write ${to}-${from}`;
+    if (to > MAX_CPUS) return `CPU ${to} does not exist: at most ${MAX_CPUS} CPUs`;
+    for (let n = from; n <= to; n++) if (!cpus.includes(n)) cpus.push(n);
+  }
+  return cpus;
 }
 
 /** `N` or `A..B` steps (`what` is the latency, the range of steps); a string says what is wrong with it. */
