@@ -615,6 +615,24 @@ export class Machine implements Runtime {
     return this.mem[this.reg(cpu, R_DEAD)] !== 0;
   }
 
+  /**
+   * A cell the machine itself reads for what an event reports (the queue an
+   * IPI finds, the work a dying CPU leaves): a read like the model's own, so
+   * a search orders it with the writes it races with.
+   */
+  private observe(addr: number): number {
+    if (this.tracking !== null) this.tracking.accessed(addr, false);
+    return this.mem[addr];
+  }
+
+  /**
+   * Whether a CPU is dead, as an IPI aimed at it finds out: a read of its
+   * flag, so a search sees the send and the death race.
+   */
+  private findsDead(cpu: number): boolean {
+    return this.observe(this.reg(cpu, R_DEAD)) !== 0;
+  }
+
   isBlocked(cpu: number): boolean {
     return this.mem[this.reg(cpu, R_BLOCKED)] !== 0;
   }
@@ -889,7 +907,7 @@ export class Machine implements Runtime {
   }
 
   private deliverIpi(target: number, latency: number, site?: CallSite): void {
-    if (this.isDead(target)) {
+    if (this.findsDead(target)) {
       this.emit('ipi-dropped', { target }, site?.range);
       return;
     }
@@ -900,7 +918,7 @@ export class Machine implements Runtime {
   }
 
   private ipiArrives(target: number): void {
-    if (this.isDead(target)) {
+    if (this.findsDead(target)) {
       this.emit('ipi-dropped', { target });
       return;
     }
@@ -952,6 +970,7 @@ export class Machine implements Runtime {
     this.disarmSpin(c);
     const at = handler.code[0]?.range;
     if (irqNo === 0) {
+      this.observe(this.mask('online') + (c >> 5));
       this.emit('ipi-receive', { vector: CALL_FUNCTION_SINGLE_VECTOR, online: this.isOnline(c) ? 1 : 0, queued: this.queuedCallbacks(c).length }, at, handler.name);
     } else {
       this.emit('irq-entry', { irq: irqNo, name: this.deviceIrqs[irqNo - 1].name }, at, handler.name);
@@ -991,11 +1010,11 @@ export class Machine implements Runtime {
     const out: { csd: number; func: number; info: number }[] = [];
     const layout = this.csdLayout;
     if (!this.addrCallSingleQueue || !layout) return out;
-    let node = this.mem[this.addrCallSingleQueue + c];
+    let node = this.observe(this.addrCallSingleQueue + c);
     for (let guard = 0; node > 0 && node < this.heapEnd && guard < 10000; guard++) {
       const csd = node - layout.llist;
       out.push({ csd, func: this.mem[csd + layout.func], info: this.mem[csd + layout.info] });
-      node = this.mem[node];
+      node = this.observe(node);
     }
     return out;
   }
@@ -1008,7 +1027,7 @@ export class Machine implements Runtime {
     for (const w of this.queuedCallbacks(c)) {
       this.emit('lost-work', { target: c, func: w.func, csd: w.csd });
     }
-    if (this.mem[this.reg(c, R_IPI_PENDING)] || this.isArmed(c)) {
+    if (this.observe(this.reg(c, R_IPI_PENDING)) || this.isArmed(c)) {
       this.emit('ipi-dropped', { target: c });
     }
     // nothing is delivered to a dead CPU any more: one lost IPI is reported once
