@@ -189,7 +189,15 @@ export class ScheduleSearch {
   private readonly stack: Node[] = [];
   /** the node whose state the machine is in, or undefined */
   private at: Node | undefined;
+  /**
+   * What every transition of a CPU is taken to read besides its own
+   * accesses: its pending-interrupt and need-resched registers (an interrupt
+   * or a wakeup may land before any step) and whether time matters (each
+   * step counts down timed events when one counts)
+   */
   private readonly interruptLines: Int32Array[];
+  /** the same for a timed event's transition that no CPU follows */
+  private readonly timeOnly: Int32Array;
 
   readonly reductions: Reductions;
   readonly limits: SearchLimits;
@@ -233,7 +241,8 @@ export class ScheduleSearch {
     settle(this.m);
     m.track();
     this.interruptLines = Array.from({ length: m.nrCpus }, (_, c) =>
-      Int32Array.from([R_IPI_PENDING, R_DEV_PENDING, R_NEED_RESCHED], (r) => m.reg(c, r) * 2));
+      Int32Array.from([...[R_IPI_PENDING, R_DEV_PENDING, R_NEED_RESCHED].map((r) => m.reg(c, r)), m.timeMattersAddr], (a) => a * 2));
+    this.timeOnly = Int32Array.of(m.timeMattersAddr * 2);
     this.root = { mark: m.mark(), observer: this.observer.state.slice(), sleep: [] };
     this.ownershipGeneration = m.ownership?.generation[0] ?? 0;
     this.sourceSets = reductions.sourceSets && reductions.stateMatching && !this.bounded() && this.frontierDepth === undefined &&
@@ -595,10 +604,10 @@ export class ScheduleSearch {
     if (!ended && depthSteps + total >= budget) ended = { kind: 'budget', message: `step budget of ${budget} steps used up; ${m.describeCpus()}` };
     if (!ended) ended = settle(this.m);
     const cpu = then ? then.actor : actor;
-    const lines = cpu < m.nrCpus ? this.interruptLines[cpu] : undefined;
-    const footprint = new Int32Array(t.accessCount + (lines?.length ?? 0));
+    const lines = cpu < m.nrCpus ? this.interruptLines[cpu] : this.timeOnly;
+    const footprint = new Int32Array(t.accessCount + lines.length);
     footprint.set(t.accesses.subarray(0, t.accessCount));
-    if (lines) footprint.set(lines, t.accessCount);
+    footprint.set(lines, t.accessCount);
     return { actor, steps, then, footprint, ended };
   }
 

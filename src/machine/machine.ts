@@ -139,6 +139,8 @@ export class Machine implements Runtime {
   readonly heapEnd: number;
   readonly heapPtrAddr: number;
   readonly taskCountAddr: number;
+  /** 1 while a timed event counts steps (see noteWhetherTimeMatters) */
+  readonly timeMattersAddr: number;
 
   private readonly functions: CompiledFunction[];
   private readonly listeners: EventListener[] = [];
@@ -195,7 +197,8 @@ export class Machine implements Runtime {
     this.irqBase = this.regBase + n * CPU_REGS;
     this.heapPtrAddr = this.irqBase + MAX_DEVICE_IRQS * IRQ_CELLS;
     this.taskCountAddr = this.heapPtrAddr + 1;
-    this.taskBase = this.taskCountAddr + 1;
+    this.timeMattersAddr = this.taskCountAddr + 1;
+    this.taskBase = this.timeMattersAddr + 1;
     this.maxTasks = n * 4 + 32;
     this.heapBase = this.taskBase + this.maxTasks * TASK_CELLS;
     this.heapEnd = this.heapBase + 8192 + n * 64;
@@ -773,6 +776,21 @@ export class Machine implements Runtime {
     return k < this.nrCpus ? this.reg(k, R_IPI_EARLIEST) : this.irqBase + (k - this.nrCpus) * IRQ_CELLS + I_EARLIEST;
   }
 
+  /**
+   * Keeps the time-matters cell true while a timed event counts steps (a
+   * window that opens later, or a deadline). Every step then counts, so a
+   * search takes each transition to read that cell: what starts or stops
+   * the counting does not commute with anything.
+   */
+  private noteWhetherTimeMatters(): void {
+    let counting = 0;
+    for (const k of this.armed) {
+      const a = this.timerCells(k);
+      if (this.mem[a] > 0 || this.mem[a + 1] > 0) counting = 1;
+    }
+    if (this.mem[this.timeMattersAddr] !== counting) this.setShared(this.timeMattersAddr, counting);
+  }
+
   private isArmed(k: number): boolean {
     return this.mem[this.timerCells(k)] >= 0;
   }
@@ -795,6 +813,7 @@ export class Machine implements Runtime {
     }
     this.setShared(a, earliest);
     this.setShared(a + 1, latest);
+    this.noteWhetherTimeMatters();
   }
 
   private disarm(k: number): void {
@@ -803,6 +822,7 @@ export class Machine implements Runtime {
     this.setShared(a, -1);
     this.setShared(a + 1, -1);
     this.armed.splice(this.armed.indexOf(k), 1);
+    this.noteWhetherTimeMatters();
   }
 
   /**
@@ -839,6 +859,7 @@ export class Machine implements Runtime {
         if (latest <= d) (due ??= []).push(k);
       }
     }
+    this.noteWhetherTimeMatters();
     if (due) for (const k of due) this.fire(k);
   }
 
