@@ -140,6 +140,8 @@ export class Machine implements Runtime {
   readonly heapEnd: number;
   readonly heapPtrAddr: number;
   readonly taskCountAddr: number;
+  /** 1 while a timed event counts steps (see noteWhetherTimeMatters) */
+  readonly timeMattersAddr: number;
 
   private readonly functions: CompiledFunction[];
   private readonly listeners: EventListener[] = [];
@@ -197,7 +199,8 @@ export class Machine implements Runtime {
     this.irqBase = this.regBase + n * CPU_REGS;
     this.heapPtrAddr = this.irqBase + MAX_DEVICE_IRQS * IRQ_CELLS;
     this.taskCountAddr = this.heapPtrAddr + 1;
-    this.taskBase = this.taskCountAddr + 1;
+    this.timeMattersAddr = this.taskCountAddr + 1;
+    this.taskBase = this.timeMattersAddr + 1;
     this.maxTasks = n * 4 + 32;
     this.heapBase = this.taskBase + this.maxTasks * TASK_CELLS;
     this.heapEnd = this.heapBase + 8192 + n * 64;
@@ -623,6 +626,24 @@ export class Machine implements Runtime {
     return this.mem[this.reg(cpu, R_DEAD)] !== 0;
   }
 
+  /**
+   * A cell the machine itself reads for what an event reports (the queue an
+   * IPI finds, the work a dying CPU leaves): a read like the model's own, so
+   * a search orders it with the writes it races with.
+   */
+  private observe(addr: number): number {
+    if (this.tracking !== null) this.tracking.accessed(addr, false);
+    return this.mem[addr];
+  }
+
+  /**
+   * Whether a CPU is dead, as an IPI aimed at it finds out: a read of its
+   * flag, so a search sees the send and the death race.
+   */
+  private findsDead(cpu: number): boolean {
+    return this.observe(this.reg(cpu, R_DEAD)) !== 0;
+  }
+
   isBlocked(cpu: number): boolean {
     return this.mem[this.reg(cpu, R_BLOCKED)] !== 0;
   }
@@ -763,6 +784,21 @@ export class Machine implements Runtime {
     return k < this.nrCpus ? this.reg(k, R_IPI_EARLIEST) : this.irqBase + (k - this.nrCpus) * IRQ_CELLS + I_EARLIEST;
   }
 
+  /**
+   * Keeps the time-matters cell true while a timed event counts steps (a
+   * window that opens later, or a deadline). Every step then counts, so a
+   * search takes each transition to read that cell: what starts or stops
+   * the counting does not commute with anything.
+   */
+  private noteWhetherTimeMatters(): void {
+    let counting = 0;
+    for (const k of this.armed) {
+      const a = this.timerCells(k);
+      if (this.mem[a] > 0 || this.mem[a + 1] > 0) counting = 1;
+    }
+    if (this.mem[this.timeMattersAddr] !== counting) this.setShared(this.timeMattersAddr, counting);
+  }
+
   private isArmed(k: number): boolean {
     return this.mem[this.timerCells(k)] >= 0;
   }
@@ -785,6 +821,7 @@ export class Machine implements Runtime {
     }
     this.setShared(a, earliest);
     this.setShared(a + 1, latest);
+    this.noteWhetherTimeMatters();
   }
 
   private disarm(k: number): void {
@@ -793,6 +830,7 @@ export class Machine implements Runtime {
     this.setShared(a, -1);
     this.setShared(a + 1, -1);
     this.armed.splice(this.armed.indexOf(k), 1);
+    this.noteWhetherTimeMatters();
   }
 
   /**
@@ -829,6 +867,7 @@ export class Machine implements Runtime {
         if (latest <= d) (due ??= []).push(k);
       }
     }
+    this.noteWhetherTimeMatters();
     if (due) for (const k of due) this.fire(k);
   }
 
@@ -904,7 +943,7 @@ export class Machine implements Runtime {
    * arrive together.
    */
   private deliverIpi(target: number, vector: number, latency: number, site?: CallSite): void {
-    if (this.isDead(target)) {
+    if (this.findsDead(target)) {
       this.emit('ipi-dropped', { target }, site?.range);
       return;
     }
@@ -918,7 +957,7 @@ export class Machine implements Runtime {
 
   /** The vectors arrive at target's local APIC: pending until it takes them. */
   private ipiArrives(target: number, vectors: number): void {
-    if (this.isDead(target)) {
+    if (this.findsDead(target)) {
       this.emit('ipi-dropped', { target });
       return;
     }
@@ -970,9 +1009,7 @@ export class Machine implements Runtime {
 
   /** Device interrupt i becomes pending at the CPU it is routed to. */
   private deviceIrqArrives(i: number): void {
-    const route = this.irqBase + i * IRQ_CELLS + I_CPU;
-    if (this.tracking !== null) this.tracking.accessed(route, false);
-    const cpu = this.mem[route];
+    const cpu = this.observe(this.irqBase + i * IRQ_CELLS + I_CPU);
     const r = this.reg(cpu, R_DEV_PENDING);
     this.store(r, this.mem[r] | (1 << i));
     this.kick(cpu);
@@ -1014,6 +1051,7 @@ export class Machine implements Runtime {
     this.disarmSpin(c);
     const at = handler.code[0]?.range;
     if (irqNo > MAX_DEVICE_IRQS) {
+      this.observe(this.mask('online') + (c >> 5));
       this.emit('ipi-receive', { vector: irqNo, online: this.isOnline(c) ? 1 : 0, queued: this.queuedCallbacks(c).length }, at, handler.name);
     } else {
       this.emit('irq-entry', { irq: irqNo, name: this.deviceIrqs[irqNo - 1].name }, at, handler.name);
@@ -1053,11 +1091,11 @@ export class Machine implements Runtime {
     const out: { csd: number; func: number; info: number }[] = [];
     const layout = this.csdLayout;
     if (!this.addrCallSingleQueue || !layout) return out;
-    let node = this.mem[this.addrCallSingleQueue + c];
+    let node = this.observe(this.addrCallSingleQueue + c);
     for (let guard = 0; node > 0 && node < this.heapEnd && guard < 10000; guard++) {
       const csd = node - layout.llist;
       out.push({ csd, func: this.mem[csd + layout.func], info: this.mem[csd + layout.info] });
-      node = this.mem[node];
+      node = this.observe(node);
     }
     return out;
   }
@@ -1070,14 +1108,14 @@ export class Machine implements Runtime {
     for (const w of this.queuedCallbacks(c)) {
       this.emit('lost-work', { target: c, func: w.func, csd: w.csd });
     }
-    if (this.mem[this.reg(c, R_IPI_PENDING)] || this.isArmed(c)) {
+    if (this.observe(this.reg(c, R_IPI_PENDING)) || this.isArmed(c)) {
       this.emit('ipi-dropped', { target: c });
     }
     // nothing is delivered to a dead CPU any more: one lost IPI is reported once
     this.disarm(c);
     this.setShared(this.reg(c, R_IPI_IN_FLIGHT), 0);
     this.deviceIrqs.forEach((_, i) => {
-      if (this.irqCpu(i) === c) this.disarm(this.nrCpus + i);
+      if (this.observe(this.irqBase + i * IRQ_CELLS + I_CPU) === c) this.disarm(this.nrCpus + i);
     });
     this.updateRunnable(c);
   }
