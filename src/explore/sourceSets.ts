@@ -108,6 +108,21 @@ export class PathRaces {
     }
   }
 
+  /**
+   * The actor of the first transition after position q that does not
+   * happen after it, or -1: it can go first, where q went, to start an
+   * order in which q's race turns the other way (an initial of what does
+   * not depend on q, as source sets take it).
+   */
+  firstIndependentAfter(q: number): number {
+    const a = this.path[q].actor;
+    for (let j = q + 1; j < this.path.length; j++) {
+      const e = this.path[j];
+      if (e.actor !== a && e.clock[a] < q) return e.actor;
+    }
+    return -1;
+  }
+
   /** Appends a transition (its clock from racesOf). */
   push(actor: number, footprint: Int32Array, clock: Int32Array): void {
     const q = this.path.length;
