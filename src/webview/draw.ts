@@ -16,7 +16,11 @@ export class Geometry {
   static readonly AXIS = 24;
   static readonly LANE = 50;
 
-  constructor(readonly width: number, readonly lanes: number, readonly from: number, readonly to: number) {}
+  /**
+   * `axisTop`: how far the canvas is scrolled up in its scroller; the step axis is drawn
+   * there, so it stays in view over the lanes while they scroll.
+   */
+  constructor(readonly width: number, readonly lanes: number, readonly from: number, readonly to: number, readonly axisTop = 0) {}
 
   get height(): number {
     return Geometry.AXIS + this.lanes * Geometry.LANE;
@@ -282,6 +286,8 @@ function drawMarker(ctx: CanvasRenderingContext2D, g: Geometry, m: MarkerView, t
 }
 
 function drawAxis(ctx: CanvasRenderingContext2D, g: Geometry, s: DrawState, t: Theme): void {
+  ctx.save();
+  ctx.translate(0, g.axisTop);
   ctx.fillStyle = t.background;
   ctx.fillRect(0, 0, g.width, Geometry.AXIS);
   ctx.fillStyle = t.border;
@@ -309,6 +315,7 @@ function drawAxis(ctx: CanvasRenderingContext2D, g: Geometry, s: DrawState, t: T
     ctx.fillStyle = t.background;
     ctx.fillText(text, left + 4, Geometry.AXIS / 2 - 1);
   }
+  ctx.restore();
 }
 
 /** A round tick interval (1, 2 or 5 times a power of ten) near `raw` steps. */
@@ -327,7 +334,7 @@ export type Hit =
 
 export function hitTest(g: Geometry, s: DrawState, x: number, y: number): Hit | undefined {
   const cpu = g.laneAt(y);
-  if (cpu === undefined || x < Geometry.GUTTER) return undefined;
+  if (cpu === undefined || x < Geometry.GUTTER || y < g.axisTop + Geometry.AXIS) return undefined;
   const top = g.laneTop(cpu);
   for (const m of s.data?.markers ?? []) {
     if (m.cpu === cpu && Math.abs(g.x(m.step) - x) <= 6) return { kind: 'marker', marker: m };
