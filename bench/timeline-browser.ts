@@ -172,6 +172,7 @@ async function main(): Promise<void> {
       drawMs: openedDraw.duration,
       answerKB: (answerBytes.get(opened.detail?.query ?? 0) ?? 0) / 1024,
     };
+    console.log(`  opened: ${open.fromFirstMessageMs.toFixed(0)} ms from the first message (frame ${open.drawMs.toFixed(1)} ms, answer ${open.answerKB.toFixed(0)} KB); measuring redraws`);
     mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: path.join(SHOTS, 'timeline-64-cpus.png') });
 

@@ -5,6 +5,7 @@
  * zooming, panning and travelling in time. Everything it draws comes from the
  * debug adapter's `timeline` answer; it computes nothing about the run.
  */
+import { expandTimeline } from '../timeline/compact.js';
 import type { ArrowView, MarkerView } from '../timeline/query.js';
 import type { PanelMessage, TimelineBody, ViewMessage } from './messages.js';
 import { DrawState, Geometry, Hit, draw, hitTest } from './draw.js';
@@ -128,9 +129,16 @@ function describe(): string {
   const d = state.data;
   if (!d) return 'Timeline: no data yet';
   const lanes = d.lanes.map((l) => l.name).join('; ');
-  const arrows = d.arrows.map((a) => `${arrowText(a)}`).join('; ');
-  const markers = d.markers.map((m) => `${m.label} on CPU${m.cpu} at step ${m.step}`).join('; ');
+  const arrows = listed(d.arrows.map(arrowText));
+  const markers = listed(d.markers.map((m) => `${m.label} on CPU${m.cpu} at step ${m.step}`));
   return `Timeline at step ${state.currentStep}. Lanes: ${lanes}. Arrows: ${arrows || 'none'}. Markers: ${markers || 'none'}.`;
+}
+
+/** Items said one by one up to a few dozen, then how many more (zooming in says them). */
+function listed(items: string[]): string {
+  const SAID = 40;
+  const more = items.length > SAID ? `; and ${items.length - SAID} more: zoom in to hear them` : '';
+  return items.slice(0, SAID).join('; ') + more;
 }
 
 function arrowText(a: ArrowView): string {
@@ -157,7 +165,7 @@ function scheduleQuery(): void {
 function receiveView(id: number, body: TimelineBody): void {
   if (id < shownQuery) return;
   shownQuery = id;
-  state.data = body;
+  state.data = expandTimeline(body);
   state.lanes = body.lanes.length;
   state.currentStep = body.currentStep;
   state.endStep = body.endStep;
