@@ -175,6 +175,11 @@ async function main(): Promise<void> {
     console.log(`  opened: ${open.fromFirstMessageMs.toFixed(0)} ms from the first message (frame ${open.drawMs.toFixed(1)} ms, answer ${open.answerKB.toFixed(0)} KB); measuring redraws`);
     mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: path.join(SHOTS, 'timeline-64-cpus.png') });
+    // the lanes scrolled to the last CPUs: the step axis stays on top
+    await page.evaluate(`document.getElementById('scroller').scrollTop = 1e6`);
+    await waitInPage(page, `document.getElementById('scroller').scrollTop > 0`);
+    await page.evaluate(`new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))`);
+    await page.screenshot({ path: path.join(SHOTS, 'timeline-64-cpus-scrolled.png') });
 
     const canvas = page.locator('#timeline');
     await canvas.focus();
@@ -194,11 +199,6 @@ async function main(): Promise<void> {
       await redraw(page, () => page.keyboard.press('+'));
       fits.push(await redraw(page, () => page.keyboard.press('0')));
     }
-    // the lanes scrolled to the last CPUs: the step axis stays on top
-    await page.evaluate(`document.getElementById('scroller').scrollTop = 1e6`);
-    await waitInPage(page, `document.getElementById('scroller').scrollTop > 0`);
-    await page.evaluate(`new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))`);
-    await page.screenshot({ path: path.join(SHOTS, 'timeline-64-cpus-scrolled.png') });
     const parseMs: number[] = await page.evaluate('window.replyParseMs');
 
     const results = {
