@@ -180,6 +180,7 @@ async function main(): Promise<void> {
     await waitInPage(page, `document.getElementById('scroller').scrollTop > 0`);
     await page.evaluate(`new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))`);
     await page.screenshot({ path: path.join(SHOTS, 'timeline-64-cpus-scrolled.png') });
+    await page.evaluate(`document.getElementById('scroller').scrollTop = 0`);
 
     const canvas = page.locator('#timeline');
     await canvas.focus();
@@ -189,8 +190,10 @@ async function main(): Promise<void> {
     // from the whole run to about 1,000 steps and back, by the wheel (a delta of 360 zooms by 1.7)
     const zoomIn: { redrawMs: number; drawMs: number; query: number }[] = [];
     for (let i = 0; i < ZOOMS; i++) zoomIn.push(await redraw(page, () => page.mouse.wheel(0, -360)));
+    console.log(`  zoom in: ${zoomIn.map((r) => r.redrawMs.toFixed(0)).join(', ')} ms`);
     const pans: { redrawMs: number; drawMs: number; query: number }[] = [];
     for (let i = 0; i < 6; i++) pans.push(await redraw(page, () => page.keyboard.press(i % 2 ? 'ArrowLeft' : 'ArrowRight')));
+    console.log(`  pan: ${pans.map((r) => r.redrawMs.toFixed(0)).join(', ')} ms`);
     const zoomOut: { redrawMs: number; drawMs: number; query: number }[] = [];
     for (let i = 0; i < ZOOMS; i++) zoomOut.push(await redraw(page, () => page.mouse.wheel(0, 360)));
     // the worst case: the whole run again (the biggest answer), by the keyboard
