@@ -48,12 +48,7 @@ class TimelinePanel {
         this.post({ type: 'view', id: m.id, body });
       } else if (m.type === 'travel') {
         await this.keepInSight();
-        const shown = m.keyboard ? stopShown(session) : undefined;
         await session.customRequest('travelTo', { step: m.step, threadId: m.cpu + 1 });
-        if (shown) {
-          await shown;
-          this.panel.reveal(this.panel.viewColumn, false);
-        }
       }
     } catch (e) {
       log().warn(`timeline: ${m.type} failed: ${errorText(e)}`);
@@ -78,29 +73,6 @@ class TimelinePanel {
     const now = await this.session.customRequest('timeline', { fromStep: 0, toStep: 0, resolution: 1 });
     this.post({ type: 'changed', currentStep: now.currentStep, endStep: now.endStep });
   }
-}
-
-/** A stop is shown this long after a travel at the latest, or the panel takes the keyboard back anyway. */
-const STOP_SHOWN_DEADLINE_MS = 10_000;
-
-/**
- * Resolves when VS Code has shown `session`'s next stop: it opens the stop's source (in the
- * active group, without moving the keyboard focus) before it focuses the stop's frame, which
- * is what the extension hears. The panel can then take the keyboard back without the source
- * opening over it.
- */
-function stopShown(session: vscode.DebugSession): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(deadline);
-      listener.dispose();
-      resolve();
-    };
-    const listener = vscode.debug.onDidChangeActiveStackItem((item) => {
-      if (item?.session.id === session.id) done();
-    });
-    const deadline = setTimeout(done, STOP_SHOWN_DEADLINE_MS);
-  });
 }
 
 /** The CPU a Call Stack selection is on: thread id = CPU + 1. */

@@ -8,8 +8,7 @@ export type TimelineBody = CompactTimeline & { currentStep: number };
 export type ViewMessage =
   | { type: 'ready' }
   | { type: 'query'; id: number; fromStep: number; toStep: number; resolution: number }
-  /** `keyboard`: asked from the keyboard, so the keyboard focus comes back to the panel after the stop */
-  | { type: 'travel'; step: number; cpu: number; keyboard: boolean };
+  | { type: 'travel'; step: number; cpu: number };
 
 /** To the webview. */
 export type PanelMessage =

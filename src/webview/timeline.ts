@@ -221,9 +221,9 @@ function keepCursorInView(): void {
 
 // ---- going somewhere
 
-function travel(step: number, cpu: number, keyboard: boolean): void {
+function travel(step: number, cpu: number): void {
   const target = Math.max(0, Math.min(state.endStep, Math.round(step)));
-  vscode.postMessage({ type: 'travel', step: target, cpu, keyboard });
+  vscode.postMessage({ type: 'travel', step: target, cpu });
 }
 
 function allMarkers(): MarkerView[] {
@@ -231,12 +231,12 @@ function allMarkers(): MarkerView[] {
 }
 
 /** The next (or previous) marker from the current step, in the view or not: asks for the whole run's. */
-function travelToMarker(direction: 1 | -1, keyboard: boolean): void {
+function travelToMarker(direction: 1 | -1): void {
   const candidates = allMarkers()
     .filter((m) => (direction > 0 ? m.step > state.currentStep : m.step < state.currentStep))
     .sort((a, b) => direction * (a.step - b.step));
   const m = candidates[0];
-  if (m) travel(m.step, m.cpu, keyboard);
+  if (m) travel(m.step, m.cpu);
   else showStatus(direction > 0 ? 'no marker after this step in view' : 'no marker before this step in view');
 }
 
@@ -327,10 +327,10 @@ window.addEventListener('mouseup', (e) => {
   const g = geometry();
   const hit = hitTest(g, state, e.clientX - rect.left, e.clientY - rect.top);
   if (!hit) return;
-  if (hit.kind === 'marker') return travel(hit.marker.step, hit.marker.cpu, false);
+  if (hit.kind === 'marker') return travel(hit.marker.step, hit.marker.cpu);
   const cpu = hit.kind === 'arrow' ? hit.arrow.toCpu : hit.cpu;
   state.selectedCpu = cpu;
-  travel(g.stepAt(e.clientX - rect.left), cpu, false);
+  travel(g.stepAt(e.clientX - rect.left), cpu);
 });
 
 canvas.addEventListener('mouseleave', () => {
@@ -360,11 +360,11 @@ canvas.addEventListener('keydown', (e) => {
     case 'Home': fitAll(); break;
     case 'ArrowUp': state.selectedCpu = ((state.selectedCpu ?? state.focusCpu ?? 0) + lanes - 1) % lanes; scheduleDraw(); break;
     case 'ArrowDown': state.selectedCpu = ((state.selectedCpu ?? state.focusCpu ?? -1) + 1) % lanes; scheduleDraw(); break;
-    case 'Enter': travel((state.from + state.to) / 2, state.selectedCpu ?? state.focusCpu ?? 0, true); break;
+    case 'Enter': travel((state.from + state.to) / 2, state.selectedCpu ?? state.focusCpu ?? 0); break;
     case 'n':
-    case 'N': travelToMarker(1, true); break;
+    case 'N': travelToMarker(1); break;
     case 'p':
-    case 'P': travelToMarker(-1, true); break;
+    case 'P': travelToMarker(-1); break;
     default: return;
   }
   e.preventDefault();
@@ -373,9 +373,8 @@ canvas.addEventListener('keydown', (e) => {
 document.getElementById('fit')!.addEventListener('click', fitAll);
 document.getElementById('zoomIn')!.addEventListener('click', () => zoom(0.5));
 document.getElementById('zoomOut')!.addEventListener('click', () => zoom(2));
-// a click with no mouse count (detail 0) is a button pressed from the keyboard
-document.getElementById('prevMarker')!.addEventListener('click', (e) => travelToMarker(-1, e.detail === 0));
-document.getElementById('nextMarker')!.addEventListener('click', (e) => travelToMarker(1, e.detail === 0));
+document.getElementById('prevMarker')!.addEventListener('click', () => travelToMarker(-1));
+document.getElementById('nextMarker')!.addEventListener('click', () => travelToMarker(1));
 
 new ResizeObserver(() => scheduleQuery()).observe(scroller);
 // the step axis is drawn at the top of what shows: lanes scrolling move it

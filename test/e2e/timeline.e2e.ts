@@ -12,9 +12,7 @@
  *      Call Stack shows CPU1 online with its interrupts off in MULTI_STOP_DISABLE_IRQ
  *   5. select CPU0 in the Call Stack: its lane is highlighted
  *   6. press + twice on the timeline: it zooms in around the middle of the view
- *   7. on the timeline press 0 (the whole run) and N (the next marker): the debugger goes to the
- *      WARN, its source shows in the first group, and the keyboard stays on the timeline
- *   8. SMP Lab: Export Trace, ftrace text, a path in the save dialog: the file has the run up to
+ *   7. SMP Lab: Export Trace, ftrace text, a path in the save dialog: the file has the run up to
  *      the WARN and a notification says how much was written
  *
  * What the canvas shows is read from its text alternative (aria-label), which lists the lanes,
@@ -191,33 +189,6 @@ test('the timeline shows the race and takes the debugger back in time in a real 
       await timelineShows(page, [/Lanes: CPU0/], 'the lanes after zooming');
       assert.ok(after.fromStep > before.fromStep);
       await screenshot(page, 'timeline-6-zoomed');
-    });
-
-    await stage(page, 'travel-from-the-keyboard-keeps-the-keyboard', async () => {
-      const canvas = (await timelineCanvas(page))!;
-      await canvas.focus();
-      await canvas.press('0');
-      await timelineShows(page, [/WARN: IPI on offline CPU 1 on CPU1 at step \d+/], 'the whole run, with the WARN marker');
-      await canvas.press('n');
-      await poll('the Call Stack to show the WARN again', async () => ((await stackTexts(page)).some((r) => /WARN/.test(r)) ? true : undefined), 60_000);
-      // the stop's source is shown in the first group, the timeline still beside it
-      await page.locator('.editor-group-container .tab.active', { hasText: /\.kc\b/ }).first().waitFor({ state: 'visible', timeout: 60_000 });
-      await page.locator('.tabs-container .tab', { hasText: 'SMP Lab Timeline' }).first().waitFor({ state: 'visible', timeout: 60_000 });
-      // and the keyboard is still the timeline's: its canvas has the focus, and a key typed zooms it
-      await poll('the keyboard focus back on the timeline\'s canvas', async () => {
-        for (const frame of page.frames()) {
-          const focused = await frame.evaluate(`document.hasFocus() && document.activeElement !== null && document.activeElement.id === 'timeline'`).catch(() => false);
-          if (focused) return true;
-        }
-        return undefined;
-      }, 30_000);
-      const before = await canvasGeometry(canvas);
-      await page.keyboard.press('+');
-      await poll('a + typed after the travel to zoom the timeline', async () => {
-        const g = await canvasGeometry(canvas);
-        return g.toStep - g.fromStep < before.toStep - before.fromStep ? g : undefined;
-      }, 30_000);
-      await screenshot(page, 'timeline-7-keyboard-travel');
     });
 
     await stage(page, 'export-trace-from-the-debugger', async () => {
