@@ -175,15 +175,12 @@ async function main(): Promise<void> {
     console.log(`  opened: ${open.fromFirstMessageMs.toFixed(0)} ms from the first message (frame ${open.drawMs.toFixed(1)} ms, answer ${open.answerKB.toFixed(0)} KB); measuring redraws`);
     mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: path.join(SHOTS, 'timeline-64-cpus.png') });
-<<<<<<< HEAD
     // the lanes scrolled to the last CPUs: the step axis stays on top
     await page.evaluate(`document.getElementById('scroller').scrollTop = 1e6`);
     await waitInPage(page, `document.getElementById('scroller').scrollTop > 0`);
     await page.evaluate(`new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))`);
     await page.screenshot({ path: path.join(SHOTS, 'timeline-64-cpus-scrolled.png') });
     await page.evaluate(`document.getElementById('scroller').scrollTop = 0`);
-=======
->>>>>>> parent of e8b1416 (Travelling from the timeline's keyboard (Enter, N, P, or a marker button pressed from the keyboard) gives the keyboard back to the panel once VS Code has opened the stop's source in the first group; checked in the e2e stage)
 
     const canvas = page.locator('#timeline');
     await canvas.focus();
@@ -205,11 +202,6 @@ async function main(): Promise<void> {
       await redraw(page, () => page.keyboard.press('+'));
       fits.push(await redraw(page, () => page.keyboard.press('0')));
     }
-    // the lanes scrolled to the last CPUs: the step axis stays on top
-    await page.evaluate(`document.getElementById('scroller').scrollTop = 1e6`);
-    await waitInPage(page, `document.getElementById('scroller').scrollTop > 0`);
-    await page.evaluate(`new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))`);
-    await page.screenshot({ path: path.join(SHOTS, 'timeline-64-cpus-scrolled.png') });
     const parseMs: number[] = await page.evaluate('window.replyParseMs');
 
     const results = {
