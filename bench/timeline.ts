@@ -9,7 +9,7 @@
  * Writes bench/timeline-results.json. The engine is the bundled one (as shipped); the timeline
  * code runs from src/ via tsx.
  */
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { writeChromeTrace } from '../src/timeline/traceFile';
@@ -18,28 +18,10 @@ import { queryTimeline } from '../src/timeline/query';
 import { TimelineRecorder } from '../src/timeline/recorder';
 import type { Machine } from '../src/machine/machine';
 import { loadEngine } from './engine';
+import { CPUS, STEPS, writeBenchScenario } from './timelineScenario';
 
-const ROOT = path.resolve(__dirname, '..');
-const MODEL_DIR = path.join(ROOT, 'models', 'linux-3.15');
-const STEPS = 1_000_000;
-const CPUS = 64;
 const PIXELS = 1000;
 const RESULTS = path.join(__dirname, 'timeline-results.json');
-
-const STRESS_KC = `/* not a kernel function: a load generator for the benchmark */
-void bench_ping(int target)
-{
-	while (1)
-		smp_call_function_single(target, do_nothing, NULL, 1);
-}
-`;
-
-function scenario(modelDir: string): string {
-  const lines = ['# benchmark load: 32 pairs of CPUs ping each other with synchronous IPIs', `kernel ${modelDir}`, `cpus ${CPUS}`];
-  for (let c = 0; c < CPUS; c += 2) lines.push(`cpu ${c} runs bench_ping(${c + 1})`);
-  lines.push(`max-steps ${STEPS}`, 'schedule random seed 1', '');
-  return lines.join('\n');
-}
 
 function ms(t0: bigint): number {
   return Number(process.hrtime.bigint() - t0) / 1e6;
@@ -67,10 +49,9 @@ function positions(n: number): number[] {
 function main(): void {
   const dir = mkdtempSync(path.join(tmpdir(), 'smplab-bench-timeline-'));
   try {
-    for (const f of readdirSync(MODEL_DIR)) if (f.endsWith('.kc')) copyFileSync(path.join(MODEL_DIR, f), path.join(dir, f));
-    writeFileSync(path.join(dir, 'bench.kc'), STRESS_KC);
+    const { file, text } = writeBenchScenario(dir);
     const engine = loadEngine('bundled');
-    const { prepared, diagnostics } = engine.prepareScenario(path.join(dir, 'bench-timeline.smp'), scenario(dir));
+    const { prepared, diagnostics } = engine.prepareScenario(file, text);
     if (!prepared) throw new Error(diagnostics.map((d) => d.message).join('\n'));
 
     // the same run without and with the recorder listening: what recording costs

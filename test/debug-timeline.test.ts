@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
+import { CompactTimeline, expandTimeline } from '../src/timeline/compact.js';
 import type { TimelineView } from '../src/timeline/query.js';
 import { DEADLINE_MS, RACE, assertInWords, continueToStop, launch, startClient, stopped } from './dap-client.js';
 
@@ -12,7 +13,8 @@ type TimelineBody = TimelineView & { currentStep: number };
 let dc: DebugClient;
 
 async function timeline(fromStep: number, toStep: number, resolution = 1): Promise<TimelineBody> {
-  return (await dc.customRequest('timeline', { fromStep, toStep, resolution })).body as TimelineBody;
+  const body = (await dc.customRequest('timeline', { fromStep, toStep, resolution })).body as CompactTimeline & { currentStep: number };
+  return { ...expandTimeline(body), currentStep: body.currentStep };
 }
 
 async function refused(p: Promise<unknown>): Promise<string> {

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { loadScenarioFile, startRun } from '../src/scenario/build.js';
 import { TimelineRecorder } from '../src/timeline/recorder.js';
 import { queryTimeline } from '../src/timeline/query.js';
+import { compactTimeline, expandTimeline } from '../src/timeline/compact.js';
 import { ChangeSeries, spansIn } from '../src/timeline/series.js';
 import { TraceEvent } from '../src/timeline/chromeTrace.js';
 import { ROOT, smplab } from './helpers.js';
@@ -88,6 +89,22 @@ test('a viewport returns only what it shows: the arrow in a window around it, no
   assert.equal(before.arrows.length, 0);
   assert.equal(before.markers.length, 0);
   for (const lane of before.lanes) for (const spans of Object.values(lane.spans)) for (const s of spans) assert.ok(s.from >= 0 && s.to <= 100);
+});
+
+test('the compact answer (columns and a string table) expands, after JSON, to the very view the query made, at any window and resolution', () => {
+  const { m, r } = recordRace();
+  const json = <T>(x: T): T => JSON.parse(JSON.stringify(x));
+  fc.assert(
+    fc.property(fc.nat(m.steps), fc.nat(m.steps), fc.integer({ min: 1, max: 400 }), (a, b, resolution) => {
+      const view = queryTimeline(r, Math.min(a, b), Math.max(a, b), resolution);
+      const compact = json(compactTimeline(view));
+      assert.deepEqual(expandTimeline(compact), json(view));
+      assert.equal(new Set(compact.strings).size, compact.strings.length, 'each string once');
+    }),
+    { numRuns: 300 },
+  );
+  const whole = queryTimeline(r, 0, m.steps, 1);
+  assert.ok(whole.arrows.some((a) => a.fields) && whole.arrows.some((a) => a.toStep !== undefined), 'the round trip covered fields and landed arrows');
 });
 
 test('replayed steps are not recorded twice, and a new decision drops the future it replaced', () => {

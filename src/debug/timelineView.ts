@@ -3,7 +3,8 @@ import { statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ftraceText } from '../machine/trace.js';
 import { chromeTrace } from '../timeline/chromeTrace.js';
-import { TimelineView, queryTimeline } from '../timeline/query.js';
+import { CompactTimeline, compactTimeline } from '../timeline/compact.js';
+import { queryTimeline } from '../timeline/query.js';
 import { writeChromeTrace } from '../timeline/traceFile.js';
 import { Debuggee } from './debuggee.js';
 import { RequestError } from './errors.js';
@@ -17,12 +18,15 @@ export interface TimelineArguments {
   resolution: number;
 }
 
-/** The `timeline` answer: the viewport's spans, arrows and markers, the lanes named as the Call Stack names the threads, and where the machine is. */
-export function timelineBody(d: Debuggee, a: TimelineArguments): TimelineView & { currentStep: number } {
+/**
+ * The `timeline` answer: the viewport's spans, arrows and markers in columns (compact.ts),
+ * the lanes named as the Call Stack names the threads, and where the machine is.
+ */
+export function timelineBody(d: Debuggee, a: TimelineArguments): CompactTimeline & { currentStep: number } {
   d.recorder.settle(d.m.steps);
   const view = queryTimeline(d.recorder, a.fromStep, a.toStep, a.resolution);
   for (const lane of view.lanes) lane.name = threadName(d, lane.cpu);
-  return { ...view, currentStep: d.m.steps };
+  return { ...compactTimeline(view), currentStep: d.m.steps };
 }
 
 /** Told at every stop: the run grew or travelled, so a timeline view asks again. */

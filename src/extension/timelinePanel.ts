@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 import type { PanelMessage, ViewMessage } from '../webview/messages';
 import { DEBUG_TYPE } from './config';
 import { errorText, log } from './log';
+import { timelineHtml } from './timelineHtml';
 
 const VIEW_TYPE = 'smplab.timeline';
 
@@ -80,36 +81,12 @@ function cpuOf(item: vscode.DebugThread | vscode.DebugStackFrame | undefined, se
 }
 
 function html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
-  const nonce = randomBytes(16).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'timelineView.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'timeline.css'));
-  const csp = [`default-src 'none'`, `style-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`, `img-src ${webview.cspSource}`].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style}">
-<title>SMP Lab Timeline</title>
-</head>
-<body>
-<div class="toolbar" role="toolbar" aria-label="Timeline">
-  <button id="fit" title="Show the whole run (0)">Fit</button>
-  <button id="zoomIn" title="Zoom in (+)">+</button>
-  <button id="zoomOut" title="Zoom out (-)">−</button>
-  <button id="prevMarker" title="Go to the previous WARN, BUG or lost work (P)">◀ Marker</button>
-  <button id="nextMarker" title="Go to the next WARN, BUG or lost work (N)">Marker ▶</button>
-  <span id="status" class="status" aria-live="polite"></span>
-</div>
-<div id="scroller" class="scroller">
-  <canvas id="timeline" tabindex="0" role="img" aria-label="Timeline: one lane per CPU. Arrows move the view, + and - zoom, up and down choose a CPU, Enter goes to the step under the centre line, N and P to the next and previous marker."></canvas>
-</div>
-<div id="tooltip" class="tooltip" role="tooltip" hidden></div>
-<div id="message" class="message" hidden></div>
-<script nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
+  return timelineHtml({
+    cspSource: webview.cspSource,
+    script: String(webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'timelineView.js'))),
+    style: String(webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'timeline.css'))),
+    nonce: randomBytes(16).toString('base64'),
+  });
 }
 
 /** The command, opening with each SMP Lab session (unless smplab.timeline.openOnStart is off), and the events passed on. */

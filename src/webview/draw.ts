@@ -5,9 +5,8 @@
  * already merged below a pixel, arrows and markers thinned), so a frame costs
  * the same at any zoom.
  */
-import type { ArrowView, MarkerView } from '../timeline/query.js';
+import type { ArrowView, MarkerView, TimelineView } from '../timeline/query.js';
 import type { Span } from '../timeline/series.js';
-import type { TimelineBody } from './messages.js';
 import { Theme, hotplugColour, runColour } from './theme.js';
 
 /** Where things are on the canvas, in CSS pixels. */
@@ -16,7 +15,11 @@ export class Geometry {
   static readonly AXIS = 24;
   static readonly LANE = 50;
 
-  constructor(readonly width: number, readonly lanes: number, readonly from: number, readonly to: number) {}
+  /**
+   * `axisTop`: how far the canvas is scrolled up in its scroller; the step axis is drawn
+   * there, so it stays in view over the lanes while they scroll.
+   */
+  constructor(readonly width: number, readonly lanes: number, readonly from: number, readonly to: number, readonly axisTop = 0) {}
 
   get height(): number {
     return Geometry.AXIS + this.lanes * Geometry.LANE;
@@ -53,7 +56,7 @@ const ROW = {
 } as const;
 
 export interface DrawState {
-  data?: TimelineBody;
+  data?: TimelineView;
   currentStep: number;
   endStep: number;
   focusCpu?: number;
@@ -99,7 +102,7 @@ export function draw(ctx: CanvasRenderingContext2D, g: Geometry, s: DrawState, t
     drawSpans(ctx, g, top, ROW.hotplug, lane.spans.hotplug, (label) => hotplugColour(t, label), t, 0);
   }
   drawCursor(ctx, g, s.currentStep, t);
-  for (const a of s.data?.arrows ?? []) drawArrow(ctx, g, a, s.endStep, t);
+  drawArrows(ctx, g, s.data?.arrows ?? [], s.endStep, t);
   for (const m of s.data?.markers ?? []) drawMarker(ctx, g, m, t);
   ctx.restore();
   for (const lane of lanes) drawLaneName(ctx, g, lane.cpu, lane.name, s, t);
@@ -158,45 +161,79 @@ function fit(ctx: CanvasRenderingContext2D, text: string, width: number): string
   return lo > 0 ? text.slice(0, lo) + '…' : '';
 }
 
+/**
+ * Rectangles (or lines) gathered per style and filled (or stroked) once each: a whole-run
+ * view has tens of thousands of them in a handful of colours, and one canvas call per style
+ * is what keeps a frame short.
+ */
+class Batches {
+  private readonly paths = new Map<string, { path: Path2D; paint: (ctx: CanvasRenderingContext2D, path: Path2D) => void }>();
+
+  path(key: string, paint: (ctx: CanvasRenderingContext2D, path: Path2D) => void): Path2D {
+    let b = this.paths.get(key);
+    if (!b) {
+      b = { path: new Path2D(), paint };
+      this.paths.set(key, b);
+    }
+    return b.path;
+  }
+
+  paint(ctx: CanvasRenderingContext2D): void {
+    for (const { path, paint } of this.paths.values()) {
+      ctx.save();
+      paint(ctx, path);
+      ctx.restore();
+    }
+  }
+}
+
+const filled = (style: string | CanvasPattern, alpha = 1) => (ctx: CanvasRenderingContext2D, path: Path2D) => {
+  ctx.fillStyle = style;
+  ctx.globalAlpha = alpha;
+  ctx.fill(path);
+};
+
+const stroked = (style: string, width: number, dash: number[] = []) => (ctx: CanvasRenderingContext2D, path: Path2D) => {
+  ctx.strokeStyle = style;
+  ctx.lineWidth = width;
+  ctx.setLineDash(dash);
+  ctx.stroke(path);
+};
+
 function drawSpans(ctx: CanvasRenderingContext2D, g: Geometry, top: number, row: { y: number; h: number }, spans: Span[], colour: (label: string) => string, t: Theme, fontSize: number): void {
+  const batches = new Batches();
+  const labels: { x: number; w: number; label: string }[] = [];
   for (const sp of spans) {
     const x0 = Math.max(Geometry.GUTTER, g.x(sp.from));
     const x1 = Math.min(g.width, g.x(sp.to));
     const w = Math.max(1, x1 - x0);
-    ctx.globalAlpha = sp.merged ? 0.5 : 0.85;
-    ctx.fillStyle = colour(sp.label);
-    ctx.fillRect(x0, top + row.y, w, row.h);
-    ctx.globalAlpha = 1;
-    if (t.highContrast) {
-      ctx.strokeStyle = t.foreground;
-      ctx.lineWidth = 1;
-      ctx.strokeRect(x0 + 0.5, top + row.y + 0.5, w - 1, row.h - 1);
-    }
-    if (fontSize && !sp.merged && w > 24) {
-      ctx.font = `${fontSize}px ${t.font}`;
-      const label = fit(ctx, sp.label, w - 6);
-      if (label) {
-        ctx.fillStyle = sp.label.startsWith('swapper/') ? t.foreground : t.background;
-        ctx.fillText(label, x0 + 3, top + row.y + row.h / 2 + 0.5);
-      }
-    }
+    const fill = colour(sp.label);
+    const alpha = sp.merged ? 0.5 : 0.85;
+    batches.path(`${fill} ${alpha}`, filled(fill, alpha)).rect(x0, top + row.y, w, row.h);
+    if (t.highContrast) batches.path('outline', stroked(t.foreground, 1)).rect(x0 + 0.5, top + row.y + 0.5, w - 1, row.h - 1);
+    if (fontSize && !sp.merged && w > 24) labels.push({ x: x0, w, label: sp.label });
+  }
+  batches.paint(ctx);
+  ctx.font = `${fontSize}px ${t.font}`;
+  for (const { x, w, label } of labels) {
+    const text = fit(ctx, label, w - 6);
+    if (!text) continue;
+    ctx.fillStyle = label.startsWith('swapper/') ? t.foreground : t.background;
+    ctx.fillText(text, x + 3, top + row.y + row.h / 2 + 0.5);
   }
 }
 
 function drawIrqsOff(ctx: CanvasRenderingContext2D, g: Geometry, top: number, spans: Span[], t: Theme): void {
   const pattern = irqsOffPattern(ctx, t.irqsOff);
+  const batches = new Batches();
   for (const sp of spans) {
     const x0 = Math.max(Geometry.GUTTER, g.x(sp.from));
     const w = Math.max(1, Math.min(g.width, g.x(sp.to)) - x0);
-    if (pattern) {
-      ctx.fillStyle = pattern;
-      ctx.fillRect(x0, top + ROW.run.y, w, ROW.run.h);
-    }
-    ctx.fillStyle = t.irqsOff;
-    ctx.globalAlpha = sp.merged ? 0.4 : 0.8;
-    ctx.fillRect(x0, top + ROW.irqsOff.y, w, ROW.irqsOff.h);
-    ctx.globalAlpha = 1;
+    if (pattern) batches.path('hatch', filled(pattern)).rect(x0, top + ROW.run.y, w, ROW.run.h);
+    const alpha = sp.merged ? 0.4 : 0.8;
+    batches.path(`bar ${alpha}`, filled(t.irqsOff, alpha)).rect(x0, top + ROW.irqsOff.y, w, ROW.irqsOff.h);
   }
+  batches.paint(ctx);
 }
 
 function drawCursor(ctx: CanvasRenderingContext2D, g: Geometry, step: number, t: Theme): void {
@@ -214,41 +251,40 @@ function arrowY(g: Geometry, c: number): number {
   return g.laneTop(c) + ROW.run.y + ROW.run.h / 2;
 }
 
-function drawArrow(ctx: CanvasRenderingContext2D, g: Geometry, a: ArrowView, endStep: number, t: Theme): void {
-  const x0 = g.x(a.fromStep);
-  const y0 = arrowY(g, a.fromCpu);
-  const x1 = g.x(a.toStep ?? endStep);
-  const y1 = arrowY(g, a.toCpu);
-  const colour = a.lost ? t.error : a.kind === 'ipi' ? t.ipi : t.csd;
-  ctx.strokeStyle = colour;
-  ctx.fillStyle = colour;
-  ctx.lineWidth = a.kind === 'ipi' ? 2.5 : 1.5;
-  ctx.setLineDash(a.kind === 'csd' || a.toStep === undefined ? [5, 3] : []);
-  ctx.beginPath();
-  ctx.arc(x0, y0, 3, 0, Math.PI * 2);
-  ctx.fill();
-  ctx.beginPath();
-  ctx.moveTo(x0, y0);
-  ctx.lineTo(x1, y1);
-  ctx.stroke();
-  ctx.setLineDash([]);
-  if (a.lost) {
-    ctx.beginPath();
-    ctx.moveTo(x1 - 5, y1 - 5);
-    ctx.lineTo(x1 + 5, y1 + 5);
-    ctx.moveTo(x1 - 5, y1 + 5);
-    ctx.lineTo(x1 + 5, y1 - 5);
-    ctx.stroke();
-    return;
+/** Arrows batched by style: a line (dashed for csds and arrows still on their way), a dot where it left, a head or a cross where it ended. */
+function drawArrows(ctx: CanvasRenderingContext2D, g: Geometry, arrows: ArrowView[], endStep: number, t: Theme): void {
+  const batches = new Batches();
+  for (const a of arrows) {
+    const x0 = g.x(a.fromStep);
+    const y0 = arrowY(g, a.fromCpu);
+    const x1 = g.x(a.toStep ?? endStep);
+    const y1 = arrowY(g, a.toCpu);
+    const colour = a.lost ? t.error : a.kind === 'ipi' ? t.ipi : t.csd;
+    const width = a.kind === 'ipi' ? 2.5 : 1.5;
+    const dashed = a.kind === 'csd' || a.toStep === undefined;
+    const line = batches.path(`line ${colour} ${width} ${dashed}`, stroked(colour, width, dashed ? [5, 3] : []));
+    line.moveTo(x0, y0);
+    line.lineTo(x1, y1);
+    const dots = batches.path(`dot ${colour}`, filled(colour));
+    dots.moveTo(x0 + 3, y0);
+    dots.arc(x0, y0, 3, 0, Math.PI * 2);
+    if (a.lost) {
+      const cross = batches.path(`cross ${colour} ${width}`, stroked(colour, width));
+      cross.moveTo(x1 - 5, y1 - 5);
+      cross.lineTo(x1 + 5, y1 + 5);
+      cross.moveTo(x1 - 5, y1 + 5);
+      cross.lineTo(x1 + 5, y1 - 5);
+      continue;
+    }
+    const angle = Math.atan2(y1 - y0, x1 - x0);
+    const head = a.kind === 'ipi' ? 11 : 8;
+    const heads = batches.path(`head ${colour}`, filled(colour));
+    heads.moveTo(x1, y1);
+    heads.lineTo(x1 - head * Math.cos(angle - 0.4), y1 - head * Math.sin(angle - 0.4));
+    heads.lineTo(x1 - head * Math.cos(angle + 0.4), y1 - head * Math.sin(angle + 0.4));
+    heads.closePath();
   }
-  const angle = Math.atan2(y1 - y0, x1 - x0);
-  const head = a.kind === 'ipi' ? 11 : 8;
-  ctx.beginPath();
-  ctx.moveTo(x1, y1);
-  ctx.lineTo(x1 - head * Math.cos(angle - 0.4), y1 - head * Math.sin(angle - 0.4));
-  ctx.lineTo(x1 - head * Math.cos(angle + 0.4), y1 - head * Math.sin(angle + 0.4));
-  ctx.closePath();
-  ctx.fill();
+  batches.paint(ctx);
 }
 
 const MARKER_TEXT: Record<MarkerView['kind'], string> = { warn: 'WARN', bug: 'BUG', 'lost-work': 'LOST', 'ipi-dropped': 'IPI LOST' };
@@ -282,6 +318,8 @@ function drawMarker(ctx: CanvasRenderingContext2D, g: Geometry, m: MarkerView, t
 }
 
 function drawAxis(ctx: CanvasRenderingContext2D, g: Geometry, s: DrawState, t: Theme): void {
+  ctx.save();
+  ctx.translate(0, g.axisTop);
   ctx.fillStyle = t.background;
   ctx.fillRect(0, 0, g.width, Geometry.AXIS);
   ctx.fillStyle = t.border;
@@ -309,6 +347,7 @@ function drawAxis(ctx: CanvasRenderingContext2D, g: Geometry, s: DrawState, t: T
     ctx.fillStyle = t.background;
     ctx.fillText(text, left + 4, Geometry.AXIS / 2 - 1);
   }
+  ctx.restore();
 }
 
 /** A round tick interval (1, 2 or 5 times a power of ten) near `raw` steps. */
@@ -327,7 +366,7 @@ export type Hit =
 
 export function hitTest(g: Geometry, s: DrawState, x: number, y: number): Hit | undefined {
   const cpu = g.laneAt(y);
-  if (cpu === undefined || x < Geometry.GUTTER) return undefined;
+  if (cpu === undefined || x < Geometry.GUTTER || y < g.axisTop + Geometry.AXIS) return undefined;
   const top = g.laneTop(cpu);
   for (const m of s.data?.markers ?? []) {
     if (m.cpu === cpu && Math.abs(g.x(m.step) - x) <= 6) return { kind: 'marker', marker: m };

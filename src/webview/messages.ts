@@ -1,7 +1,8 @@
 /** The messages between the timeline panel (extension side) and its webview. */
-import type { TimelineView } from '../timeline/query.js';
+import type { CompactTimeline } from '../timeline/compact.js';
 
-export type TimelineBody = TimelineView & { currentStep: number };
+/** The debug adapter's `timeline` answer, passed on as it is. */
+export type TimelineBody = CompactTimeline & { currentStep: number };
 
 /** From the webview. */
 export type ViewMessage =

@@ -5,6 +5,7 @@
  * zooming, panning and travelling in time. Everything it draws comes from the
  * debug adapter's `timeline` answer; it computes nothing about the run.
  */
+import { expandTimeline } from '../timeline/compact.js';
 import type { ArrowView, MarkerView } from '../timeline/query.js';
 import type { PanelMessage, TimelineBody, ViewMessage } from './messages.js';
 import { DrawState, Geometry, Hit, draw, hitTest } from './draw.js';
@@ -38,8 +39,51 @@ let shownQuery = 0;
 let drawScheduled = false;
 let queryScheduled = false;
 
+// ---- measuring: user-timing marks and measures that anyone with the page can read
+
+/** The query answering the first message, or the last change of the view, once asked. */
+let measureWhenShown: { id: number; name: string; start: string } | undefined;
+let firstMessage = true;
+let viewChangePending = false;
+
+/** The page was told where the run is for the first time: opening ends when that is drawn. */
+function markFirstMessage(): void {
+  if (!firstMessage) return;
+  firstMessage = false;
+  performance.mark('timeline: first message');
+  viewChangePending = false;
+  measureWhenShown = { id: Infinity, name: 'timeline: opened', start: 'timeline: first message' };
+}
+
+/** The view moved (zoom, pan, resize): redrawing ends when the answer for where it is now is drawn. */
+function markViewChange(): void {
+  if (viewChangePending || measureWhenShown?.name === 'timeline: opened') return;
+  viewChangePending = true;
+  performance.mark('timeline: view changed');
+}
+
+/** The query `id` is the one the pending measure waits for. */
+function asked(id: number): void {
+  if (measureWhenShown?.name === 'timeline: opened' && measureWhenShown.id === Infinity) measureWhenShown.id = id;
+  else if (viewChangePending) {
+    viewChangePending = false;
+    measureWhenShown = { id, name: 'timeline: view redrawn', start: 'timeline: view changed' };
+  }
+}
+
+/** After a frame: the measure ends if the frame drew the answer it waited for (or a later one). */
+function drawn(drawStart: number): void {
+  performance.clearMeasures('timeline: draw');
+  performance.measure('timeline: draw', { start: drawStart });
+  const m = measureWhenShown;
+  if (!m || shownQuery < m.id) return;
+  measureWhenShown = undefined;
+  performance.clearMeasures(m.name);
+  performance.measure(m.name, { start: m.start, detail: { query: m.id } });
+}
+
 function geometry(): Geometry {
-  return new Geometry(scroller.clientWidth, state.lanes, state.from, state.to);
+  return new Geometry(scroller.clientWidth, state.lanes, state.from, state.to, scroller.scrollTop);
 }
 
 // ---- drawing
@@ -65,7 +109,9 @@ function redraw(): void {
     canvas.style.height = `${h}px`;
   }
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  const drawStart = performance.now();
   draw(ctx, g, state, theme);
+  drawn(drawStart);
   // where things are, for whoever drives the page without eyes (tests, tools)
   canvas.dataset.fromStep = String(g.from);
   canvas.dataset.toStep = String(g.to);
@@ -83,9 +129,16 @@ function describe(): string {
   const d = state.data;
   if (!d) return 'Timeline: no data yet';
   const lanes = d.lanes.map((l) => l.name).join('; ');
-  const arrows = d.arrows.map((a) => `${arrowText(a)}`).join('; ');
-  const markers = d.markers.map((m) => `${m.label} on CPU${m.cpu} at step ${m.step}`).join('; ');
+  const arrows = listed(d.arrows.map(arrowText));
+  const markers = listed(d.markers.map((m) => `${m.label} on CPU${m.cpu} at step ${m.step}`));
   return `Timeline at step ${state.currentStep}. Lanes: ${lanes}. Arrows: ${arrows || 'none'}. Markers: ${markers || 'none'}.`;
+}
+
+/** Items said one by one up to a few dozen, then how many more (zooming in says them). */
+function listed(items: string[]): string {
+  const SAID = 40;
+  const more = items.length > SAID ? `; and ${items.length - SAID} more: zoom in to hear them` : '';
+  return items.slice(0, SAID).join('; ') + more;
 }
 
 function arrowText(a: ArrowView): string {
@@ -104,6 +157,7 @@ function scheduleQuery(): void {
     queryScheduled = false;
     const g = geometry();
     const id = ++lastQuery;
+    asked(id);
     vscode.postMessage({ type: 'query', id, fromStep: Math.max(0, Math.floor(g.from)), toStep: Math.max(0, Math.ceil(g.to)), resolution: (g.to - g.from) / g.plotWidth });
   });
 }
@@ -111,7 +165,7 @@ function scheduleQuery(): void {
 function receiveView(id: number, body: TimelineBody): void {
   if (id < shownQuery) return;
   shownQuery = id;
-  state.data = body;
+  state.data = expandTimeline(body);
   state.lanes = body.lanes.length;
   state.currentStep = body.currentStep;
   state.endStep = body.endStep;
@@ -136,6 +190,7 @@ function setView(from: number, to: number): void {
   f = Math.max(-span * 0.25, Math.min(f, Math.max(state.endStep, span) - span * 0.75));
   state.from = f;
   state.to = f + span;
+  markViewChange();
   scheduleQuery();
 }
 
@@ -322,6 +377,8 @@ document.getElementById('prevMarker')!.addEventListener('click', () => travelToM
 document.getElementById('nextMarker')!.addEventListener('click', () => travelToMarker(1));
 
 new ResizeObserver(() => scheduleQuery()).observe(scroller);
+// the step axis is drawn at the top of what shows: lanes scrolling move it
+scroller.addEventListener('scroll', scheduleDraw);
 // VS Code changes the body's classes and variables with the theme
 new MutationObserver(() => {
   theme = readTheme();
@@ -334,6 +391,7 @@ window.addEventListener('message', (e: MessageEvent<PanelMessage>) => {
     case 'view':
       return receiveView(m.id, m.body);
     case 'changed':
+      markFirstMessage();
       state.currentStep = m.currentStep;
       state.endStep = m.endStep;
       if (state.following) fitAll();

@@ -536,12 +536,10 @@ export interface WorkbenchOptions {
 }
 
 /**
- * Opens url/?folder=<folder> in a fresh headless Chromium profile and waits until the
- * Explorer lists the folder and the status bar no longer says "Activating Extensions".
+ * A fresh headless Chromium profile with one page, closed by stopAll() (with the server's
+ * browsers when `entry` is given). The page's console is kept for consoleLines().
  */
-export async function openWorkbench(url: string | CodeServer, folder: string, options: WorkbenchOptions = {}): Promise<Page> {
-  const base = typeof url === 'string' ? url.replace(/\/+$/, '') : url.url;
-  const entry = running.get(base);
+async function launchPage(entry: Running | undefined, viewport = { width: 1400, height: 900 }): Promise<Page> {
   const pw = loadPlaywright();
   const home = entry ? path.join(entry.server.runDir, 'home') : path.join(repoRoot(), '.e2e', `browser-${newRunId()}`);
   fs.mkdirSync(home, { recursive: true });
@@ -553,7 +551,7 @@ export async function openWorkbench(url: string | CodeServer, folder: string, op
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--disable-dev-shm-usage', '--password-store=basic'],
     env: { ...scratchEnv(home) },
-    viewport: options.viewport ?? { width: 1400, height: 900 },
+    viewport,
   });
   contextProfile.set(ctx, profileDir);
   if (entry) entry.contexts.add(ctx);
@@ -572,7 +570,21 @@ export async function openWorkbench(url: string | CodeServer, folder: string, op
     }
   });
   page.on('pageerror', (e: unknown) => state.console.push(`[pageerror] ${String(e)}`));
+  return page;
+}
 
+/** A page in a fresh headless Chromium, for a page of the project's own (no code-server); stopAll() closes it. */
+export async function openBrowserPage(viewport?: { width: number; height: number }): Promise<Page> {
+  return launchPage(undefined, viewport);
+}
+
+/**
+ * Opens url/?folder=<folder> in a fresh headless Chromium profile and waits until the
+ * Explorer lists the folder and the status bar no longer says "Activating Extensions".
+ */
+export async function openWorkbench(url: string | CodeServer, folder: string, options: WorkbenchOptions = {}): Promise<Page> {
+  const base = typeof url === 'string' ? url.replace(/\/+$/, '') : url.url;
+  const page = await launchPage(running.get(base), options.viewport);
   const timeout = options.timeoutMs ?? 90_000;
   const started = Date.now();
   const target = `${base}/?folder=${encodeURI(path.resolve(folder))}`;
