@@ -535,6 +535,8 @@ export function machineBuiltins(): Builtins {
     trace_csd_function_exit: proc(2, (m, site, func, csd) => m.emit('csd-exit', { func, csd }, site.range)),
     trace_multi_stop_state: proc(2, (m, site, state, active) => m.emit('stop-machine-state', { state, active: active ? 1 : 0 }, site.range)),
     trace_cpu_notify: proc(2, (m, site, action, cpu) => m.emit('cpuhp', { action, target: cpu }, site.range)),
+    trace_cpuhp_enter: proc(4, (m, site, cpu, target, idx, fun) => m.emit('cpuhp-enter', { cpu, target, idx, fun }, site.range)),
+    trace_cpuhp_exit: proc(4, (m, site, cpu, state, idx, ret) => m.emit('cpuhp-exit', { cpu, state, idx, ret }, site.range)),
     trace_softirq_entry: proc(1, (m, site, nr) => m.emit('softirq-entry', { vec: nr }, site.range)),
     trace_softirq_exit: proc(1, (m, site, nr) => m.emit('softirq-exit', { vec: nr }, site.range)),
     trace_block_rq_complete: proc(1, (m, site, rq) => m.emit('request-complete', { rq }, site.range)),
