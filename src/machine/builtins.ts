@@ -3,7 +3,7 @@ import { isStringValue } from '../kc/types.js';
 import { formatPrintk } from './format.js';
 import {
   HARDIRQ_MASK, KTHREAD_IS_PARKED, KTHREAD_SHOULD_PARK, PRIO_NORMAL, PRIO_STOP, R_CURRENT, R_IRQS_ON, R_NEED_RESCHED,
-  R_PREEMPT, R_SOFTIRQ_PENDING, SOFTIRQ_MASK, SOFTIRQ_OFFSET, TASK_PARKED, T_KTHREAD_FLAGS, T_ON_RQ, T_PRIO, T_STATE,
+  R_PREEMPT, R_SOFTIRQ_PENDING, SOFTIRQ_MASK, SOFTIRQ_OFFSET, TASK_PARKED, T_CPU, T_KTHREAD_FLAGS, T_ON_RQ, T_PRIO, T_STATE,
 } from './layout.js';
 import type { Machine } from './machine.js';
 
@@ -467,6 +467,11 @@ export function machineBuiltins(): Builtins {
       m.wakeUp(k);
       // wait until the thread has parked itself
       if (m.load(flags) & KTHREAD_IS_PARKED) return 1;
+      // a thread of this CPU parks only if the caller lets it run (the kernel's caller sleeps): yield, look again later
+      if (m.load(k + T_CPU) === m.cpu) {
+        m.requestSchedule();
+        return 0;
+      }
       m.blockOn([flags]);
       return 0;
     }, { blocking: true }),
