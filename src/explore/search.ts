@@ -416,6 +416,15 @@ export class ScheduleSearch {
     // a timed event the transition itself set going (an IPI it sent) was never ready before it
     const after = this.stack[q + 1]?.source?.enabled;
     if (actor >= this.m.nrCpus && after?.includes(actor)) return;
+    // else what can go first towards the other order: the first step that does not depend on q's
+    const first = this.races.firstIndependentAfter(q);
+    if (first >= 0 && enabled.includes(first)) {
+      if (!node.todo.includes(first) && !inMask(first, node.sleepLo, node.sleepHi)) {
+        node.todo.push(first);
+        this.stats.races = (this.stats.races ?? 0) + 1;
+      }
+      return;
+    }
     this.tryEveryActor(node);
   };
 
