@@ -48,6 +48,18 @@ const EXAMPLES: Record<string, Verdict> = {
     fail: [/expect no lost work/, /expect all requests completed/],
     shows: [/\[001\] smplab:lost_work: target=1 func=trigger_softirq/],
   },
+  'ipi-offline-race-6.12.smp': {
+    exit: 0,
+    pass: [/expect no warning/, /expect no lost work/, /expect all requests completed/, /expect cpu 1 dead/,
+      /expect count cpuhp-enter where ap == 1 && idx == CPUHP_AP_SMPCFD_DYING == 1/,
+      /expect count ipi-receive where cpu == 1 && online == 0 && queued == 0 >= 1/],
+    fail: [],
+    shows: [/\[001\] cpuhp:cpuhp_enter: cpu: 0001 target: +\d+ step: +\d+ \(smpcfd_dying_cpu\)/,
+      /\[001\] csd:csd_function_entry: func=__blk_mq_complete_request_remote/,
+      /\[001\] irq_vectors:call_function_single_entry: vector=251 \| online=0 queued=0/,
+      /\[002\] cpuhp:cpuhp_enter: cpu: 0001 target: +\d+ step: +\d+ \(takedown_cpu\)/, /block:block_rq_complete/],
+    never: [/WARNING|offline CPU/],
+  },
   'call-function-many.smp': {
     exit: 0,
     pass: [/expect no lost work/, /expect cpu 1 dead/, /expect count ipi-send >= 2/, /expect count csd-entry where func == do_nothing >= 2/],

@@ -31,9 +31,9 @@ function scenarioFile(dir: string, name: string, text: string): string {
  * any step, whose completion goes to CPU 1. Patch 3 is written against
  * patch 1 (as upstream), so "patch 3 only" applies 1 and 3.
  */
-function tableScenario(patches: string[], latency: string, expectations: string[]): string {
+function tableScenario(patches: string[], latency: string, expectations: string[], kernel = 'linux-3.15'): string {
   return [
-    'kernel linux-3.15', ...patches.map((p) => `patch ipi-offline-v6/${p}`), 'cpus 3', `ipi-latency ${latency}`,
+    `kernel ${kernel}`, ...patches.map((p) => `patch ipi-offline-v6/${p}`), 'cpus 3', `ipi-latency ${latency}`,
     'struct request req0 = { .cpu = 1 }', 'cpu 2 runs cpu_down(1)',
     'irq disk on cpu 0 at any step: blk_complete_request(&req0)',
     ...expectations.map((e) => `expect ${e}`),
@@ -44,13 +44,15 @@ const OFFLINE_WITH_WORK = 'count ipi-receive where online == 0 && queued > 0 == 
 const LOST = 'no lost work';
 const HARMLESS = 'count ipi-receive where online == 0 && queued == 0 == 0';
 
-const TABLE: { row: string; patches: string[]; latency: string; reachable: string[]; unreachable: string[] }[] = [
+const TABLE: { row: string; kernel?: string; patches: string[]; latency: string; reachable: string[]; unreachable: string[] }[] = [
   { row: '3.15, any latency', patches: [], latency: 'any', reachable: [OFFLINE_WITH_WORK, LOST], unreachable: [] },
   { row: '3.15, immediate', patches: [], latency: '0', reachable: [OFFLINE_WITH_WORK], unreachable: [] },
   { row: '+ patch 2, any latency', patches: ['0002'], latency: 'any', reachable: [OFFLINE_WITH_WORK, LOST], unreachable: [] },
   { row: '+ patch 2, immediate', patches: ['0002'], latency: '0', reachable: [], unreachable: [OFFLINE_WITH_WORK, LOST] },
   { row: '+ patch 3, any latency', patches: ['0001', '0003'], latency: 'any', reachable: [], unreachable: [OFFLINE_WITH_WORK, LOST] },
   { row: '+ patches 2 and 3, any latency', patches: ['0001', '0002', '0003'], latency: 'any', reachable: [HARMLESS], unreachable: [OFFLINE_WITH_WORK, LOST] },
+  // mainline: the dying-CPU flush (CPUHP_AP_SMPCFD_DYING) closes the race with no patch applied
+  { row: 'Linux 6.12, any latency', kernel: 'linux-6.12', patches: [], latency: 'any', reachable: [HARMLESS], unreachable: [OFFLINE_WITH_WORK, LOST] },
 ];
 
 const tableDir = mkdtempSync(join(tmpdir(), 'smplab-table-'));
@@ -58,7 +60,7 @@ const tableDir = mkdtempSync(join(tmpdir(), 'smplab-table-'));
 for (const row of TABLE) {
   for (const e of row.reachable) {
     test(`outcome table, ${row.row}: reachable: ${e}`, (t) => {
-      const file = scenarioFile(tableDir, `reach-${TABLE.indexOf(row)}-${row.reachable.indexOf(e)}`, tableScenario(row.patches, row.latency, [e]));
+      const file = scenarioFile(tableDir, `reach-${TABLE.indexOf(row)}-${row.reachable.indexOf(e)}`, tableScenario(row.patches, row.latency, [e], row.kernel));
       const { code, result, stderr } = explore(file);
       assert.equal(code, 1, stderr);
       assert.equal(result.verdict, 'counterexample');
@@ -68,7 +70,7 @@ for (const row of TABLE) {
   }
   if (row.unreachable.length) {
     test(`outcome table, ${row.row}: unreachable, over every schedule: ${row.unreachable.join('; ')}`, (t) => {
-      const file = scenarioFile(tableDir, `unreach-${TABLE.indexOf(row)}`, tableScenario(row.patches, row.latency, row.unreachable));
+      const file = scenarioFile(tableDir, `unreach-${TABLE.indexOf(row)}`, tableScenario(row.patches, row.latency, row.unreachable, row.kernel));
       const { code, result, stderr } = explore(file);
       assert.equal(code, 0, stderr + JSON.stringify(result?.counterexample));
       assert.equal(result.verdict, 'verified');

@@ -10,7 +10,7 @@ import { describeExpr, suggest } from './describe.js';
 import { DiagnosticError, SourceRange } from './diagnostics.js';
 import { ExpressionScope, GlobalVar, LocalVar } from './program.js';
 import { BuiltinFunction, CallSite } from './runtime.js';
-import { BOOL, FuncType, INT, Type, VOID, VOID_PTR, functionValue, isScalar, pointee, sizeOf, typeName } from './types.js';
+import { BOOL, Field, FuncType, INT, StructType, Type, VOID, VOID_PTR, functionValue, isScalar, pointee, sizeOf, typeName } from './types.js';
 import { Compiled, Value, binaryOp, constant, toBool } from './values.js';
 
 /** Intrinsics: kernel macros the compiler expands itself because they take variable names or change lvalues. */
@@ -273,7 +273,7 @@ export class Expressions extends Declarations {
         case 'container_of': {
           const type = this.resolveType(e.type, e.range, true);
           if (type.k !== 'struct') this.fail(e.range, `${e.macro} needs a struct type`);
-          const field = type.byName.get(e.member);
+          const field = memberAt(type, e.member);
           if (!field) this.fail(e.range, `struct ${type.name} has no member '${e.member}'`);
           const ptr = this.scalar(e.ptr, e.ptr.range).fn;
           const off = field.offset;
@@ -739,4 +739,22 @@ export class Expressions extends Declarations {
     }
     this.fail(e.range, `unknown intrinsic ${name}`);
   }
+}
+
+/**
+ * The member a designator names, with its offset from the struct's start:
+ * `llist`, or `node.llist` through embedded structs (as offsetof() takes it).
+ */
+export function memberAt(type: StructType, path: string): Field | undefined {
+  let offset = 0;
+  let field: Field | undefined;
+  let within: Type = type;
+  for (const name of path.split('.')) {
+    if (within.k !== 'struct') return undefined;
+    field = within.byName.get(name);
+    if (!field) return undefined;
+    offset += field.offset;
+    within = field.type;
+  }
+  return field && { ...field, offset };
 }

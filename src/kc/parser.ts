@@ -777,10 +777,10 @@ class Parser {
     }
     const head = this.parseAssignment();
     this.expect(',');
-    const member = this.expectIdent('a member name');
+    const member = this.parseMemberPath();
     this.expect(')');
     const range = this.span(t.range);
-    return { kind: 'list_for_each', macro: t.text, pos, next, head, member: member.text, body: this.parseStatement(), range };
+    return { kind: 'list_for_each', macro: t.text, pos, next, head, member, body: this.parseStatement(), range };
   }
 
   private parseInitializer(): Initializer {
@@ -978,10 +978,17 @@ class Parser {
     this.expect(',');
     const type = this.parseTypeName();
     this.expect(',');
-    const member = this.expectIdent('a member name');
+    const member = this.parseMemberPath();
     this.expect(')');
     const pointee = type.kind === 'pointer' && t.text === 'container_of' ? type.to : type;
-    return { kind: 'container_of', macro: t.text, ptr, type: pointee, member: member.text, range: this.span(t.range) };
+    return { kind: 'container_of', macro: t.text, ptr, type: pointee, member, range: this.span(t.range) };
+  }
+
+  /** A member designator as offsetof() takes it: `llist`, or a path into embedded structs, `node.llist`. */
+  private parseMemberPath(): string {
+    let path = this.expectIdent('a member name').text;
+    while (this.accept('.')) path += `.${this.expectIdent('a member name').text}`;
+    return path;
   }
 }
 

@@ -6,7 +6,7 @@ import { Expr, Initializer, Stmt, VarDecl } from './ast.js';
 import { FunctionBuilder, FunctionInfo, Label } from './builder.js';
 import { SourceRange } from './diagnostics.js';
 import { describeExpr } from './describe.js';
-import { Expressions } from './expressions.js';
+import { Expressions, memberAt } from './expressions.js';
 import { CompiledFunction, LocalVar } from './program.js';
 import { Runtime } from './runtime.js';
 import { BOOL, Type, isScalar, sizeOf, typeName } from './types.js';
@@ -336,7 +336,7 @@ export class Statements extends Expressions {
     const pos = this.addressOf(s.pos);
     const st = pos.type.k === 'ptr' ? pos.type.to : undefined;
     if (st?.k !== 'struct') this.fail(s.pos.range, `${s.macro} needs a pointer to a struct as its cursor`);
-    const member = st.byName.get(s.member);
+    const member = memberAt(st, s.member);
     if (!member) this.fail(s.range, `struct ${st.name} has no member '${s.member}'`);
     const linkType = member.type;
     if (linkType.k !== 'struct' || !linkType.byName.has('next')) this.fail(s.range, `member '${s.member}' must be a list node with a 'next' field`);

@@ -13,7 +13,7 @@ import { KcAnalysis, PRELUDE_FILE, formatDecl } from './kcIndex.js';
 import { ScenarioModel, Workspace } from './workspace.js';
 
 export const KEYWORD_DOCS: Record<string, { usage: string; doc: string; snippet?: string }> = {
-  kernel: { usage: 'kernel NAME', doc: 'The kernel model: a built-in one (`linux-3.15`) or a folder of your own (`./my-model`).' },
+  kernel: { usage: 'kernel NAME', doc: 'The kernel model: a built-in one (`linux-3.15`, `linux-6.12`) or a folder of your own (`./my-model`).' },
   patch: { usage: 'patch NAME', doc: 'Applies a patch to the model: a built-in one (`ipi-offline-v6/0001`) or a path ending in `.patch`.' },
   cpus: { usage: 'cpus N', doc: 'How many CPUs the machine has (1 to 256).' },
   'ipi-latency': { usage: 'ipi-latency N | A..B', doc: 'Steps an IPI is in flight; a range `0..40` is a choice the schedule makes.' },

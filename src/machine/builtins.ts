@@ -3,7 +3,7 @@ import { isStringValue } from '../kc/types.js';
 import { formatPrintk } from './format.js';
 import {
   HARDIRQ_MASK, KTHREAD_IS_PARKED, KTHREAD_SHOULD_PARK, PRIO_NORMAL, PRIO_STOP, R_CURRENT, R_IRQS_ON, R_NEED_RESCHED,
-  R_PREEMPT, R_SOFTIRQ_PENDING, SOFTIRQ_MASK, SOFTIRQ_OFFSET, TASK_PARKED, T_KTHREAD_FLAGS, T_ON_RQ, T_PRIO, T_STATE,
+  R_PREEMPT, R_SOFTIRQ_PENDING, SOFTIRQ_MASK, SOFTIRQ_OFFSET, TASK_PARKED, T_CPU, T_KTHREAD_FLAGS, T_ON_RQ, T_PRIO, T_STATE,
 } from './layout.js';
 import type { Machine } from './machine.js';
 
@@ -495,6 +495,11 @@ export function machineBuiltins(): Builtins {
       m.wakeUp(k);
       // wait until the thread has parked itself
       if (m.load(flags) & KTHREAD_IS_PARKED) return 1;
+      // a thread of this CPU parks only if the caller lets it run (the kernel's caller sleeps): yield, look again later
+      if (m.load(k + T_CPU) === m.cpu) {
+        m.requestSchedule();
+        return 0;
+      }
       m.blockOn([flags]);
       return 0;
     }, { blocking: true }),
@@ -563,6 +568,8 @@ export function machineBuiltins(): Builtins {
     trace_csd_function_exit: proc(2, (m, site, func, csd) => m.emit('csd-exit', { func, csd }, site.range)),
     trace_multi_stop_state: proc(2, (m, site, state, active) => m.emit('stop-machine-state', { state, active: active ? 1 : 0 }, site.range)),
     trace_cpu_notify: proc(2, (m, site, action, cpu) => m.emit('cpuhp', { action, target: cpu }, site.range)),
+    trace_cpuhp_enter: proc(4, (m, site, cpu, target, idx, fun) => m.emit('cpuhp-enter', { cpu, target, idx, fun }, site.range)),
+    trace_cpuhp_exit: proc(4, (m, site, cpu, state, idx, ret) => m.emit('cpuhp-exit', { cpu, state, idx, ret }, site.range)),
     trace_softirq_entry: proc(1, (m, site, nr) => m.emit('softirq-entry', { vec: nr }, site.range)),
     trace_softirq_exit: proc(1, (m, site, nr) => m.emit('softirq-exit', { vec: nr }, site.range)),
     trace_block_rq_complete: proc(1, (m, site, rq) => m.emit('request-complete', { rq }, site.range)),

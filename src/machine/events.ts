@@ -30,6 +30,14 @@ export const EVENT_KINDS = {
   'csd-exit': { tracepoint: 'csd:csd_function_exit', fields: ['func', 'csd'], extra: [], doc: 'a queued callback returns' },
   'stop-machine-state': { tracepoint: 'smplab:multi_stop_state', fields: ['state', 'active'], extra: [], doc: 'a CPU acts on a new multi-stop state' },
   cpuhp: { tracepoint: 'smplab:cpu_notify', fields: ['action', 'target'], extra: [], doc: 'a hotplug notifier chain runs for target' },
+  'cpuhp-enter': {
+    tracepoint: 'cpuhp:cpuhp_enter', fields: ['cpu', 'target', 'idx', 'fun'], extra: [],
+    doc: 'a cpuhp state callback starts (cpu: the CPU being plugged, `ap` in a condition; target: the state it is headed for; idx: the state whose callback runs; fun: the callback)',
+  },
+  'cpuhp-exit': {
+    tracepoint: 'cpuhp:cpuhp_exit', fields: ['cpu', 'state', 'idx', 'ret'], extra: [],
+    doc: 'a cpuhp state callback returns (cpu: the CPU being plugged, `ap` in a condition; state: the CPU\'s state now; idx: the state whose callback ran; ret: its return)',
+  },
   'cpu-offline': { tracepoint: 'smplab:cpu_offline', fields: ['target'], extra: [], doc: 'target is cleared from cpu_online_mask' },
   'cpu-online': { tracepoint: 'smplab:cpu_online', fields: ['target'], extra: [], doc: 'target is set in cpu_online_mask' },
   'cpu-dead': { tracepoint: 'smplab:cpu_dead', fields: ['target'], extra: [], doc: 'target halted for good in play_dead' },
@@ -109,11 +117,14 @@ export function isEventKind(s: string): s is EventKind {
  * expectations) accept besides the event's own: the names fields had before
  * they took their tracepoint's name. The tracepoints' `cpu` (the target of an
  * IPI or csd) is `target` in a condition, because `cpu` in a condition is
- * always the CPU the event happened on.
+ * always the CPU the event happened on; cpuhp's `cpu` (the CPU being
+ * plugged) is `ap`, since cpuhp_enter has a `target` of its own.
  */
 export const FIELD_ALIASES: { readonly [K in EventKind]?: Readonly<Record<string, string>> } = {
   'ipi-send': { target: 'cpu' },
   'csd-queue': { target: 'cpu' },
+  'cpuhp-enter': { ap: 'cpu' },
+  'cpuhp-exit': { ap: 'cpu' },
   'sched-switch': { prev: 'prev_comm', next: 'next_comm' },
   'task-exit': { task: 'comm' },
 };

@@ -234,10 +234,7 @@ export class Machine implements Runtime {
       [IPI_CALL_FUNCTION]: defined('smp_call_function_interrupt') ?? singleHandler,
     };
     this.doSoftirq = defined('__do_softirq');
-    const csd = program.structs.get('call_single_data');
-    if (csd?.complete && csd.byName.has('func') && csd.byName.has('llist')) {
-      this.csdLayout = { func: csd.byName.get('func')!.offset, info: csd.byName.get('info')?.offset ?? 0, llist: csd.byName.get('llist')!.offset };
-    }
+    this.csdLayout = csdLayout(program);
     for (let c = 0; c < n; c++) {
       this.mem[this.reg(c, R_IPI_EARLIEST)] = -1;
       this.mem[this.reg(c, R_IPI_EARLIEST) + 1] = -1;
@@ -1553,8 +1550,8 @@ export class Machine implements Runtime {
    * machine settles.
    */
   boot(maxSteps = 200000): StopReason {
-    const idle = this.program.functionsByName.get('cpu_idle_loop');
-    if (!idle?.decl.body) throw new MachineFault('the model has no cpu_idle_loop() for the idle tasks', 0);
+    const idle = idleEntry(this.program);
+    if (!idle) throw new MachineFault('the model has no cpu_idle_loop() or cpu_startup_entry() for the idle tasks', 0);
     for (const name of ['possible', 'online', 'active'] as const) {
       const mask = this.mask(name);
       for (let c = 0; c < this.nrCpus; c++) this.mem[mask + (c >> 5)] |= 1 << (c & 31);
@@ -1566,7 +1563,8 @@ export class Machine implements Runtime {
     }
     for (let c = 0; c < this.nrCpus; c++) {
       // the idle task runs with preemption disabled, as cpu_startup_entry() does
-      const t = this.createTask(c, idle, [], `swapper/${c}`, PRIO_IDLE, true);
+      // cpu_startup_entry(state) gets 0 for its cpuhp state: the model has no CPU-up path that reads it
+      const t = this.createTask(c, idle, idle.params.map(() => 0), `swapper/${c}`, PRIO_IDLE, true);
       this.mem[this.reg(c, R_CURRENT)] = t;
       this.mem[this.reg(c, R_PREEMPT)] = 1;
     }
@@ -1726,4 +1724,31 @@ function pathWithin(t: Type, offset: number): string {
 export function shortFile(file: string): string {
   const parts = file.split(/[\\/]/);
   return parts.slice(-2).join('/');
+}
+
+/**
+ * Where the machine finds a csd's callback and queue link: 3.15's struct
+ * call_single_data has them at the top level; since 5.x the link lives in
+ * the embedded struct __call_single_node (csd->node.llist) of struct
+ * __call_single_data.
+ */
+function csdLayout(program: Program): { func: number; info: number; llist: number } | undefined {
+  const csd = program.structs.get('call_single_data') ?? program.structs.get('__call_single_data');
+  if (!csd?.complete || !csd.byName.has('func')) return undefined;
+  const func = csd.byName.get('func')!.offset;
+  const info = csd.byName.get('info')?.offset ?? 0;
+  const llist = csd.byName.get('llist');
+  if (llist) return { func, info, llist: llist.offset };
+  const node = csd.byName.get('node');
+  const nodeLlist = node?.type.k === 'struct' ? node.type.byName.get('llist') : undefined;
+  return node && nodeLlist ? { func, info, llist: node.offset + nodeLlist.offset } : undefined;
+}
+
+/** The idle task's entry: 3.15's cpu_idle_loop(), or cpu_startup_entry() of later kernels, whose loop is do_idle(). */
+function idleEntry(program: Program): CompiledFunction | undefined {
+  for (const name of ['cpu_idle_loop', 'cpu_startup_entry']) {
+    const f = program.functionsByName.get(name);
+    if (f?.decl.body) return f;
+  }
+  return undefined;
 }

@@ -26,6 +26,8 @@ const KERNEL_FILES: Readonly<Record<string, string>> = {
   'notifier.kc': 'kernel/notifier.c',
   'idle.kc': 'kernel/sched/idle.c',
   'blk-softirq.kc': 'block/blk-softirq.c',
+  'blk-mq.kc': 'block/blk-mq.c',
+  'sched.kc': 'kernel/sched/core.c',
 };
 
 /** A model line named as the kernel names its source line: `kernel/smp.c:210` (the line is the model's). */

@@ -4,7 +4,7 @@ import type { Machine } from './machine.js';
 import { kernelReport } from './report.js';
 
 /** Fields holding function values, printed as symbol names. */
-const SYMBOL_FIELDS = new Set(['func', 'callback']);
+const SYMBOL_FIELDS = new Set(['func', 'callback', 'fun']);
 
 /** A field value as a person reads it: symbols by name, states and actions by their constant. */
 export function fieldText(m: Machine, kind: string, name: string, v: number | string): string {
@@ -36,6 +36,10 @@ export const SOFTIRQ_NAMES = ['HI', 'TIMER', 'NET_TX', 'NET_RX', 'BLOCK', 'BLOCK
 function plainFields(m: Machine, e: MachineEvent, names: readonly string[]): string {
   return names.filter((k) => e.fields[k] !== undefined).map((k) => `${k}=${fieldText(m, e.kind, k, e.fields[k])}`).join(' ');
 }
+
+/** %0Nu and %Nd of TP_printk. */
+const pad0 = (v: FieldValue, n: number) => String(v).padStart(n, '0');
+const padNum = (v: FieldValue, n: number) => String(v).padStart(n, ' ');
 
 type Printer = (f: Readonly<Record<string, FieldValue>>, m: Machine, e: MachineEvent) => string;
 
@@ -73,6 +77,8 @@ const TP_PRINTK: Record<EventKind, Printer> = {
   'ipi-dropped': own,
   'stop-machine-state': own,
   cpuhp: own,
+  'cpuhp-enter': (f, m) => `cpu: ${pad0(f.cpu, 4)} target: ${padNum(f.target, 3)} step: ${padNum(f.idx, 3)} (${sym(m, f.fun)})`,
+  'cpuhp-exit': (f) => ` cpu: ${pad0(f.cpu, 4)}  state: ${padNum(f.state, 3)} step: ${padNum(f.idx, 3)} ret: ${f.ret}`,
   'cpu-offline': own,
   'cpu-online': own,
   'cpu-dead': own,
