@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { decodeSchedule } from '../src/explore/counterexample.js';
 import { hashOf } from '../src/machine/tracking.js';
 import { loadScenarioFile, prepareScenario, startRun } from '../src/scenario/build.js';
 import { ALL_REDUCTIONS, NO_REDUCTIONS, Reductions, ScheduleSearch } from '../src/explore/search.js';
@@ -44,13 +45,19 @@ const OFFLINE_WITH_WORK = 'count ipi-receive where online == 0 && queued > 0 == 
 const LOST = 'no lost work';
 const HARMLESS = 'count ipi-receive where online == 0 && queued == 0 == 0';
 
-const TABLE: { row: string; patches: string[]; latency: string; reachable: string[]; unreachable: string[] }[] = [
+/**
+ * `playDead`: the row also reaches the play_dead window's fault (see the
+ * finding below), so its unreachable columns are decided over every
+ * outcome, whatever else a run ends in, instead of by the first broken
+ * expectation.
+ */
+const TABLE: { row: string; patches: string[]; latency: string; reachable: string[]; unreachable: string[]; playDead?: boolean }[] = [
   { row: '3.15, any latency', patches: [], latency: 'any', reachable: [OFFLINE_WITH_WORK, LOST], unreachable: [] },
   { row: '3.15, immediate', patches: [], latency: '0', reachable: [OFFLINE_WITH_WORK], unreachable: [] },
   { row: '+ patch 2, any latency', patches: ['0002'], latency: 'any', reachable: [OFFLINE_WITH_WORK, LOST], unreachable: [] },
   { row: '+ patch 2, immediate', patches: ['0002'], latency: '0', reachable: [], unreachable: [OFFLINE_WITH_WORK, LOST] },
-  { row: '+ patch 3, any latency', patches: ['0001', '0003'], latency: 'any', reachable: [], unreachable: [OFFLINE_WITH_WORK, LOST] },
-  { row: '+ patches 2 and 3, any latency', patches: ['0001', '0002', '0003'], latency: 'any', reachable: [HARMLESS], unreachable: [OFFLINE_WITH_WORK, LOST] },
+  { row: '+ patch 3, any latency', patches: ['0001', '0003'], latency: 'any', reachable: [], unreachable: [OFFLINE_WITH_WORK, LOST], playDead: true },
+  { row: '+ patches 2 and 3, any latency', patches: ['0001', '0002', '0003'], latency: 'any', reachable: [HARMLESS], unreachable: [OFFLINE_WITH_WORK, LOST], playDead: true },
 ];
 
 const tableDir = mkdtempSync(join(tmpdir(), 'smplab-table-'));
@@ -66,7 +73,21 @@ for (const row of TABLE) {
       t.diagnostic(`counterexample after ${result.stats.states} states: ${result.counterexample.preemptions} preemptions, ${result.counterexample.steps} steps`);
     });
   }
-  if (row.unreachable.length) {
+  if (row.unreachable.length && row.playDead) {
+    test(`outcome table, ${row.row}: unreachable, in every outcome of every schedule: ${row.unreachable.join('; ')}`, (t) => {
+      const file = scenarioFile(tableDir, `unreach-${TABLE.indexOf(row)}`, tableScenario(row.patches, row.latency, row.unreachable));
+      const { code, result, stderr } = explore(file, '--outcomes');
+      assert.equal(code, 0, stderr);
+      assert.equal(result.complete, true);
+      // outcome lines: `<end> warned=N lost=N count0=N`; count0 counts IPIs taken offline with work queued
+      assert.ok(result.outcomes.length > 0);
+      for (const o of result.outcomes as string[]) {
+        assert.match(o, / lost=0( |$)/, `callback lost in: ${o}`);
+        assert.match(o, / count0=0( |$)/, `IPI on the offline CPU with callbacks queued in: ${o}`);
+      }
+      t.diagnostic(`every outcome checked: ${result.outcomes.join(' | ')}; ${result.stats.states} states, ${result.searchSeconds} s`);
+    });
+  } else if (row.unreachable.length) {
     test(`outcome table, ${row.row}: unreachable, over every schedule: ${row.unreachable.join('; ')}`, (t) => {
       const file = scenarioFile(tableDir, `unreach-${TABLE.indexOf(row)}`, tableScenario(row.patches, row.latency, row.unreachable));
       const { code, result, stderr } = explore(file);
@@ -76,6 +97,50 @@ for (const row of TABLE) {
       t.diagnostic(`verified complete: ${result.stats.states} states, ${result.stats.transitions} transitions`);
     });
   }
+}
+
+// ---- beside the table: the play_dead window
+
+/**
+ * Not one of the table's outcomes, and real 3.15 behaviour: with the dying
+ * CPU's ksoftirqd parked, patch 3's CPU_DYING flush leaves BLOCK_SOFTIRQ
+ * pending on CPU 1. x86's play_dead_common() writes CPU_DEAD before it
+ * turns interrupts off, so a late, harmless IPI landing in between runs
+ * that softirq on the dead CPU while the control CPU's CPU_DEAD notifier
+ * (blk_cpu_notify) splices the same list: a NULL write.
+ */
+for (const row of TABLE.filter((r) => r.playDead)) {
+  test(`the play_dead window, ${row.row}: a fault whose run takes the IPI after CPU 1 acknowledged its death`, (t) => {
+    const file = scenarioFile(tableDir, `play-dead-${TABLE.indexOf(row)}`, tableScenario(row.patches, row.latency, []));
+    const { code, result, stderr } = explore(file);
+    assert.equal(code, 1, stderr);
+    const found = result.counterexample;
+    assert.equal(found.expectation, 'the run ends by itself');
+    assert.match(found.detail, /NULL pointer write/);
+
+    // the failing run again, watching CPU 1's cpu_state
+    const { prepared } = loadScenarioFile(file);
+    assert.ok(prepared);
+    const schedule = decodeSchedule(startRun(prepared), found.schedule);
+    assert.ok('actors' in schedule, JSON.stringify(schedule));
+    const m = startRun(prepared, { schedule: { kind: 'replay', actors: schedule.actors } });
+    const cpuState = prepared.program.globals.get('cpu_state')!;
+    const deadAt = cpuState.addr + 1;
+    let acknowledged = -1;
+    m.writeWatch = new Set([deadAt]);
+    m.onWatchedWrite = (_addr, _old, value) => {
+      if (value === prepared.program.constants.get('CPU_DEAD')) acknowledged = m.steps;
+    };
+    const ipis: number[] = [];
+    m.onEvent((e) => {
+      if (e.kind === 'ipi-receive' && e.cpu === 1) ipis.push(e.step);
+    });
+    const stop = m.run(prepared.maxSteps);
+    assert.equal(stop.kind, 'fault');
+    assert.ok(acknowledged > 0, 'CPU 1 wrote CPU_DEAD');
+    assert.ok(ipis.some((step) => step >= acknowledged), `an IPI taken on CPU 1 after it wrote CPU_DEAD at step ${acknowledged} (IPIs at ${ipis.join(', ')})`);
+    t.diagnostic(`fault after ${result.stats.states} states: ${found.detail}; CPU_DEAD at step ${acknowledged}, IPI taken at ${ipis.join(', ')}`);
+  });
 }
 
 // ---- the reductions do not change what a search finds

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { MachineEvent } from '../src/machine/events.js';
 import { TASK_INTERRUPTIBLE, TASK_PARKED, T_ON_RQ, T_STATE } from '../src/machine/layout.js';
 import { prepareScenario, startRun } from '../src/scenario/build.js';
+import { ExpectationTracker } from '../src/scenario/expectations.js';
 import { runScenario } from '../src/scenario/run.js';
 import { ROOT } from './helpers.js';
 
@@ -135,6 +136,97 @@ test('__do_softirq restarts at most MAX_SOFTIRQ_RESTART (10) times, then hands t
     assert.ok(switchIn > 0, 'ksoftirqd/0 runs in the end');
     assert.equal(events.slice(0, switchIn).filter(hi).length, 10, 'ten rounds on the way out of the interrupt, then ksoftirqd');
     assert.equal(events.filter(hi).length, 25, 'ksoftirqd runs the other 15');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// ---- smpboot_park_threads(): the dying CPU's ksoftirqd is parked before stop-machine
+
+/** The first event matching `pred` at or after index `from`, or -1. */
+function indexOf(events: MachineEvent[], pred: (e: MachineEvent) => boolean, from = 0): number {
+  for (let i = from; i < events.length; i++) if (pred(events[i])) return i;
+  return -1;
+}
+
+const switchesTo = (comm: string) => (e: MachineEvent) => e.kind === 'sched-switch' && e.fields.next_comm === comm;
+
+test('with patch 3, BLOCK_SOFTIRQ raised by the CPU_DYING flush stays pending on the dead CPU; CPU_DEAD\'s blk_cpu_notify completes the request on the control CPU', () => {
+  // the IPI is still on its way when the flush runs trigger_softirq(), and arrives after CPU 1 is dead
+  const r = run([
+    'kernel linux-3.15', 'patch ipi-offline-v6/0001', 'patch ipi-offline-v6/0003', 'cpus 3', 'ipi-latency 400',
+    'struct request req0 = { .cpu = 1 }',
+    'cpu 2 runs cpu_down(1)',
+    'irq disk on cpu 0 after stop-machine-state where state == MULTI_STOP_DISABLE_IRQ && cpu == 1: blk_complete_request(&req0)',
+    'expect no lost work', 'expect all requests completed', 'expect cpu 1 dead',
+  ]);
+  assert.ok(r.ok, JSON.stringify(r.verdicts));
+  const offline = indexOf(r.events, (e) => e.kind === 'cpu-offline' && e.fields.target === 1);
+  const raised = indexOf(r.events, (e) => e.kind === 'softirq-raise' && e.cpu === 1 && e.fields.vec === 4, offline);
+  assert.ok(offline >= 0 && raised > offline, 'the CPU_DYING flush raised BLOCK_SOFTIRQ on CPU 1 after it went offline');
+  assert.equal(indexOf(r.events, switchesTo('ksoftirqd/1'), offline), -1, 'ksoftirqd/1 does not run on the offline CPU');
+  assert.equal(indexOf(r.events, (e) => e.kind === 'softirq-entry' && e.cpu === 1, raised), -1, 'no softirq runs on CPU 1 after the flush');
+  const dead = indexOf(r.events, (e) => e.kind === 'cpuhp' && e.fields.action === 7 && e.fields.target === 1);
+  const completed = r.events.filter((e) => e.kind === 'request-complete');
+  assert.equal(completed.length, 1);
+  assert.equal(completed[0].cpu, 2, 'completed on the control CPU');
+  assert.ok(r.events.indexOf(completed[0]) > dead, 'after the CPU_DEAD splice');
+});
+
+test('ksoftirqd/N parks before stop-machine and never runs on the offline CPU (seeds 1-30, IPI latency 0..400, patches 1 and 3)', () => {
+  for (let seed = 1; seed <= 30; seed++) {
+    const prepared = prepare([
+      'kernel linux-3.15', 'patch ipi-offline-v6/0001', 'patch ipi-offline-v6/0003', 'cpus 3', 'ipi-latency 0..400',
+      'struct request req0 = { .cpu = 1 }',
+      'cpu 2 runs cpu_down(1)',
+      'irq disk on cpu 0 after stop-machine-state where state == MULTI_STOP_DISABLE_IRQ && cpu == 1: blk_complete_request(&req0)',
+    ]);
+    const events: MachineEvent[] = [];
+    const m = startRun(prepared, { schedule: { kind: 'random', seed } });
+    m.onEvent((e) => events.push(e));
+    const stop = m.run(200000);
+    assert.equal(stop.kind, 'done', `seed ${seed}: ${JSON.stringify(stop)}`);
+    const parked = indexOf(events, (e) => e.kind === 'sched-switch' && e.cpu === 1 && e.fields.prev_comm === 'ksoftirqd/1' && e.fields.prev_state === 'P');
+    const stopMachine = indexOf(events, (e) => e.kind === 'stop-machine-state');
+    assert.ok(parked >= 0 && parked < stopMachine, `seed ${seed}: ksoftirqd/1 parked before stop-machine began`);
+    const offline = indexOf(events, (e) => e.kind === 'cpu-offline');
+    assert.equal(indexOf(events, switchesTo('ksoftirqd/1'), offline), -1, `seed ${seed}: ksoftirqd/1 stays parked`);
+    const ksoftirqd = m.allTasks().find((t) => m.taskName(t) === 'ksoftirqd/1')!;
+    assert.equal(m.mem[ksoftirqd + T_STATE], TASK_PARKED, `seed ${seed}`);
+  }
+});
+
+test('when stop-machine fails, cpu_down() unparks the CPU\'s threads: ksoftirqd/1, parked for the attempt, runs again', () => {
+  // a copy of the model whose __cpu_disable() refuses, so take_cpu_down() fails
+  const dir = modelWith({});
+  const x86 = join(dir, 'model', 'x86.kc');
+  const text = readFileSync(x86, 'utf8');
+  const refusing = text.replace('\tset_cpu_online(cpu, false);\n\treturn 0;', '\treturn -EBUSY;');
+  assert.notEqual(refusing, text);
+  writeFileSync(x86, refusing);
+  try {
+    const { prepared, diagnostics } = prepareScenario(join(dir, 's.smp'), [
+      'kernel ./model', 'cpus 3',
+      'task down: cpu 2 runs cpu_down(1)',
+      'expect down returns -EBUSY',
+    ].join('\n'));
+    assert.deepEqual(diagnostics, []);
+    const events: MachineEvent[] = [];
+    const m = startRun(prepared!, { schedule: { kind: 'random', seed: 1 } });
+    m.onEvent((e) => events.push(e));
+    const tracker = new ExpectationTracker(prepared!);
+    m.onEvent(tracker.listener);
+    const stop = m.run(200000);
+    assert.equal(stop.kind, 'done', JSON.stringify(stop));
+    const verdicts = tracker.verdicts(m, stop);
+    assert.ok(verdicts.every((v) => v.ok), JSON.stringify(verdicts));
+    const parked = indexOf(events, (e) => e.kind === 'sched-switch' && e.fields.prev_comm === 'ksoftirqd/1' && e.fields.prev_state === 'P');
+    assert.ok(parked >= 0, 'ksoftirqd/1 was parked for the attempt');
+    const failed = indexOf(events, (e) => e.kind === 'cpuhp' && e.fields.action === 6);
+    assert.ok(failed > parked, 'CPU_DOWN_FAILED');
+    assert.ok(indexOf(events, (e) => e.cpu === 1 && switchesTo('ksoftirqd/1')(e), parked) > parked, 'ksoftirqd/1 runs after it was unparked');
+    const ksoftirqd = m.allTasks().find((t) => m.taskName(t) === 'ksoftirqd/1')!;
+    assert.notEqual(m.mem[ksoftirqd + T_STATE], TASK_PARKED, 'unparked');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
