@@ -2,8 +2,8 @@ import { BuiltinFunction, Builtins, CallSite, Runtime } from '../kc/runtime.js';
 import { isStringValue } from '../kc/types.js';
 import { formatPrintk } from './format.js';
 import {
-  HARDIRQ_MASK, KTHREAD_IS_PARKED, KTHREAD_SHOULD_PARK, PRIO_NORMAL, PRIO_STOP, R_CURRENT, R_IRQS_ON, R_NEED_RESCHED,
-  R_PREEMPT, R_SOFTIRQ_PENDING, SOFTIRQ_MASK, SOFTIRQ_OFFSET, TASK_PARKED, T_KTHREAD_FLAGS, T_ON_RQ, T_PRIO, T_STATE,
+  HARDIRQ_MASK, KTHREAD_IS_PARKED, KTHREAD_SHOULD_PARK, PRIO_IDLE, PRIO_NORMAL, PRIO_STOP, R_CURRENT, R_IRQS_ON, R_NEED_RESCHED,
+  R_PREEMPT, R_SOFTIRQ_PENDING, SOFTIRQ_MASK, SOFTIRQ_OFFSET, TASK_PARKED, T_CPU, T_KTHREAD_FLAGS, T_ON_RQ, T_PRIO, T_STATE,
 } from './layout.js';
 import type { Machine } from './machine.js';
 
@@ -191,6 +191,16 @@ const bugOn: BuiltinFunction = {
   params: [], returns: 'void', format: 'warn',
   impl: ((m: Machine, site: CallSite, values: number[]) => (values[0] ? kernelBug(m, site) : 0)) as BuiltinFunction['impl'],
 };
+
+/**
+ * The tasks queued on CPU c that rq->nr_running counts: runnable or
+ * running, highest priority first, its idle task left out.
+ */
+function runQueue(m: Machine, c: number): number[] {
+  if (c < 0 || c >= m.nrCpus) m.fault(`no CPU ${c}`);
+  const queued = m.tasks(c).filter((t) => m.load(t + T_ON_RQ) && m.load(t + T_PRIO) !== PRIO_IDLE);
+  return queued.sort((a, b) => m.load(b + T_PRIO) - m.load(a + T_PRIO));
+}
 
 // ---- kthread parking
 
@@ -455,6 +465,20 @@ export function machineBuiltins(): Builtins {
       return t;
     }),
     sched_set_stop_task: proc(2, (m, _s, _cpu, p) => m.store(p + T_PRIO, PRIO_STOP)),
+
+    // a CPU's run queue, as migrate_tasks() reads it (kernel/sched/core.c)
+    rq_nr_running: fn(1, 'int', (m, _s, c) => runQueue(m, c).length),
+    rq_pick_migratable_task: fn(1, 'struct task_struct *', (m, _s, c) => {
+      const cur = m.currentTask(c);
+      return runQueue(m, c).find((t) => t !== cur) ?? 0;
+    }),
+    __migrate_task: fn(3, 'int', (m, _s, p, src, dest) => {
+      if (!p) m.fault('__migrate_task(NULL)');
+      if (dest < 0 || dest >= m.nrCpus) m.fault(`__migrate_task: no CPU ${dest}`);
+      if (m.load(p + T_CPU) !== src) return 0;
+      m.migrateTask(p, dest);
+      return 1;
+    }),
 
     // parking per-CPU kthreads (kernel/kthread.c): the flags live in the task
     kthread_should_park: fn(0, 'bool', (m) => (m.load(m.currentTask(m.cpu) + T_KTHREAD_FLAGS) & KTHREAD_SHOULD_PARK ? 1 : 0)),

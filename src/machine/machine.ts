@@ -69,6 +69,8 @@ export interface Mark {
   steps: number;
   clock: number;
   taskCount: number;
+  /** which arrangement of tasks on CPUs the state has (see taskMoves) */
+  taskMoves: number;
   spin: SpinState[];
 }
 
@@ -1033,14 +1035,54 @@ export class Machine implements Runtime {
     // preempted before it could sleep: it never left the run queue
     if (m[task + T_ON_RQ]) return 1;
     this.store(task + T_ON_RQ, 1);
+    // select_task_rq(): a task whose CPU went offline wakes up elsewhere
+    if (!this.isOnline(m[task + T_CPU])) this.migrateTask(task, this.fallbackCpu());
+    this.checkPreempt(task);
+    return 1;
+  }
+
+  /** A task just queued on its CPU preempts what runs there if it has higher priority (or nothing runnable runs). */
+  private checkPreempt(task: number): void {
+    const m = this.mem;
     const c = m[task + T_CPU];
     const cur = this.currentTask(c);
     if (m[task + T_PRIO] > m[cur + T_PRIO] || !m[cur + T_ON_RQ]) {
       this.store(this.reg(c, R_NEED_RESCHED), 1);
       if (this.isBlocked(c)) this.unblock(c);
     }
-    return 1;
   }
+
+  /**
+   * select_fallback_rq() for a task that may run anywhere: the first CPU
+   * that is online and active. Every model task may run on every CPU.
+   */
+  fallbackCpu(): number {
+    const active = this.mask('active');
+    for (let c = 0; c < this.nrCpus; c++) if (this.isOnline(c) && this.testMaskBit(active, c) && !this.isDead(c)) return c;
+    return this.fault('no online and active CPU left to run a task on');
+  }
+
+  /**
+   * Moves a task to another CPU's run queue, as __migrate_task() does; a
+   * runnable one may preempt there. The per-CPU task lists keep creation
+   * order, so they read the same when rebuilt from memory.
+   */
+  migrateTask(task: number, dest: number): void {
+    const src = this.mem[task + T_CPU];
+    if (src === dest) return;
+    this.store(task + T_CPU, dest);
+    this.tasksOfCpu[src] = this.tasksOfCpu[src].filter((t) => t !== task);
+    const list = this.tasksOfCpu[dest];
+    let i = 0;
+    while (i < list.length && list[i] < task) i++;
+    list.splice(i, 0, task);
+    this.taskMoves = ++this.taskMovesMade;
+    if (this.mem[task + T_ON_RQ]) this.checkPreempt(task);
+  }
+
+  /** the arrangement of tasks on CPUs: a number no other arrangement had, given at each migration */
+  private taskMoves = 0;
+  private taskMovesMade = 0;
 
   /** schedule(): switch away after this step if the current task is not runnable or should yield. */
   requestSchedule(): void {
@@ -1552,7 +1594,7 @@ export class Machine implements Runtime {
     }
     return {
       undoLength: t.undoLength, hashLo: t.hashLo, hashHi: t.hashHi, steps: this.steps, clock: this.clock,
-      taskCount: this.mem[this.taskCountAddr], spin: this.spinCache,
+      taskCount: this.mem[this.taskCountAddr], taskMoves: this.taskMoves, spin: this.spinCache,
     };
   }
 
@@ -1569,7 +1611,10 @@ export class Machine implements Runtime {
     this.setSpinState(mark.spin);
     this.spinCache = mark.spin;
     this.spinCacheVersion = ++this.spinVersion;
-    if (this.tasksOfCpu.reduce((n, l) => n + l.length, 0) !== mark.taskCount) this.rebuildTaskLists();
+    if (this.taskMoves !== mark.taskMoves || this.tasksOfCpu.reduce((n, l) => n + l.length, 0) !== mark.taskCount) {
+      this.rebuildTaskLists();
+      this.taskMoves = mark.taskMoves;
+    }
     this.rebuildRunList();
     this.rebuildArmed();
   }
@@ -1588,6 +1633,7 @@ export class Machine implements Runtime {
     this.choiceLog.length = Math.min(this.choiceLog.length, s.choices);
     this.stopReason = undefined;
     this.rebuildDerived();
+    this.taskMoves = ++this.taskMovesMade;
   }
 
   /** Recomputes what is derived from memory: task lists, the run list, the next timed events. */
