@@ -231,3 +231,22 @@ test('when stop-machine fails, cpu_down() unparks the CPU\'s threads: ksoftirqd/
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// ---- CPU_DYING: migration_call() moves the dying CPU's tasks away
+
+/** A task on CPU 1 that is busy (runnable) until CPU 1 has gone offline, and cpu_down(1) on CPU 2. */
+const BUSY_ON_DYING_CPU = [
+  'kernel linux-3.15', 'cpus 3',
+  'task work: cpu 1 runs while (!cpu_is_offline(1)) cpu_relax();',
+  'task down: cpu 2 runs cpu_down(1)',
+  'expect down returns 0', 'expect cpu 1 dead',
+];
+
+test('a task busy on CPU 1 does not keep ksoftirqd/1 from parking: it yields the CPU as the tick would, and cpu_down(1) completes', () => {
+  const r = run(BUSY_ON_DYING_CPU, 1);
+  assert.equal(r.stop.kind, 'done', JSON.stringify(r.stop));
+  assert.ok(r.ok, JSON.stringify(r.verdicts));
+  const busy = indexOf(r.events, (e) => e.cpu === 1 && switchesTo('work')(e));
+  const parked = indexOf(r.events, (e) => e.kind === 'sched-switch' && e.fields.prev_comm === 'ksoftirqd/1' && e.fields.prev_state === 'P');
+  assert.ok(busy >= 0 && parked > busy, 'ksoftirqd/1 parked while the task was busy on CPU 1');
+});

@@ -701,6 +701,11 @@ export class Machine implements Runtime {
   relax(site: CallSite): void {
     const c = this.cpu;
     if (this.spinArmed[c] && !this.spinChanged[c] && this.spinFp[c] === this.fp && this.spinSite[c] === site && this.readsStillHold(c)) {
+      // the scheduler tick would hand the CPU to a task of equal priority
+      if (this.mayYield(c)) {
+        this.store(this.reg(c, R_NEED_RESCHED), 1);
+        return;
+      }
       const reads = this.spinReads[c];
       const addrs: number[] = [];
       for (let i = 0; i < reads.length; i += 2) addrs.push(reads[i]);
@@ -714,6 +719,21 @@ export class Machine implements Runtime {
     this.spinSite[c] = site;
     this.spinReads[c] = [];
     this.reads = this.spinReads[c];
+  }
+
+  /**
+   * A normal task spinning with preemption and interrupts on gives way to
+   * another runnable task of its priority, as the scheduler tick would
+   * (the model has no tick): it must not starve, say, a ksoftirqd that
+   * kthread_park() is waiting for.
+   */
+  private mayYield(c: number): boolean {
+    const m = this.mem;
+    const r = this.regBase + c * CPU_REGS;
+    const cur = m[r + R_CURRENT];
+    if (m[r + R_PREEMPT] !== 0 || !m[r + R_IRQS_ON] || m[cur + T_PRIO] !== PRIO_NORMAL) return false;
+    for (const t of this.tasksOfCpu[c]) if (t !== cur && m[t + T_ON_RQ] && m[t + T_PRIO] >= PRIO_NORMAL) return true;
+    return false;
   }
 
   /** CPU c left the loop it was spinning in (an interrupt, a task switch). */
@@ -1049,6 +1069,9 @@ export class Machine implements Runtime {
     if (m[task + T_PRIO] > m[cur + T_PRIO] || !m[cur + T_ON_RQ]) {
       this.store(this.reg(c, R_NEED_RESCHED), 1);
       if (this.isBlocked(c)) this.unblock(c);
+    } else if (m[task + T_PRIO] === m[cur + T_PRIO] && m[this.reg(c, R_BLOCKED)] === 1) {
+      // a waiting task of the same priority looks again, and yields if it only spins (see mayYield)
+      this.unblock(c);
     }
   }
 
@@ -1089,16 +1112,28 @@ export class Machine implements Runtime {
     this.switchPending = true;
   }
 
+  /**
+   * The highest-priority queued task, the first of them in creation order;
+   * when that is the current task and another of its priority is queued,
+   * the next of them after it (round robin, for a task that yields).
+   */
   private pickNextTask(c: number): number {
+    const list = this.tasksOfCpu[c];
     let best = 0;
     let bestPrio = -1;
-    for (const t of this.tasksOfCpu[c]) {
+    for (const t of list) {
       if (!this.mem[t + T_ON_RQ]) continue;
       const p = this.mem[t + T_PRIO];
       if (p > bestPrio) {
         best = t;
         bestPrio = p;
       }
+    }
+    if (best !== this.currentTask(c)) return best;
+    const at = list.indexOf(best);
+    for (let i = 1; i < list.length; i++) {
+      const t = list[(at + i) % list.length];
+      if (this.mem[t + T_ON_RQ] && this.mem[t + T_PRIO] === bestPrio) return t;
     }
     return best;
   }
