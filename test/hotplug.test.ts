@@ -250,3 +250,20 @@ test('a task busy on CPU 1 does not keep ksoftirqd/1 from parking: it yields the
   const parked = indexOf(r.events, (e) => e.kind === 'sched-switch' && e.fields.prev_comm === 'ksoftirqd/1' && e.fields.prev_state === 'P');
   assert.ok(busy >= 0 && parked > busy, 'ksoftirqd/1 parked while the task was busy on CPU 1');
 });
+
+test('CPU_DYING migrates a runnable task off the dying CPU: it finishes on another CPU, and after cpu_offline only idle and the stopper run on CPU 1 (seeds 1-20)', () => {
+  let moved = 0;
+  for (let seed = 1; seed <= 20; seed++) {
+    const r = run(BUSY_ON_DYING_CPU, seed);
+    assert.equal(r.stop.kind, 'done', `seed ${seed}: ${JSON.stringify(r.stop)}`);
+    assert.ok(r.ok, `seed ${seed}: ${JSON.stringify(r.verdicts)}`);
+    const offline = indexOf(r.events, (e) => e.kind === 'cpu-offline');
+    const onCpu1 = r.events.slice(offline).filter((e) => e.kind === 'sched-switch' && e.cpu === 1).map((e) => e.fields.next_comm);
+    assert.deepEqual(onCpu1.filter((comm) => comm !== 'swapper/1' && comm !== 'migration/1'), [], `seed ${seed}: only idle and the stopper on CPU 1`);
+    const exit = r.events.find((e) => e.kind === 'task-exit' && e.fields.comm === 'work')!;
+    assert.ok(exit, `seed ${seed}: the task finished`);
+    assert.notEqual(exit.cpu, 1, `seed ${seed}: not on the offline CPU`);
+    if (r.events.some((e) => e.cpu === 1 && switchesTo('work')(e))) moved++;
+  }
+  assert.ok(moved >= 10, `the task ran on CPU 1 first and was moved in most seeds (${moved} of 20)`);
+});
