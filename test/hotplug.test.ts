@@ -267,3 +267,49 @@ test('CPU_DYING migrates a runnable task off the dying CPU: it finishes on anoth
   }
   assert.ok(moved >= 10, `the task ran on CPU 1 first and was moved in most seeds (${moved} of 20)`);
 });
+
+// ---- sleeping: completions, mutexes, and __cpu_die()'s poll
+
+test('wait_for_completion() sleeps: the waiter leaves its CPU, a task of equal priority runs there and completes it', () => {
+  const r = run([
+    'kernel linux-3.15', 'cpus 2',
+    'struct completion done',
+    'task waiter: cpu 1 runs wait_for_completion(&done)',
+    'task completer: cpu 1 runs complete(&done)',
+  ]);
+  assert.equal(r.stop.kind, 'done', JSON.stringify(r.stop));
+  const slept = indexOf(r.events, (e) => e.kind === 'sched-switch' && e.fields.prev_comm === 'waiter' && e.fields.prev_state === 'D');
+  assert.ok(slept >= 0, 'the waiter went to sleep (D)');
+  const completer = indexOf(r.events, switchesTo('completer'), slept);
+  assert.ok(completer >= slept, 'the other task ran while it slept');
+  const exits = r.events.filter((e) => e.kind === 'task-exit').map((e) => e.fields.comm);
+  assert.deepEqual(exits, ['completer', 'waiter'], 'woken by complete(), the waiter finished after it');
+});
+
+test('mutex_lock() on a held mutex sleeps: the waiter leaves its CPU and the task that lets the holder go runs (seeds 1-10)', () => {
+  let contended = 0;
+  for (let seed = 1; seed <= 10; seed++) {
+    const r = run([
+      'kernel linux-3.15', 'cpus 2',
+      // go.cpu is the holder's signal to let go
+      'struct request go = { .cpu = 0 }', 'struct mutex lk',
+      'task holder: cpu 0 runs mutex_lock(&lk); while (!go.cpu) cpu_relax(); mutex_unlock(&lk);',
+      'task waiter: cpu 1 runs mutex_lock(&lk); mutex_unlock(&lk);',
+      'task releaser: cpu 1 runs go.cpu = 1;',
+    ], seed);
+    assert.equal(r.stop.kind, 'done', `seed ${seed}: ${JSON.stringify(r.stop)}`);
+    assert.equal(r.events.filter((e) => e.kind === 'task-exit').length, 3, `seed ${seed}: every task finished`);
+    const slept = indexOf(r.events, (e) => e.kind === 'sched-switch' && e.fields.prev_comm === 'waiter' && e.fields.prev_state === 'D');
+    if (slept >= 0) {
+      contended++;
+      assert.ok(indexOf(r.events, switchesTo('releaser'), slept) >= slept, `seed ${seed}: the releaser ran while the waiter slept`);
+    }
+  }
+  assert.ok(contended >= 1, `the waiter found the mutex held in some seeds (${contended} of 10)`);
+});
+
+test('a sleeper nobody wakes is reported: the run ends in a deadlock naming the task and the completion', () => {
+  const r = run(['kernel linux-3.15', 'cpus 2', 'struct completion never', 'task waiter: cpu 1 runs wait_for_completion(&never)']);
+  assert.equal(r.stop.kind, 'deadlock', JSON.stringify(r.stop));
+  assert.match((r.stop as { message: string }).message, /waiter asleep on never\.done for ever/);
+});

@@ -11,7 +11,7 @@ import {
   CPU_REGS, HARDIRQ_MASK, HARDIRQ_OFFSET, IRQ_CELLS, I_EARLIEST, I_FIRED, K_CALL, K_HARDIRQ, K_SOFTIRQ, K_TASK,
   MAX_DEVICE_IRQS, PREEMPT_MASK, PRIO_IDLE, PRIO_NORMAL, PRIO_STOP, REGISTER_NAMES, R_BLOCKED, R_CURRENT, R_DEAD, R_DEV_PENDING, R_IPI_EARLIEST,
   R_IPI_PENDING, R_IRQS_ON, R_NEED_RESCHED, R_PREEMPT, R_SOFTIRQ_PENDING, SOFTIRQ_MASK, TASK_CELLS, TASK_DEAD,
-  TASK_HEADER, TASK_NORMAL, TASK_PARKED, TASK_RUNNING, TASK_UNINTERRUPTIBLE, T_CPU, T_FP, T_NAME, T_ON_RQ, T_PID, T_PREEMPT, T_PRIO, T_STATE,
+  SLEEPING_IN_MSLEEP, TASK_HEADER, TASK_NORMAL, TASK_PARKED, TASK_RUNNING, TASK_UNINTERRUPTIBLE, T_CPU, T_SLEEP_TIMER, T_WAIT, T_FP, T_NAME, T_ON_RQ, T_PID, T_PREEMPT, T_PRIO, T_STATE,
 } from './layout.js';
 import { CellOwnership } from './ownership.js';
 import { StateTracking, symbolKey } from './tracking.js';
@@ -303,6 +303,8 @@ export class Machine implements Runtime {
     this.poke(task + T_PRIO, prio);
     this.poke(task + T_NAME, this.internString(name));
     this.poke(task + T_PID, count + 1);
+    this.poke(task + T_SLEEP_TIMER, -1);
+    this.poke(task + T_SLEEP_TIMER + 1, -1);
     const fp = task + TASK_HEADER;
     this.writeFrame(fp, fn, args, 0, K_TASK, 0);
     this.poke(task + T_FP, fp);
@@ -774,7 +776,38 @@ export class Machine implements Runtime {
 
   /** Address of timer k's pair of counters: steps until it may happen, steps until it must. */
   private timerCells(k: number): number {
-    return k < this.nrCpus ? this.reg(k, R_IPI_EARLIEST) : this.irqBase + (k - this.nrCpus) * IRQ_CELLS + I_EARLIEST;
+    if (k < this.nrCpus) return this.reg(k, R_IPI_EARLIEST);
+    const irq = k - this.nrCpus;
+    if (irq < MAX_DEVICE_IRQS) return this.irqBase + irq * IRQ_CELLS + I_EARLIEST;
+    return this.sleepTimerTask(k) + T_SLEEP_TIMER;
+  }
+
+  /** The task whose sleep timer timer k is (the ones after the IPIs and the device interrupts). */
+  private sleepTimerTask(k: number): number {
+    return this.taskBase + (k - this.nrCpus - MAX_DEVICE_IRQS) * TASK_CELLS;
+  }
+
+  private sleepTimer(task: number): number {
+    return this.nrCpus + MAX_DEVICE_IRQS + (task - this.taskBase) / TASK_CELLS;
+  }
+
+  /**
+   * msleep(): the current task sleeps for `steps` steps of the machine's
+   * clock, then its timer wakes it. The delay is fixed, not a choice of the
+   * schedule: a sleep of milliseconds is far longer than anything the
+   * models race with.
+   */
+  sleepFor(steps: number): void {
+    const task = this.currentTask(this.cpu);
+    this.store(task + T_STATE, TASK_UNINTERRUPTIBLE);
+    this.store(task + T_WAIT, SLEEPING_IN_MSLEEP);
+    this.arm(this.sleepTimer(task), steps, steps);
+    this.requestSchedule();
+  }
+
+  /** The current task's msleep() timer has gone off (or it never slept). */
+  sleepOver(): boolean {
+    return !this.isArmed(this.sleepTimer(this.currentTask(this.cpu)));
   }
 
   private isArmed(k: number): boolean {
@@ -826,7 +859,9 @@ export class Machine implements Runtime {
   /** The CPU a timed event's actor goes to: the IPI's target, the interrupt's CPU. */
   timerTarget(actor: number): number {
     const k = actor - this.nrCpus;
-    return k < this.nrCpus ? k : this.deviceIrqs[k - this.nrCpus].cpu;
+    if (k < this.nrCpus) return k;
+    if (k - this.nrCpus < MAX_DEVICE_IRQS) return this.deviceIrqs[k - this.nrCpus].cpu;
+    return this.mem[this.sleepTimerTask(k) + T_CPU];
   }
 
   /** `d` steps pass: counters count down, and timers whose deadline came happen, in timer order. */
@@ -850,7 +885,8 @@ export class Machine implements Runtime {
   private fire(k: number): void {
     this.disarm(k);
     if (k < this.nrCpus) this.ipiArrives(k);
-    else this.raiseDeviceIrq(k - this.nrCpus);
+    else if (k - this.nrCpus < MAX_DEVICE_IRQS) this.raiseDeviceIrq(k - this.nrCpus);
+    else this.wakeUp(this.sleepTimerTask(k), TASK_UNINTERRUPTIBLE);
   }
 
   /** How many steps a timed event waits: the chooser's number, or -1 when the schedule picks the moment. */
@@ -1422,9 +1458,17 @@ export class Machine implements Runtime {
     return { kind: 'done' };
   }
 
-  /** Tasks other than idle and kernel threads that never finished, with what their CPU waits for. */
+  /**
+   * Tasks other than idle and kernel threads that never finished, with what
+   * their CPU waits for, and tasks asleep on a completion or mutex nobody
+   * will release.
+   */
   private stuckTasks(): string[] {
     const out: string[] = [];
+    for (const task of this.allTasks()) {
+      const on = this.mem[task + T_WAIT];
+      if (on > 0 && this.mem[task + T_STATE] === TASK_UNINTERRUPTIBLE) out.push(`${this.taskName(task)} asleep on ${this.nameOf(on)} for ever`);
+    }
     for (let c = 0; c < this.nrCpus; c++) {
       if (this.isDead(c)) continue;
       const task = this.currentTask(c);
@@ -1686,6 +1730,7 @@ export class Machine implements Runtime {
   private rebuildArmed(): void {
     this.armed = [];
     for (let k = 0; k < this.nrCpus + this.deviceIrqs.length; k++) if (this.isArmed(k)) this.armed.push(k);
+    for (const task of this.allTasks()) if (this.isArmed(this.sleepTimer(task))) this.armed.push(this.sleepTimer(task));
   }
 }
 
