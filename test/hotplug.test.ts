@@ -313,3 +313,32 @@ test('a sleeper nobody wakes is reported: the run ends in a deadlock naming the 
   assert.equal(r.stop.kind, 'deadlock', JSON.stringify(r.stop));
   assert.match((r.stop as { message: string }).message, /waiter asleep on never\.done for ever/);
 });
+
+test('__cpu_die() polls cpu_state every 100 ms, sleeping between looks, and after ten looks gives up with "CPU 1 didn\'t die..."', () => {
+  // a copy of the model whose dying CPU never acknowledges its death
+  const dir = modelWith({});
+  const x86 = join(dir, 'model', 'x86.kc');
+  const text = readFileSync(x86, 'utf8');
+  const silent = text.replace('__this_cpu_write(cpu_state, CPU_DEAD);', '');
+  assert.notEqual(silent, text);
+  writeFileSync(x86, silent);
+  try {
+    const { prepared, diagnostics } = prepareScenario(join(dir, 's.smp'), ['kernel ./model', 'cpus 3', 'task down: cpu 2 runs cpu_down(1)'].join('\n'));
+    assert.deepEqual(diagnostics, []);
+    const events: MachineEvent[] = [];
+    const m = startRun(prepared!, { schedule: { kind: 'random', seed: 1 } });
+    m.onEvent((e) => events.push(e));
+    const clockBefore = m.clock;
+    const stop = m.run(200000);
+    assert.equal(stop.kind, 'done', JSON.stringify(stop));
+    const gaveUp = indexOf(events, (e) => e.kind === 'printk' && e.fields.message === "CPU 1 didn't die...");
+    assert.ok(gaveUp >= 0, events.filter((e) => e.kind === 'printk').map((e) => e.fields.message).join(' | '));
+    const offline = indexOf(events, (e) => e.kind === 'cpu-offline');
+    const sleeps = events.slice(offline, gaveUp).filter((e) => e.kind === 'sched-switch' && e.fields.prev_comm === 'down' && e.fields.prev_state === 'D');
+    assert.equal(sleeps.length, 10, 'ten sleeps of the polling task');
+    assert.ok(m.clock - clockBefore >= 1_000_000, `a second of machine time passed (${m.clock - clockBefore} µs)`);
+    assert.ok(indexOf(events, (e) => e.kind === 'cpuhp' && e.fields.action === 7, gaveUp) > gaveUp, '_cpu_down() goes on to CPU_DEAD');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
