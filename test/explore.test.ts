@@ -143,6 +143,73 @@ for (const row of TABLE.filter((r) => r.playDead)) {
   });
 }
 
+/** Patch 3 alone, the disk interrupt on CPU 0 as CPU 1 turns its interrupts off for stop-machine, an IPI latency bound. */
+function boundedPlayDead(latency: string): string {
+  return [
+    'kernel linux-3.15', 'patch ipi-offline-v6/0001', 'patch ipi-offline-v6/0003', 'cpus 3', `ipi-latency ${latency}`,
+    'struct request req0 = { .cpu = 1 }', 'cpu 2 runs cpu_down(1)',
+    'irq disk on cpu 0 after stop-machine-state where state == MULTI_STOP_DISABLE_IRQ && cpu == 1: blk_complete_request(&req0)',
+  ].join('\n') + '\n';
+}
+
+test('the play_dead window with a bounded latency: reachable with ipi-latency 0..300', (t) => {
+  const { code, result, stderr } = explore(scenarioFile(tableDir, 'play-dead-300', boundedPlayDead('0..300')));
+  assert.equal(code, 1, stderr);
+  assert.match(result.counterexample.detail, /NULL pointer write/);
+  t.diagnostic(`fault after ${result.stats.states} states`);
+});
+
+/**
+ * Why a latency of at most 144 steps cannot reach the window: the IPI is
+ * sent from CPU 0's interrupt, before CPU 0 acknowledges MULTI_STOP_DISABLE_IRQ
+ * and so before anyone enters MULTI_STOP_RUN; from RUN, CPU 1 runs at least
+ * 145 steps of its own before it writes CPU_DEAD. A complete search of
+ * `ipi-latency 0..144` does not finish in minutes (the in-flight counter
+ * multiplies the states), so the premise is checked over random schedules,
+ * and no run reaches the window.
+ */
+test('the play_dead window with a bounded latency: out of reach at ipi-latency 0..144 (the IPI is sent before RUN; CPU 1 needs 145 steps from RUN to CPU_DEAD), 300 seeds', (t) => {
+  const { prepared, diagnostics } = prepareScenario(join(tableDir, 'play-dead-144.smp'), boundedPlayDead('0..144').replace(/irq disk on cpu 0 after .*: /, 'irq disk on cpu 0 at any step: '));
+  assert.ok(prepared, JSON.stringify(diagnostics));
+  const deadAt = prepared.program.globals.get('cpu_state')!.addr + 1;
+  const CPU_DEAD = prepared.program.constants.get('CPU_DEAD');
+  let fewest = Infinity;
+  let sent = 0;
+  for (let seed = 1; seed <= 300; seed++) {
+    const m = startRun(prepared, { schedule: { kind: 'random', seed } });
+    let cpu1Steps = 0;
+    let run = -1;
+    let acknowledged = -1;
+    /** CPU 1's step count at RUN when an IPI to it was sent after RUN began, else -1 */
+    let lastSend = -1;
+    let lateIpi = false;
+    m.writeWatch = new Set([deadAt]);
+    m.onWatchedWrite = (_a, _o, value) => {
+      if (value === CPU_DEAD && acknowledged < 0) acknowledged = cpu1Steps;
+    };
+    m.onEvent((e) => {
+      if (e.kind === 'stop-machine-state' && e.cpu === 1 && e.fields.state === prepared.program.constants.get('MULTI_STOP_RUN') && run < 0) run = cpu1Steps;
+      if (e.kind === 'ipi-send' && e.fields.cpu === 1) lastSend = run;
+      if (e.kind === 'ipi-receive' && e.cpu === 1 && acknowledged >= 0) lateIpi = true;
+    });
+    for (;;) {
+      const a = m.pickActor();
+      if (a === undefined) break;
+      m.step(a);
+      if (a === 1) cpu1Steps++;
+      if (m.stopReason || m.steps > 200000) break;
+    }
+    assert.equal(m.stopReason, undefined, `seed ${seed}: ${JSON.stringify(m.stopReason)}`);
+    assert.ok(run >= 0 && acknowledged > run, `seed ${seed}: CPU 1 went through RUN and wrote CPU_DEAD`);
+    assert.equal(lastSend, -1, `seed ${seed}: an IPI to CPU 1 was sent after CPU 1 entered MULTI_STOP_RUN`);
+    assert.ok(acknowledged - run >= 145, `seed ${seed}: CPU 1 took ${acknowledged - run} steps from RUN to CPU_DEAD`);
+    assert.equal(lateIpi, false, `seed ${seed}: an IPI was taken on CPU 1 after it wrote CPU_DEAD`);
+    fewest = Math.min(fewest, acknowledged - run);
+    sent++;
+  }
+  t.diagnostic(`${sent} runs; fewest CPU 1 steps from RUN to CPU_DEAD: ${fewest}`);
+});
+
 // ---- the reductions do not change what a search finds
 
 /**
