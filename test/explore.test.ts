@@ -259,6 +259,8 @@ test('each reduction alone keeps the outcomes too: offline-by-hand.smp and offli
       { ...NO_REDUCTIONS, localSteps: true },
       { ...NO_REDUCTIONS, localSteps: true, ownedCells: true },
       { ...NO_REDUCTIONS, sleepSets: true },
+      { ...NO_REDUCTIONS, sourceSets: true },
+      { ...NO_REDUCTIONS, localSteps: true, sourceSets: true },
     ]) assert.deepEqual(outcomes(file, r).outcomes, full, JSON.stringify(r));
   }
 });

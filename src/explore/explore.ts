@@ -203,7 +203,7 @@ export class Exploration {
       limitedBy,
       strategy: o.strategy ?? 'dfs',
       shard: o.shard,
-      reductions: describeReductions(o.reductions ?? ALL_REDUCTIONS, o.strategy ?? 'dfs'),
+      reductions: describeReductions(o.reductions ?? ALL_REDUCTIONS, o),
       stats: { ...s.stats },
       minimiseStats: this.found && o.minimise !== false ? this.minimiseStats : undefined,
       collisionChance: (s.stats.states * s.stats.states) / 2 ** 64,
@@ -325,12 +325,16 @@ class Deepening implements Searcher {
   }
 }
 
-function describeReductions(r: Reductions, strategy: Strategy): string[] {
+function describeReductions(r: Reductions, o: ExploreOptions): string[] {
+  const strategy: Strategy = o.strategy ?? 'dfs';
   if (strategy === 'random' || strategy === 'pct') return ['waits as awaits (a spinning CPU waits until what it reads changes)'];
   const out: string[] = [];
   if (r.stateMatching) out.push('state matching (63-bit Zobrist hashes)');
   if (r.localSteps) out.push(r.ownedCells ? 'local steps (private frame cells, owned and read-only cells)' : 'local steps (private frame cells)');
   if (r.sleepSets) out.push('sleep sets');
+  // the search that decides the verdict: one thread, no bound (see ScheduleSearch)
+  const oneUnboundedSearch = strategy === 'dfs' && !o.parallel && !(o.shard && o.shard.count > 1) && o.preemptionBound === undefined;
+  if (r.sourceSets && r.stateMatching && oneUnboundedSearch) out.push('source sets (dynamic partial-order reduction)');
   out.push('waits as awaits (a spinning CPU waits until what it reads changes)');
   return out;
 }

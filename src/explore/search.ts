@@ -5,6 +5,7 @@ import { Machine, Mark, Snapshot, StopReason } from '../machine/machine.js';
 import { PreparedScenario, startRun } from '../scenario/build.js';
 import { ExpectationObserver, Violation } from './observer.js';
 import { settle } from './replay.js';
+import { CellNumbers, EMPTY_SUMMARY, PartialSummary, PathRaces, SOURCE_SET_ACTORS, Summaries, UNKNOWN_SUMMARY } from './sourceSets.js';
 import { StateTable, VisitedStates } from './visited.js';
 
 /** Which reductions a search uses. Turning one off never changes the outcomes it finds, only its cost. */
@@ -21,10 +22,16 @@ export interface Reductions {
   ownedCells: boolean;
   /** sleep sets: after exploring actor a, a sibling b need not run a again until something dependent on a has run */
   sleepSets: boolean;
+  /**
+   * source sets (dynamic partial-order reduction): from a state, try one
+   * actor first and others only where a race asks for them; used in
+   * searches with state matching and no bound, on one thread
+   */
+  sourceSets: boolean;
 }
 
-export const ALL_REDUCTIONS: Reductions = { stateMatching: true, localSteps: true, ownedCells: true, sleepSets: true };
-export const NO_REDUCTIONS: Reductions = { stateMatching: true, localSteps: false, ownedCells: false, sleepSets: false };
+export const ALL_REDUCTIONS: Reductions = { stateMatching: true, localSteps: true, ownedCells: true, sleepSets: true, sourceSets: true };
+export const NO_REDUCTIONS: Reductions = { stateMatching: true, localSteps: false, ownedCells: false, sleepSets: false, sourceSets: false };
 
 export interface SearchLimits {
   /** stop after this many distinct states */
@@ -54,6 +61,10 @@ export interface SearchStats {
   cutByBound: number;
   /** times the search started again because a cell it took for private turned out shared */
   restarts: number;
+  /** with source sets: actors added to a state's set because of a race */
+  races?: number;
+  /** with source sets: distinct summaries of what was done from a state */
+  summaries?: number;
 }
 
 /** What a search looks for. */
@@ -101,14 +112,26 @@ interface Transition {
   footprint: Int32Array;
 }
 
+/** What source sets keep for a state on the stack. */
+interface SourceSetNode {
+  /** every actor that may step here, in the order the search prefers */
+  enabled: number[];
+  /** the state's hash, to store its summary when it is done */
+  lo: number;
+  hi: number;
+  /** what was done from here so far (see Summaries) */
+  summary: PartialSummary;
+}
+
 /** A state on the search stack. */
 interface Node {
   /** how to come back to this state; null when only one actor is to be explored from it (nothing to come back for) */
   mark: Mark | null;
   observer: Int32Array | null;
-  /** actors to explore from here, in order, and how many of them were tried */
+  /** actors to explore from here, in order (source sets add to it), and how many of them were tried */
   todo: number[];
   tried: number;
+  source?: SourceSetNode;
   /** actors asleep here: exploring them is covered by an earlier sibling (and the same as two masks) */
   sleep: Transition[];
   sleepLo: number;
@@ -140,10 +163,14 @@ interface Node {
  * - a transition of CPU c is taken to read c's pending-interrupt and
  *   need-resched registers, so an IPI arrival or a wakeup aimed at c is
  *   dependent with it;
- * - sleep sets with a stored sleep set per state and Godefroid's revisit rule.
+ * - sleep sets with a stored sleep set per state and Godefroid's revisit rule;
+ * - source sets (sourceSets.ts): a state tries one actor, and another when
+ *   a later transition of that actor races with the one taken from it, or
+ *   when the one taken leaves that actor unable to step; a state reached
+ *   again passes on the races of everything explored from it (its summary).
  */
 export class ScheduleSearch {
-  readonly stats: SearchStats = { states: 0, transitions: 0, steps: 0, schedules: 0, deepest: 0, depth: 0, cutByBound: 0, restarts: 0 };
+  readonly stats: SearchStats = { states: 0, transitions: 0, steps: 0, schedules: 0, deepest: 0, depth: 0, cutByBound: 0, restarts: 0, races: 0, summaries: 0 };
   readonly outcomes = new Set<string>();
   counterexample: Counterexample | undefined;
   /** true once every schedule within the limits was explored (or a counterexample stops it) */
@@ -162,7 +189,15 @@ export class ScheduleSearch {
   private readonly stack: Node[] = [];
   /** the node whose state the machine is in, or undefined */
   private at: Node | undefined;
+  /**
+   * What every transition of a CPU is taken to read besides its own
+   * accesses: its pending-interrupt and need-resched registers (an interrupt
+   * or a wakeup may land before any step) and whether time matters (each
+   * step counts down timed events when one counts)
+   */
   private readonly interruptLines: Int32Array[];
+  /** the same for a timed event's transition that no CPU follows */
+  private readonly timeOnly: Int32Array;
 
   readonly reductions: Reductions;
   readonly limits: SearchLimits;
@@ -172,6 +207,11 @@ export class ScheduleSearch {
   readonly frontier: number[][] = [];
   private readonly frontierDepth: number | undefined;
   private readonly stopOnSharing: boolean;
+  /** source sets are on: the path's races and the summaries of states done */
+  private readonly sourceSets: boolean;
+  private races!: PathRaces;
+  private summaries!: Summaries;
+  private readonly cells = new CellNumbers();
 
   constructor(readonly p: PreparedScenario, opts: SearchOptions = {}) {
     const reductions = (this.reductions = opts.reductions ?? ALL_REDUCTIONS);
@@ -201,13 +241,18 @@ export class ScheduleSearch {
     settle(this.m);
     m.track();
     this.interruptLines = Array.from({ length: m.nrCpus }, (_, c) =>
-      Int32Array.from([R_IPI_PENDING, R_DEV_PENDING, R_NEED_RESCHED], (r) => m.reg(c, r) * 2));
+      Int32Array.from([...[R_IPI_PENDING, R_DEV_PENDING, R_NEED_RESCHED].map((r) => m.reg(c, r)), m.timeMattersAddr], (a) => a * 2));
+    this.timeOnly = Int32Array.of(m.timeMattersAddr * 2);
     this.root = { mark: m.mark(), observer: this.observer.state.slice(), sleep: [] };
     this.ownershipGeneration = m.ownership?.generation[0] ?? 0;
+    this.sourceSets = reductions.sourceSets && reductions.stateMatching && !this.bounded() && this.frontierDepth === undefined &&
+      !opts.visited && 2 * m.nrCpus + m.deviceIrqs.length <= SOURCE_SET_ACTORS;
     this.start();
   }
 
   private start(): void {
+    this.races = new PathRaces(this.cells, 2 * this.m.nrCpus + this.m.deviceIrqs.length);
+    this.summaries = new Summaries(this.cells);
     const root = this.newNode({ actor: -1, steps: 0 }, -1, 0, this.prefix.length, [...this.root.sleep]);
     if (root) this.push(root);
     else this.finished = true;
@@ -264,6 +309,7 @@ export class ScheduleSearch {
     if (node.tried === node.todo.length) {
       this.stack.pop();
       this.stats.depth = this.stack.length;
+      if (node.source) this.done(node.source);
       return;
     }
     const actor = node.todo[node.tried++];
@@ -283,6 +329,7 @@ export class ScheduleSearch {
       this.abandoned = this.finished = true;
       return;
     }
+    if (node.source) this.followRaces(node.source, actor, footprint);
     const t: Transition = { actor, footprint };
     const childSleep: Transition[] = [];
     if (this.sleepSetsOn()) {
@@ -297,7 +344,10 @@ export class ScheduleSearch {
 
     const broken = this.observer.broken;
     if (broken && this.goal !== 'outcomes') return this.found(broken, taken, preemptions);
-    if (ended) return this.endOfRun(ended, taken, preemptions);
+    if (ended) {
+      if (node.source) this.races.pop();
+      return this.endOfRun(ended, taken, preemptions);
+    }
     if (this.goal === 'shortest' && this.counterexample && depthSteps >= this.counterexample.actors.length) {
       this.stats.schedules++;
       return;
@@ -314,7 +364,85 @@ export class ScheduleSearch {
     }
     const child = this.newNode(taken, lastCpu, preemptions, depthSteps, childSleep);
     if (child) this.push(child);
-    else this.stats.schedules++;
+    else {
+      this.stats.schedules++;
+      if (node.source) this.races.pop();
+    }
+  }
+
+  /**
+   * Source sets, for a transition just run from the top of the stack: the
+   * states before the transitions it races with must try its actor too. It
+   * joins the path (until its state is done) and what was done from `from`.
+   */
+  private followRaces(from: SourceSetNode, actor: number, footprint: Int32Array): void {
+    this.disabledBy(from, actor);
+    const clock = this.races.racesOf(actor, footprint, this.onRace);
+    this.races.push(actor, footprint, clock);
+    from.summary.taken.push({ actor, footprint });
+  }
+
+  /**
+   * An actor that could step before the transition and cannot after it
+   * (an interrupt whose CPU turned interrupts off, an IPI that stays in
+   * flight) never ran to show a race: the state before tries it too.
+   */
+  private disabledBy(from: SourceSetNode, actor: number): void {
+    const after = this.m.actors();
+    const q = this.stack.length - 1;
+    for (const a of from.enabled) if (a !== actor && !after.includes(a)) this.onRace(q, a);
+  }
+
+  /** A race with the transition at path position q: the state before it tries `actor` too. */
+  private readonly onRace = (q: number, actor: number): void => {
+    const node = this.stack[q];
+    if (node.todo.includes(actor) || inMask(actor, node.sleepLo, node.sleepHi)) return;
+    const enabled = node.source!.enabled;
+    if (enabled.includes(actor)) {
+      node.todo.push(actor);
+      this.stats.races = (this.stats.races ?? 0) + 1;
+      return;
+    }
+    // a timed event the transition itself set going (an IPI it sent) was never ready before it
+    const after = this.stack[q + 1]?.source?.enabled;
+    if (actor >= this.m.nrCpus && after?.includes(actor)) return;
+    this.tryEveryActor(node);
+  };
+
+  /** Source sets know nothing better for this state: it tries every actor that is awake. */
+  private tryEveryActor(node: Node): void {
+    for (const a of node.source!.enabled) {
+      if (node.todo.includes(a) || inMask(a, node.sleepLo, node.sleepHi)) continue;
+      node.todo.push(a);
+      this.stats.races = (this.stats.races ?? 0) + 1;
+    }
+  }
+
+  /**
+   * A state explored before was reached again: what was done from it follows
+   * this path too, so its races with the path count. A state still on the
+   * stack has no summary yet: every state on the path then tries every actor.
+   */
+  private reachedAgain(entry: number): void {
+    const top = this.stack[this.stack.length - 1];
+    const summary = this.visited.summary!(entry);
+    if (summary === UNKNOWN_SUMMARY) {
+      for (const n of this.stack) if (n.source) this.tryEveryActor(n);
+      return;
+    }
+    this.races.racesWithSummary(this.summaries.get(summary), this.onRace);
+    top.source!.summary.reached.push(summary);
+  }
+
+  /** Every actor the state's set asked for was explored: its summary is final, and part of its parent's. */
+  private done(source: SourceSetNode): void {
+    const summary = this.summaries.finish(source.summary);
+    this.stats.summaries = this.summaries.count;
+    const entry = this.visited.find(source.lo, source.hi);
+    if (entry >= 0) this.visited.setSummary!(entry, summary);
+    const parent = this.stack[this.stack.length - 1];
+    if (parent?.source) parent.source.summary.reached.push(summary);
+    if (this.stack.length > 0) this.races.pop();
   }
 
   /**
@@ -323,10 +451,12 @@ export class ScheduleSearch {
    */
   private newNode(taken: Taken, lastCpu: number, preemptions: number, depthSteps: number, sleep: Transition[]): Node | undefined {
     const m = this.m;
-    let todo = this.orderedActors(lastCpu);
+    const enabled = this.orderedActors(lastCpu);
+    let todo = enabled;
+    let previous = EMPTY_SUMMARY;
+    const [lo, hi] = this.reductions.stateMatching ? this.stateHash() : [0, 0];
     const bound = this.bound(preemptions, depthSteps);
     if (this.reductions.stateMatching) {
-      const [lo, hi] = this.stateHash();
       const [sleepLo, sleepHi] = sleepMask(sleep);
       const v = this.visited;
       const seen = v.find(lo, hi);
@@ -343,22 +473,34 @@ export class ScheduleSearch {
         if (v.bound(seen) <= bound) return undefined;
         v.update(seen, sleepLo, sleepHi, bound);
       } else {
+        if (this.sourceSets) this.reachedAgain(seen);
         // explored before with sleep set Z_old: only what slept then and is awake now is new
         const wakeLo = v.sleepLo(seen) & ~sleepLo;
         const wakeHi = v.sleepHi(seen) & ~sleepHi;
         if (!wakeLo && !wakeHi) return undefined;
         todo = todo.filter((a) => inMask(a, wakeLo, wakeHi));
         if (!todo.length) return undefined;
+        if (this.sourceSets) previous = v.summary!(seen);
         v.update(seen, v.sleepLo(seen) & sleepLo, v.sleepHi(seen) & sleepHi, 0);
+        // being explored again: no summary until it is done again
+        if (this.sourceSets) v.setSummary!(seen, UNKNOWN_SUMMARY);
       }
     }
     const [sleepLo, sleepHi] = sleepMask(sleep);
     let awake = 0;
-    for (const a of todo) if (!inMask(a, sleepLo, sleepHi)) awake++;
+    for (const a of enabled) if (!inMask(a, sleepLo, sleepHi)) awake++;
     const keep = awake > 1;
+    let source: SourceSetNode | undefined;
+    if (this.sourceSets) {
+      // a new state tries its first awake actor; races add the others it needs
+      if (todo === enabled) todo = enabled.filter((a) => !inMask(a, sleepLo, sleepHi)).slice(0, 1);
+      const summary = new PartialSummary();
+      if (previous !== UNKNOWN_SUMMARY) summary.reached.push(previous);
+      source = { enabled, lo, hi, summary };
+    }
     return {
       mark: keep ? m.mark() : null, observer: keep ? this.observer.state.slice() : null,
-      todo, tried: 0, sleep, sleepLo, sleepHi, done: [], ...taken, lastCpu, preemptions, depthSteps,
+      todo, tried: 0, source, sleep, sleepLo, sleepHi, done: [], ...taken, lastCpu, preemptions, depthSteps,
     };
   }
 
@@ -462,10 +604,10 @@ export class ScheduleSearch {
     if (!ended && depthSteps + total >= budget) ended = { kind: 'budget', message: `step budget of ${budget} steps used up; ${m.describeCpus()}` };
     if (!ended) ended = settle(this.m);
     const cpu = then ? then.actor : actor;
-    const lines = cpu < m.nrCpus ? this.interruptLines[cpu] : undefined;
-    const footprint = new Int32Array(t.accessCount + (lines?.length ?? 0));
+    const lines = cpu < m.nrCpus ? this.interruptLines[cpu] : this.timeOnly;
+    const footprint = new Int32Array(t.accessCount + lines.length);
     footprint.set(t.accesses.subarray(0, t.accessCount));
-    if (lines) footprint.set(lines, t.accessCount);
+    footprint.set(lines, t.accessCount);
     return { actor, steps, then, footprint, ended };
   }
 

@@ -4,10 +4,13 @@
  * reports the chance of that). Open addressing with linear probing: the keys
  * (two 32-bit halves) in one array, so a lookup touches little memory, and
  * per entry in another the sleep set the state was explored with (actors
- * 0..63 as two 32-bit masks) and the smallest bound (preemptions, or depth)
- * it was reached with.
+ * 0..63 as two 32-bit masks), the smallest bound (preemptions, or depth)
+ * it was reached with, and what was done from it (a summary's number, see
+ * sourceSets.ts).
  */
 const EMPTY = 0;
+/** per entry: sleepLo, sleepHi, bound, summary */
+const STRIDE = 4;
 /** grow when more than this share of the slots is taken */
 const LOAD = 0.7;
 
@@ -19,7 +22,7 @@ export class VisitedStates implements StateTable {
 
   constructor(capacityLog2 = 18) {
     this.keys = new Int32Array(2 << capacityLog2);
-    this.data = new Int32Array(3 << capacityLog2);
+    this.data = new Int32Array(STRIDE << capacityLog2);
     this.mask = (1 << capacityLog2) - 1;
   }
 
@@ -30,15 +33,23 @@ export class VisitedStates implements StateTable {
   }
 
   sleepLo(entry: number): number {
-    return this.data[3 * entry];
+    return this.data[STRIDE * entry];
   }
 
   sleepHi(entry: number): number {
-    return this.data[3 * entry + 1];
+    return this.data[STRIDE * entry + 1];
   }
 
   bound(entry: number): number {
-    return this.data[3 * entry + 2];
+    return this.data[STRIDE * entry + 2];
+  }
+
+  summary(entry: number): number {
+    return this.data[STRIDE * entry + 3];
+  }
+
+  setSummary(entry: number, summary: number): void {
+    this.data[STRIDE * entry + 3] = summary;
   }
 
   /** Records a new state. */
@@ -53,9 +64,9 @@ export class VisitedStates implements StateTable {
 
   update(entry: number, sleepLo: number, sleepHi: number, bound: number): void {
     const d = this.data;
-    d[3 * entry] = sleepLo;
-    d[3 * entry + 1] = sleepHi;
-    d[3 * entry + 2] = bound;
+    d[STRIDE * entry] = sleepLo;
+    d[STRIDE * entry + 1] = sleepHi;
+    d[STRIDE * entry + 2] = bound;
   }
 
   restart(): StateTable {
@@ -90,7 +101,7 @@ export class VisitedStates implements StateTable {
       const i = this.probe(keys[2 * j], keys[2 * j + 1]);
       this.keys[2 * i] = keys[2 * j];
       this.keys[2 * i + 1] = keys[2 * j + 1];
-      this.data.set(data.subarray(3 * j, 3 * j + 3), 3 * i);
+      this.data.set(data.subarray(STRIDE * j, STRIDE * j + STRIDE), STRIDE * i);
     }
   }
 }
@@ -104,6 +115,9 @@ export interface StateTable {
   bound(entry: number): number;
   add(lo: number, hi: number, sleepLo: number, sleepHi: number, bound: number): void;
   update(entry: number, sleepLo: number, sleepHi: number, bound: number): void;
+  /** what was done from the state (a table of one thread's search keeps it; a shared one does not) */
+  summary?(entry: number): number;
+  setSummary?(entry: number, summary: number): void;
   /** Forgets every state: the search starts again with reductions that assume less (ownership generation `g`). */
   restart(generation: number): StateTable;
 }

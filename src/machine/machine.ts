@@ -141,6 +141,8 @@ export class Machine implements Runtime {
   readonly heapEnd: number;
   readonly heapPtrAddr: number;
   readonly taskCountAddr: number;
+  /** 1 while a timed event counts steps (see noteWhetherTimeMatters) */
+  readonly timeMattersAddr: number;
 
   private readonly functions: CompiledFunction[];
   private readonly listeners: EventListener[] = [];
@@ -197,7 +199,8 @@ export class Machine implements Runtime {
     this.irqBase = this.regBase + n * CPU_REGS;
     this.heapPtrAddr = this.irqBase + MAX_DEVICE_IRQS * IRQ_CELLS;
     this.taskCountAddr = this.heapPtrAddr + 1;
-    this.taskBase = this.taskCountAddr + 1;
+    this.timeMattersAddr = this.taskCountAddr + 1;
+    this.taskBase = this.timeMattersAddr + 1;
     this.maxTasks = n * 4 + 32;
     this.heapBase = this.taskBase + this.maxTasks * TASK_CELLS;
     this.heapEnd = this.heapBase + 8192 + n * 64;
@@ -619,6 +622,24 @@ export class Machine implements Runtime {
     return this.mem[this.reg(cpu, R_DEAD)] !== 0;
   }
 
+  /**
+   * A cell the machine itself reads for what an event reports (the queue an
+   * IPI finds, the work a dying CPU leaves): a read like the model's own, so
+   * a search orders it with the writes it races with.
+   */
+  private observe(addr: number): number {
+    if (this.tracking !== null) this.tracking.accessed(addr, false);
+    return this.mem[addr];
+  }
+
+  /**
+   * Whether a CPU is dead, as an IPI aimed at it finds out: a read of its
+   * flag, so a search sees the send and the death race.
+   */
+  private findsDead(cpu: number): boolean {
+    return this.observe(this.reg(cpu, R_DEAD)) !== 0;
+  }
+
   isBlocked(cpu: number): boolean {
     return this.mem[this.reg(cpu, R_BLOCKED)] !== 0;
   }
@@ -810,6 +831,21 @@ export class Machine implements Runtime {
     return !this.isArmed(this.sleepTimer(this.currentTask(this.cpu)));
   }
 
+  /**
+   * Keeps the time-matters cell true while a timed event counts steps (a
+   * window that opens later, or a deadline). Every step then counts, so a
+   * search takes each transition to read that cell: what starts or stops
+   * the counting does not commute with anything.
+   */
+  private noteWhetherTimeMatters(): void {
+    let counting = 0;
+    for (const k of this.armed) {
+      const a = this.timerCells(k);
+      if (this.mem[a] > 0 || this.mem[a + 1] > 0) counting = 1;
+    }
+    if (this.mem[this.timeMattersAddr] !== counting) this.setShared(this.timeMattersAddr, counting);
+  }
+
   private isArmed(k: number): boolean {
     return this.mem[this.timerCells(k)] >= 0;
   }
@@ -832,6 +868,7 @@ export class Machine implements Runtime {
     }
     this.setShared(a, earliest);
     this.setShared(a + 1, latest);
+    this.noteWhetherTimeMatters();
   }
 
   private disarm(k: number): void {
@@ -840,6 +877,7 @@ export class Machine implements Runtime {
     this.setShared(a, -1);
     this.setShared(a + 1, -1);
     this.armed.splice(this.armed.indexOf(k), 1);
+    this.noteWhetherTimeMatters();
   }
 
   /**
@@ -878,6 +916,7 @@ export class Machine implements Runtime {
         if (latest <= d) (due ??= []).push(k);
       }
     }
+    this.noteWhetherTimeMatters();
     if (due) for (const k of due) this.fire(k);
   }
 
@@ -947,7 +986,7 @@ export class Machine implements Runtime {
   }
 
   private deliverIpi(target: number, latency: number, site?: CallSite): void {
-    if (this.isDead(target)) {
+    if (this.findsDead(target)) {
       this.emit('ipi-dropped', { target }, site?.range);
       return;
     }
@@ -958,7 +997,7 @@ export class Machine implements Runtime {
   }
 
   private ipiArrives(target: number): void {
-    if (this.isDead(target)) {
+    if (this.findsDead(target)) {
       this.emit('ipi-dropped', { target });
       return;
     }
@@ -1010,6 +1049,7 @@ export class Machine implements Runtime {
     this.disarmSpin(c);
     const at = handler.code[0]?.range;
     if (irqNo === 0) {
+      this.observe(this.mask('online') + (c >> 5));
       this.emit('ipi-receive', { vector: CALL_FUNCTION_SINGLE_VECTOR, online: this.isOnline(c) ? 1 : 0, queued: this.queuedCallbacks(c).length }, at, handler.name);
     } else {
       this.emit('irq-entry', { irq: irqNo, name: this.deviceIrqs[irqNo - 1].name }, at, handler.name);
@@ -1049,11 +1089,11 @@ export class Machine implements Runtime {
     const out: { csd: number; func: number; info: number }[] = [];
     const layout = this.csdLayout;
     if (!this.addrCallSingleQueue || !layout) return out;
-    let node = this.mem[this.addrCallSingleQueue + c];
+    let node = this.observe(this.addrCallSingleQueue + c);
     for (let guard = 0; node > 0 && node < this.heapEnd && guard < 10000; guard++) {
       const csd = node - layout.llist;
       out.push({ csd, func: this.mem[csd + layout.func], info: this.mem[csd + layout.info] });
-      node = this.mem[node];
+      node = this.observe(node);
     }
     return out;
   }
@@ -1066,7 +1106,7 @@ export class Machine implements Runtime {
     for (const w of this.queuedCallbacks(c)) {
       this.emit('lost-work', { target: c, func: w.func, csd: w.csd });
     }
-    if (this.mem[this.reg(c, R_IPI_PENDING)] || this.isArmed(c)) {
+    if (this.observe(this.reg(c, R_IPI_PENDING)) || this.isArmed(c)) {
       this.emit('ipi-dropped', { target: c });
     }
     // nothing is delivered to a dead CPU any more: one lost IPI is reported once
