@@ -840,6 +840,8 @@ export class Machine implements Runtime {
   private noteWhetherTimeMatters(): void {
     let counting = 0;
     for (const k of this.armed) {
+      // an msleep() lasts milliseconds: whatever races with its start is long over when it ends
+      if (k - this.nrCpus >= MAX_DEVICE_IRQS) continue;
       const a = this.timerCells(k);
       if (this.mem[a] > 0 || this.mem[a + 1] > 0) counting = 1;
     }
@@ -1437,6 +1439,8 @@ export class Machine implements Runtime {
         this.arm(k, 0, latest);
         continue;
       }
+      // a task's msleep() keeps its fixed delay
+      if (k - this.nrCpus >= MAX_DEVICE_IRQS) continue;
       const w = this.deviceIrqs[k - this.nrCpus].when;
       if (w.kind !== 'any') continue;
       this.disarm(k);
