@@ -121,6 +121,13 @@ interface SourceSetNode {
   hi: number;
   /** what was done from here so far (see Summaries) */
   summary: PartialSummary;
+  /**
+   * the shallowest stack depth of a state reached again while it was still
+   * being explored (a cycle), under this one: until that state is done, what
+   * follows it is missing from this summary (Infinity: none; -1: a state
+   * whose summary was never complete)
+   */
+  missing: number;
 }
 
 /** A state on the search stack. */
@@ -212,6 +219,8 @@ export class ScheduleSearch {
   private races!: PathRaces;
   private summaries!: Summaries;
   private readonly cells = new CellNumbers();
+  /** with source sets: the stack depth of each state on the stack, by stateKey */
+  private readonly onStack = new Map<number, number>();
 
   constructor(readonly p: PreparedScenario, opts: SearchOptions = {}) {
     const reductions = (this.reductions = opts.reductions ?? ALL_REDUCTIONS);
@@ -264,6 +273,7 @@ export class ScheduleSearch {
     this.ownershipGeneration = m.ownership?.generation[0] ?? 0;
     this.stats.restarts++;
     this.stack.length = 0;
+    this.onStack.clear();
     this.visited = this.visited.restart(this.ownershipGeneration);
     this.outcomes.clear();
     this.counterexample = undefined;
@@ -406,6 +416,15 @@ export class ScheduleSearch {
     // a timed event the transition itself set going (an IPI it sent) was never ready before it
     const after = this.stack[q + 1]?.source?.enabled;
     if (actor >= this.m.nrCpus && after?.includes(actor)) return;
+    // else what can go first towards the other order: the first step that does not depend on q's
+    const first = this.races.firstIndependentAfter(q);
+    if (first >= 0 && enabled.includes(first)) {
+      if (!node.todo.includes(first) && !inMask(first, node.sleepLo, node.sleepHi)) {
+        node.todo.push(first);
+        this.stats.races = (this.stats.races ?? 0) + 1;
+      }
+      return;
+    }
     this.tryEveryActor(node);
   };
 
@@ -423,11 +442,14 @@ export class ScheduleSearch {
    * this path too, so its races with the path count. A state still on the
    * stack has no summary yet: every state on the path then tries every actor.
    */
-  private reachedAgain(entry: number): void {
+  private reachedAgain(entry: number, lo: number, hi: number): void {
     const top = this.stack[this.stack.length - 1];
     const summary = this.visited.summary!(entry);
     if (summary === UNKNOWN_SUMMARY) {
-      for (const n of this.stack) if (n.source) this.tryEveryActor(n);
+      // the races with the path up to that state are found while exploring it; the rest are not known
+      const depth = this.onStack.get(stateKey(lo, hi)) ?? -1;
+      for (let i = Math.max(depth, 0); i < this.stack.length; i++) if (this.stack[i].source) this.tryEveryActor(this.stack[i]);
+      top.source!.missing = Math.min(top.source!.missing, depth);
       return;
     }
     this.races.racesWithSummary(this.summaries.get(summary), this.onRace);
@@ -436,13 +458,20 @@ export class ScheduleSearch {
 
   /** Every actor the state's set asked for was explored: its summary is final, and part of its parent's. */
   private done(source: SourceSetNode): void {
-    const summary = this.summaries.finish(source.summary);
+    const depth = this.stack.length;
+    this.onStack.delete(stateKey(source.lo, source.hi));
+    // a summary missing what follows a state deeper than its parent is complete now
+    const complete = source.missing >= depth;
+    const summary = complete ? this.summaries.finish(source.summary) : UNKNOWN_SUMMARY;
     this.stats.summaries = this.summaries.count;
     const entry = this.visited.find(source.lo, source.hi);
     if (entry >= 0) this.visited.setSummary!(entry, summary);
-    const parent = this.stack[this.stack.length - 1];
-    if (parent?.source) parent.source.summary.reached.push(summary);
-    if (this.stack.length > 0) this.races.pop();
+    const parent = this.stack[depth - 1]?.source;
+    if (parent) {
+      if (complete) parent.summary.reached.push(summary);
+      else parent.missing = Math.min(parent.missing, source.missing);
+    }
+    if (depth > 0) this.races.pop();
   }
 
   /**
@@ -473,7 +502,7 @@ export class ScheduleSearch {
         if (v.bound(seen) <= bound) return undefined;
         v.update(seen, sleepLo, sleepHi, bound);
       } else {
-        if (this.sourceSets) this.reachedAgain(seen);
+        if (this.sourceSets) this.reachedAgain(seen, lo, hi);
         // explored before with sleep set Z_old: only what slept then and is awake now is new
         const wakeLo = v.sleepLo(seen) & ~sleepLo;
         const wakeHi = v.sleepHi(seen) & ~sleepHi;
@@ -496,7 +525,7 @@ export class ScheduleSearch {
       if (todo === enabled) todo = enabled.filter((a) => !inMask(a, sleepLo, sleepHi)).slice(0, 1);
       const summary = new PartialSummary();
       if (previous !== UNKNOWN_SUMMARY) summary.reached.push(previous);
-      source = { enabled, lo, hi, summary };
+      source = { enabled, lo, hi, summary, missing: Infinity };
     }
     return {
       mark: keep ? m.mark() : null, observer: keep ? this.observer.state.slice() : null,
@@ -538,6 +567,7 @@ export class ScheduleSearch {
   }
 
   private push(n: Node): void {
+    if (n.source) this.onStack.set(stateKey(n.source.lo, n.source.hi), this.stack.length);
     this.stack.push(n);
     this.at = n;
     this.stats.depth = this.stack.length;
@@ -681,6 +711,11 @@ export function independent(a: Int32Array, b: Int32Array): boolean {
     }
   }
   return true;
+}
+
+/** A state's hash as one number, 53 of its bits (for a map of the states on the stack). */
+function stateKey(lo: number, hi: number): number {
+  return (lo >>> 0) * 0x200000 + (hi >>> 11);
 }
 
 function sleepMask(sleep: readonly Transition[]): [number, number] {

@@ -10,20 +10,23 @@
  * (happens-before, kept as a vector clock per transition on the path).
  * For a race between the transition at path position q and a later one of
  * actor a, the state before q must also try a first (or, when a cannot step
- * there, every actor).
+ * there, the first later step that does not depend on q's; failing that,
+ * every actor). An actor the transition taken leaves unable to step counts
+ * as racing with it.
  *
  * A path that ends in a state explored before has not run what follows that
  * state; the races with it are found from the state's summary: every cell
  * any transition explored from it touched, with which actors read and which
  * wrote it. Summaries are kept per state, shared between states that have
- * the same (most late states of a run do), and a state still being explored
- * (a cycle) has none: then every state on the path tries every actor.
+ * the same (most late states of a run do). A state still being explored (a
+ * cycle) has none yet: then every state on the cycle tries every actor.
+ * The search (search.ts) decides what to add; this file finds the races.
  */
 
 /** Actors a summary can name (one bit each in a mask). */
 export const SOURCE_SET_ACTORS = 32;
 
-/** A state's summary number: not known (still being explored, or from another thread's table). */
+/** A state's summary number: not known (still being explored, or missing what follows a cycle). */
 export const UNKNOWN_SUMMARY = 0;
 /** A state's summary number: nothing was done from it (the run ended). */
 export const EMPTY_SUMMARY = 1;
@@ -46,7 +49,7 @@ interface PathEntry {
   before: number;
 }
 
-/** A race: the state before path position `position` should also try `actor` (or, if it cannot step there, every actor). */
+/** A race: the state before path position `position` should also try `actor`. */
 export type RaceReport = (position: number, actor: number) => void;
 
 /**
@@ -106,6 +109,21 @@ export class PathRaces {
         if (written) break;
       }
     }
+  }
+
+  /**
+   * The actor of the first transition after position q that does not
+   * happen after it, or -1: it can go first, where q went, to start an
+   * order in which q's race turns the other way (an initial of what does
+   * not depend on q, as source sets take it).
+   */
+  firstIndependentAfter(q: number): number {
+    const a = this.path[q].actor;
+    for (let j = q + 1; j < this.path.length; j++) {
+      const e = this.path[j];
+      if (e.actor !== a && e.clock[a] < q) return e.actor;
+    }
+    return -1;
   }
 
   /** Appends a transition (its clock from racesOf). */
