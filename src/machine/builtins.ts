@@ -1,9 +1,10 @@
 import { BuiltinFunction, Builtins, CallSite, Runtime } from '../kc/runtime.js';
 import { isStringValue } from '../kc/types.js';
+import { MICROSECONDS_PER_STEP } from './clock.js';
 import { formatPrintk } from './format.js';
 import {
-  HARDIRQ_MASK, KTHREAD_IS_PARKED, KTHREAD_SHOULD_PARK, PRIO_NORMAL, PRIO_STOP, R_CURRENT, R_IRQS_ON, R_NEED_RESCHED,
-  R_PREEMPT, R_SOFTIRQ_PENDING, SOFTIRQ_MASK, SOFTIRQ_OFFSET, TASK_PARKED, T_CPU, T_KTHREAD_FLAGS, T_ON_RQ, T_PRIO, T_STATE,
+  HARDIRQ_MASK, KTHREAD_IS_PARKED, KTHREAD_SHOULD_PARK, PRIO_IDLE, PRIO_NORMAL, PRIO_STOP, R_CURRENT, R_IRQS_ON, R_NEED_RESCHED,
+  R_PREEMPT, R_SOFTIRQ_PENDING, SOFTIRQ_MASK, SOFTIRQ_OFFSET, SLEEPING_IN_MSLEEP, TASK_PARKED, TASK_UNINTERRUPTIBLE, T_CPU, T_KTHREAD_FLAGS, T_ON_RQ, T_PRIO, T_STATE, T_WAIT,
 } from './layout.js';
 import type { Machine } from './machine.js';
 
@@ -205,6 +206,40 @@ const bugOn: BuiltinFunction = {
   params: [], returns: 'void', format: 'warn',
   impl: ((m: Machine, site: CallSite, values: number[]) => (values[0] ? kernelBug(m, site) : 0)) as BuiltinFunction['impl'],
 };
+
+/**
+ * The tasks queued on CPU c that rq->nr_running counts: runnable or
+ * running, highest priority first, its idle task left out.
+ */
+function runQueue(m: Machine, c: number): number[] {
+  if (c < 0 || c >= m.nrCpus) m.fault(`no CPU ${c}`);
+  const queued = m.tasks(c).filter((t) => m.load(t + T_ON_RQ) && m.load(t + T_PRIO) !== PRIO_IDLE);
+  return queued.sort((a, b) => m.load(b + T_PRIO) - m.load(a + T_PRIO));
+}
+
+// ---- sleeping on a completion or a mutex
+
+/**
+ * The current task sleeps until `addr` (a completion, a mutex) is released:
+ * it leaves its CPU, and others run there meanwhile. Woken, it tries again.
+ */
+function sleepOn(m: Machine, addr: number): number {
+  const task = m.currentTask(m.cpu);
+  m.store(task + T_STATE, TASK_UNINTERRUPTIBLE);
+  m.store(task + T_WAIT, addr);
+  m.requestSchedule();
+  return 0;
+}
+
+/** complete() or mutex_unlock(): wake the first task (in creation order) asleep on `addr`. */
+function wakeOneSleeper(m: Machine, addr: number): void {
+  for (const t of m.allTasks()) {
+    if (m.load(t + T_WAIT) === addr && m.load(t + T_STATE) === TASK_UNINTERRUPTIBLE) {
+      m.wakeUp(t, TASK_UNINTERRUPTIBLE);
+      return;
+    }
+  }
+}
 
 // ---- kthread parking
 
@@ -484,6 +519,20 @@ export function machineBuiltins(): Builtins {
     }),
     sched_set_stop_task: proc(2, (m, _s, _cpu, p) => m.store(p + T_PRIO, PRIO_STOP)),
 
+    // a CPU's run queue, as migrate_tasks() reads it (kernel/sched/core.c)
+    rq_nr_running: fn(1, 'int', (m, _s, c) => runQueue(m, c).length),
+    rq_pick_migratable_task: fn(1, 'struct task_struct *', (m, _s, c) => {
+      const cur = m.currentTask(c);
+      return runQueue(m, c).find((t) => t !== cur) ?? 0;
+    }),
+    __migrate_task: fn(3, 'int', (m, _s, p, src, dest) => {
+      if (!p) m.fault('__migrate_task(NULL)');
+      if (dest < 0 || dest >= m.nrCpus) m.fault(`__migrate_task: no CPU ${dest}`);
+      if (m.load(p + T_CPU) !== src) return 0;
+      m.migrateTask(p, dest);
+      return 1;
+    }),
+
     // parking per-CPU kthreads (kernel/kthread.c): the flags live in the task
     kthread_should_park: fn(0, 'bool', (m) => (m.load(m.currentTask(m.cpu) + T_KTHREAD_FLAGS) & KTHREAD_SHOULD_PARK ? 1 : 0)),
     kthread_parkme: proc(0, (m) => parkCurrent(m)),
@@ -547,18 +596,43 @@ export function machineBuiltins(): Builtins {
     spin_unlock_irqrestore: spinUnlockIrqrestore,
     raw_spin_unlock_irqrestore: spinUnlockIrqrestore,
     mutex_init: proc(1, (m, _s, l) => m.store(l, 0)),
-    mutex_lock: fn(1, 'int', (m, _s, l) => (tryLock(m, l) ? 1 : 0), { blocking: true }),
-    mutex_unlock: proc(1, (m, _s, l) => m.store(l, 0)),
+    mutex_lock: fn(1, 'int', (m, _s, l) => {
+      if (m.load(l)) return sleepOn(m, l);
+      m.store(l, m.currentTask(m.cpu));
+      m.store(m.currentTask(m.cpu) + T_WAIT, 0);
+      return 1;
+    }, { blocking: true }),
+    mutex_unlock: proc(1, (m, _s, l) => {
+      m.store(l, 0);
+      wakeOneSleeper(m, l);
+    }),
     init_completion: proc(1, (m, _s, c) => m.store(c, 0)),
     reinit_completion: proc(1, (m, _s, c) => m.store(c, 0)),
-    complete: proc(1, (m, _s, c) => m.store(c, m.load(c) + 1)),
+    complete: proc(1, (m, _s, c) => {
+      m.store(c, m.load(c) + 1);
+      wakeOneSleeper(m, c);
+    }),
     wait_for_completion: fn(1, 'int', (m, _s, c) => {
       const done = m.load(c);
-      if (!done) {
-        m.blockOn([c]);
+      if (!done) return sleepOn(m, c);
+      m.store(c, done - 1);
+      m.store(m.currentTask(m.cpu) + T_WAIT, 0);
+      return 1;
+    }, { blocking: true }),
+    // msleep(ms): sleeps ms milliseconds of the machine's clock (one step is a microsecond)
+    msleep: fn(1, 'int', (m, _s, ms) => {
+      const task = m.currentTask(m.cpu);
+      if (m.load(task + T_WAIT) !== SLEEPING_IN_MSLEEP) {
+        m.sleepFor(Math.max(1, ms) * 1000 / MICROSECONDS_PER_STEP);
         return 0;
       }
-      m.store(c, done - 1);
+      if (!m.sleepOver()) {
+        // woken early: sleep on until the timer
+        m.store(task + T_STATE, TASK_UNINTERRUPTIBLE);
+        m.requestSchedule();
+        return 0;
+      }
+      m.store(task + T_WAIT, 0);
       return 1;
     }, { blocking: true }),
 

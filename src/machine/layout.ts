@@ -35,7 +35,7 @@ export const IPI_CALL_FUNCTION_SINGLE = 1;
 export const IPI_CALL_FUNCTION = 2;
 
 /** Task blocks: TASK_HEADER cells, then the task's stack. */
-export const TASK_HEADER = 9;
+export const TASK_HEADER = 12;
 export const T_STATE = 0;
 export const T_CPU = 1;
 export const T_PRIO = 2;
@@ -51,7 +51,12 @@ export const T_ON_RQ = 7;
 export const T_KTHREAD_FLAGS = 8;
 export const KTHREAD_SHOULD_PARK = 1 << 2;
 export const KTHREAD_IS_PARKED = 1 << 3;
-export const STACK_CELLS = 383;
+/** what a sleeping task waits for: the completion or mutex it sleeps on, SLEEPING_IN_MSLEEP, or 0 */
+export const T_WAIT = 9;
+export const SLEEPING_IN_MSLEEP = -1;
+/** the task's sleep timer (msleep), a pair of counters like the other timed events' */
+export const T_SLEEP_TIMER = 10;
+export const STACK_CELLS = 380;
 export const TASK_CELLS = TASK_HEADER + STACK_CELLS;
 
 export const TASK_RUNNING = 0;

@@ -11,7 +11,7 @@ import {
   CPU_REGS, HARDIRQ_MASK, HARDIRQ_OFFSET, IRQ_CELLS, I_CPU, I_EARLIEST, I_FIRED, K_CALL, K_HARDIRQ, K_SOFTIRQ, K_TASK,
   CALL_FUNCTION_SINGLE_VECTOR, CALL_FUNCTION_VECTOR, IPI_CALL_FUNCTION, IPI_CALL_FUNCTION_SINGLE, MAX_DEVICE_IRQS, PREEMPT_MASK, PRIO_IDLE, PRIO_NORMAL, PRIO_STOP, REGISTER_NAMES, R_BLOCKED, R_CURRENT, R_DEAD, R_DEV_PENDING, R_IPI_EARLIEST,
   R_IPI_IN_FLIGHT, R_IPI_PENDING, R_IRQS_ON, R_NEED_RESCHED, R_PREEMPT, R_SOFTIRQ_PENDING, SOFTIRQ_MASK, TASK_CELLS, TASK_DEAD,
-  TASK_HEADER, TASK_NORMAL, TASK_PARKED, TASK_RUNNING, TASK_UNINTERRUPTIBLE, T_CPU, T_FP, T_NAME, T_ON_RQ, T_PID, T_PREEMPT, T_PRIO, T_STATE,
+  SLEEPING_IN_MSLEEP, TASK_HEADER, TASK_NORMAL, TASK_PARKED, TASK_RUNNING, TASK_UNINTERRUPTIBLE, T_CPU, T_SLEEP_TIMER, T_WAIT, T_FP, T_NAME, T_ON_RQ, T_PID, T_PREEMPT, T_PRIO, T_STATE,
 } from './layout.js';
 import { CellOwnership } from './ownership.js';
 import { StateTracking, symbolKey } from './tracking.js';
@@ -66,6 +66,8 @@ export interface Mark {
   steps: number;
   clock: number;
   taskCount: number;
+  /** which arrangement of tasks on CPUs the state has (see taskMoves) */
+  taskMoves: number;
   spin: SpinState[];
 }
 
@@ -309,6 +311,8 @@ export class Machine implements Runtime {
     this.poke(task + T_PRIO, prio);
     this.poke(task + T_NAME, this.internString(name));
     this.poke(task + T_PID, count + 1);
+    this.poke(task + T_SLEEP_TIMER, -1);
+    this.poke(task + T_SLEEP_TIMER + 1, -1);
     const fp = task + TASK_HEADER;
     this.writeFrame(fp, fn, args, 0, K_TASK, 0);
     this.poke(task + T_FP, fp);
@@ -725,6 +729,11 @@ export class Machine implements Runtime {
   relax(site: CallSite): void {
     const c = this.cpu;
     if (this.spinArmed[c] && !this.spinChanged[c] && this.spinFp[c] === this.fp && this.spinSite[c] === site && this.readsStillHold(c)) {
+      // the scheduler tick would hand the CPU to a task of equal priority
+      if (this.mayYield(c)) {
+        this.store(this.reg(c, R_NEED_RESCHED), 1);
+        return;
+      }
       const reads = this.spinReads[c];
       const addrs: number[] = [];
       for (let i = 0; i < reads.length; i += 2) addrs.push(reads[i]);
@@ -738,6 +747,21 @@ export class Machine implements Runtime {
     this.spinSite[c] = site;
     this.spinReads[c] = [];
     this.reads = this.spinReads[c];
+  }
+
+  /**
+   * A normal task spinning with preemption and interrupts on gives way to
+   * another runnable task of its priority, as the scheduler tick would
+   * (the model has no tick): it must not starve, say, a ksoftirqd that
+   * kthread_park() is waiting for.
+   */
+  private mayYield(c: number): boolean {
+    const m = this.mem;
+    const r = this.regBase + c * CPU_REGS;
+    const cur = m[r + R_CURRENT];
+    if (m[r + R_PREEMPT] !== 0 || !m[r + R_IRQS_ON] || m[cur + T_PRIO] !== PRIO_NORMAL) return false;
+    for (const t of this.tasksOfCpu[c]) if (t !== cur && m[t + T_ON_RQ] && m[t + T_PRIO] >= PRIO_NORMAL) return true;
+    return false;
   }
 
   /** CPU c left the loop it was spinning in (an interrupt, a task switch). */
@@ -778,7 +802,38 @@ export class Machine implements Runtime {
 
   /** Address of timer k's pair of counters: steps until it may happen, steps until it must. */
   private timerCells(k: number): number {
-    return k < this.nrCpus ? this.reg(k, R_IPI_EARLIEST) : this.irqBase + (k - this.nrCpus) * IRQ_CELLS + I_EARLIEST;
+    if (k < this.nrCpus) return this.reg(k, R_IPI_EARLIEST);
+    const irq = k - this.nrCpus;
+    if (irq < MAX_DEVICE_IRQS) return this.irqBase + irq * IRQ_CELLS + I_EARLIEST;
+    return this.sleepTimerTask(k) + T_SLEEP_TIMER;
+  }
+
+  /** The task whose sleep timer timer k is (the ones after the IPIs and the device interrupts). */
+  private sleepTimerTask(k: number): number {
+    return this.taskBase + (k - this.nrCpus - MAX_DEVICE_IRQS) * TASK_CELLS;
+  }
+
+  private sleepTimer(task: number): number {
+    return this.nrCpus + MAX_DEVICE_IRQS + (task - this.taskBase) / TASK_CELLS;
+  }
+
+  /**
+   * msleep(): the current task sleeps for `steps` steps of the machine's
+   * clock, then its timer wakes it. The delay is fixed, not a choice of the
+   * schedule: a sleep of milliseconds is far longer than anything the
+   * models race with.
+   */
+  sleepFor(steps: number): void {
+    const task = this.currentTask(this.cpu);
+    this.store(task + T_STATE, TASK_UNINTERRUPTIBLE);
+    this.store(task + T_WAIT, SLEEPING_IN_MSLEEP);
+    this.arm(this.sleepTimer(task), steps, steps);
+    this.requestSchedule();
+  }
+
+  /** The current task's msleep() timer has gone off (or it never slept). */
+  sleepOver(): boolean {
+    return !this.isArmed(this.sleepTimer(this.currentTask(this.cpu)));
   }
 
   /**
@@ -790,6 +845,8 @@ export class Machine implements Runtime {
   private noteWhetherTimeMatters(): void {
     let counting = 0;
     for (const k of this.armed) {
+      // an msleep() lasts milliseconds: whatever races with its start is long over when it ends
+      if (k - this.nrCpus >= MAX_DEVICE_IRQS) continue;
       const a = this.timerCells(k);
       if (this.mem[a] > 0 || this.mem[a + 1] > 0) counting = 1;
     }
@@ -847,7 +904,9 @@ export class Machine implements Runtime {
   /** The CPU a timed event's actor goes to: the IPI's target, the interrupt's CPU. */
   timerTarget(actor: number): number {
     const k = actor - this.nrCpus;
-    return k < this.nrCpus ? k : this.irqCpu(k - this.nrCpus);
+    if (k < this.nrCpus) return k;
+    if (k - this.nrCpus < MAX_DEVICE_IRQS) return this.irqCpu(k - this.nrCpus);
+    return this.mem[this.sleepTimerTask(k) + T_CPU];
   }
 
   /** `d` steps pass: counters count down, and timers whose deadline came happen, in timer order. */
@@ -872,7 +931,8 @@ export class Machine implements Runtime {
   private fire(k: number): void {
     this.disarm(k);
     if (k < this.nrCpus) this.ipisLand(k);
-    else this.raiseDeviceIrq(k - this.nrCpus);
+    else if (k - this.nrCpus < MAX_DEVICE_IRQS) this.raiseDeviceIrq(k - this.nrCpus);
+    else this.wakeUp(this.sleepTimerTask(k), TASK_UNINTERRUPTIBLE);
   }
 
   /** How many steps a timed event waits: the chooser's number, or -1 when the schedule picks the moment. */
@@ -1131,30 +1191,85 @@ export class Machine implements Runtime {
     // preempted before it could sleep: it never left the run queue
     if (m[task + T_ON_RQ]) return 1;
     this.store(task + T_ON_RQ, 1);
+    // select_task_rq(): a task whose CPU went offline wakes up elsewhere
+    if (!this.isOnline(m[task + T_CPU])) this.migrateTask(task, this.fallbackCpu());
+    this.checkPreempt(task);
+    return 1;
+  }
+
+  /** A task just queued on its CPU preempts what runs there if it has higher priority (or nothing runnable runs). */
+  private checkPreempt(task: number): void {
+    const m = this.mem;
     const c = m[task + T_CPU];
     const cur = this.currentTask(c);
     if (m[task + T_PRIO] > m[cur + T_PRIO] || !m[cur + T_ON_RQ]) {
       this.store(this.reg(c, R_NEED_RESCHED), 1);
       if (this.isBlocked(c)) this.unblock(c);
+    } else if (m[task + T_PRIO] === m[cur + T_PRIO] && m[this.reg(c, R_BLOCKED)] === 1) {
+      // a waiting task of the same priority looks again, and yields if it only spins (see mayYield)
+      this.unblock(c);
     }
-    return 1;
   }
+
+  /**
+   * select_fallback_rq() for a task that may run anywhere: the first CPU
+   * that is online and active. Every model task may run on every CPU.
+   */
+  fallbackCpu(): number {
+    const active = this.mask('active');
+    for (let c = 0; c < this.nrCpus; c++) if (this.isOnline(c) && this.testMaskBit(active, c) && !this.isDead(c)) return c;
+    return this.fault('no online and active CPU left to run a task on');
+  }
+
+  /**
+   * Moves a task to another CPU's run queue, as __migrate_task() does; a
+   * runnable one may preempt there. The per-CPU task lists keep creation
+   * order, so they read the same when rebuilt from memory.
+   */
+  migrateTask(task: number, dest: number): void {
+    const src = this.mem[task + T_CPU];
+    if (src === dest) return;
+    this.store(task + T_CPU, dest);
+    this.tasksOfCpu[src] = this.tasksOfCpu[src].filter((t) => t !== task);
+    const list = this.tasksOfCpu[dest];
+    let i = 0;
+    while (i < list.length && list[i] < task) i++;
+    list.splice(i, 0, task);
+    this.taskMoves = ++this.taskMovesMade;
+    if (this.mem[task + T_ON_RQ]) this.checkPreempt(task);
+  }
+
+  /** the arrangement of tasks on CPUs: a number no other arrangement had, given at each migration */
+  private taskMoves = 0;
+  private taskMovesMade = 0;
 
   /** schedule(): switch away after this step if the current task is not runnable or should yield. */
   requestSchedule(): void {
     this.switchPending = true;
   }
 
+  /**
+   * The highest-priority queued task, the first of them in creation order;
+   * when that is the current task and another of its priority is queued,
+   * the next of them after it (round robin, for a task that yields).
+   */
   private pickNextTask(c: number): number {
+    const list = this.tasksOfCpu[c];
     let best = 0;
     let bestPrio = -1;
-    for (const t of this.tasksOfCpu[c]) {
+    for (const t of list) {
       if (!this.mem[t + T_ON_RQ]) continue;
       const p = this.mem[t + T_PRIO];
       if (p > bestPrio) {
         best = t;
         bestPrio = p;
       }
+    }
+    if (best !== this.currentTask(c)) return best;
+    const at = list.indexOf(best);
+    for (let i = 1; i < list.length; i++) {
+      const t = list[(at + i) % list.length];
+      if (this.mem[t + T_ON_RQ] && this.mem[t + T_PRIO] === bestPrio) return t;
     }
     return best;
   }
@@ -1382,6 +1497,8 @@ export class Machine implements Runtime {
         this.arm(k, 0, latest);
         continue;
       }
+      // a task's msleep() keeps its fixed delay
+      if (k - this.nrCpus >= MAX_DEVICE_IRQS) continue;
       const w = this.deviceIrqs[k - this.nrCpus].when;
       if (w.kind !== 'any') continue;
       this.disarm(k);
@@ -1443,9 +1560,17 @@ export class Machine implements Runtime {
     return { kind: 'done' };
   }
 
-  /** Tasks other than idle and kernel threads that never finished, with what their CPU waits for. */
+  /**
+   * Tasks other than idle and kernel threads that never finished, with what
+   * their CPU waits for, and tasks asleep on a completion or mutex nobody
+   * will release.
+   */
   private stuckTasks(): string[] {
     const out: string[] = [];
+    for (const task of this.allTasks()) {
+      const on = this.mem[task + T_WAIT];
+      if (on > 0 && this.mem[task + T_STATE] === TASK_UNINTERRUPTIBLE) out.push(`${this.taskName(task)} asleep on ${this.nameOf(on)} for ever`);
+    }
     for (let c = 0; c < this.nrCpus; c++) {
       if (this.isDead(c)) continue;
       const task = this.currentTask(c);
@@ -1651,7 +1776,7 @@ export class Machine implements Runtime {
     }
     return {
       undoLength: t.undoLength, hashLo: t.hashLo, hashHi: t.hashHi, steps: this.steps, clock: this.clock,
-      taskCount: this.mem[this.taskCountAddr], spin: this.spinCache,
+      taskCount: this.mem[this.taskCountAddr], taskMoves: this.taskMoves, spin: this.spinCache,
     };
   }
 
@@ -1668,7 +1793,10 @@ export class Machine implements Runtime {
     this.setSpinState(mark.spin);
     this.spinCache = mark.spin;
     this.spinCacheVersion = ++this.spinVersion;
-    if (this.tasksOfCpu.reduce((n, l) => n + l.length, 0) !== mark.taskCount) this.rebuildTaskLists();
+    if (this.taskMoves !== mark.taskMoves || this.tasksOfCpu.reduce((n, l) => n + l.length, 0) !== mark.taskCount) {
+      this.rebuildTaskLists();
+      this.taskMoves = mark.taskMoves;
+    }
     this.rebuildRunList();
     this.rebuildArmed();
   }
@@ -1687,6 +1815,7 @@ export class Machine implements Runtime {
     this.choiceLog.length = Math.min(this.choiceLog.length, s.choices);
     this.stopReason = undefined;
     this.rebuildDerived();
+    this.taskMoves = ++this.taskMovesMade;
   }
 
   /** Recomputes what is derived from memory: task lists, the run list, the next timed events. */
@@ -1704,6 +1833,7 @@ export class Machine implements Runtime {
   private rebuildArmed(): void {
     this.armed = [];
     for (let k = 0; k < this.nrCpus + this.deviceIrqs.length; k++) if (this.isArmed(k)) this.armed.push(k);
+    for (const task of this.allTasks()) if (this.isArmed(this.sleepTimer(task))) this.armed.push(this.sleepTimer(task));
   }
 }
 
