@@ -201,7 +201,7 @@ test('when stop-machine fails, cpu_down() unparks the CPU\'s threads: ksoftirqd/
   const dir = modelWith({});
   const x86 = join(dir, 'model', 'x86.kc');
   const text = readFileSync(x86, 'utf8');
-  const refusing = text.replace('\tset_cpu_online(cpu, false);\n\treturn 0;', '\treturn -EBUSY;');
+  const refusing = text.replace('\tset_cpu_online(cpu, false);\n\tfixup_irqs();\n\treturn 0;', '\treturn -EBUSY;');
   assert.notEqual(refusing, text);
   writeFileSync(x86, refusing);
   try {
