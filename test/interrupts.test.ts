@@ -68,15 +68,17 @@ test('a single-CPU call still arrives on the call-function-single vector (251)',
   assert.deepEqual(r.handlerAtCallback, ['generic_smp_call_function_single_interrupt']);
 });
 
+/** CPU 1 keeps its interrupts off until a single call (251) and a mask call (252) have both been sent to it. */
+const BOTH_VECTORS_PENDING = [
+  'kernel linux-3.15', 'cpus 3',
+  'struct atomic sent',
+  'cpu 1 runs { local_irq_disable(); while (sent.counter < 2) cpu_relax(); local_irq_enable(); }',
+  'cpu 0 runs { smp_call_function_single(1, do_nothing, NULL, 0); sent.counter++; }',
+  'cpu 2 runs { preempt_disable(); smp_call_function_many(cpu_online_mask, do_nothing, NULL, 0); preempt_enable(); sent.counter++; }',
+];
+
 test('both vectors pending at once are two interrupts: the call-function vector is taken first (higher priority), then the single one finds the queue empty', () => {
-  // CPU 1 keeps its interrupts off until both IPIs have been sent to it
-  const r = run([
-    'kernel linux-3.15', 'cpus 3',
-    'struct atomic sent',
-    'cpu 1 runs { local_irq_disable(); while (sent.counter < 2) cpu_relax(); local_irq_enable(); }',
-    'cpu 0 runs { smp_call_function_single(1, do_nothing, NULL, 0); sent.counter++; }',
-    'cpu 2 runs { preempt_disable(); smp_call_function_many(cpu_online_mask, do_nothing, NULL, 0); preempt_enable(); sent.counter++; }',
-  ]);
+  const r = run(BOTH_VECTORS_PENDING);
   assert.equal(r.stop.kind, 'done', JSON.stringify(r.stop));
   const onCpu1 = r.events.filter((e) => e.kind === 'ipi-receive' && e.cpu === 1);
   assert.deepEqual(onCpu1.map((e) => [e.fields.vector, e.fields.queued]), [[252, 2], [251, 0]]);
@@ -84,13 +86,7 @@ test('both vectors pending at once are two interrupts: the call-function vector 
 });
 
 test('the timeline names each vector\'s handler and lands each IPI arrow in the handler of its own vector', () => {
-  const r = run([
-    'kernel linux-3.15', 'cpus 3',
-    'struct atomic sent',
-    'cpu 1 runs { local_irq_disable(); while (sent.counter < 2) cpu_relax(); local_irq_enable(); }',
-    'cpu 0 runs { smp_call_function_single(1, do_nothing, NULL, 0); sent.counter++; }',
-    'cpu 2 runs { preempt_disable(); smp_call_function_many(cpu_online_mask, do_nothing, NULL, 0); preempt_enable(); sent.counter++; }',
-  ]);
+  const r = run(BOTH_VECTORS_PENDING);
   const v = queryTimeline(r.timeline, 0, r.m.steps, 1);
   const toCpu1 = v.arrows.filter((a) => a.kind === 'ipi' && a.toCpu === 1);
   assert.equal(toCpu1.length, 2);
