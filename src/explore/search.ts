@@ -444,6 +444,7 @@ export class ScheduleSearch {
   /** A race with the transition at path position q: the state before it tries `actor` too. */
   private readonly onRace = (q: number, actor: number): void => {
     const node = this.stack[q];
+    if (node.source!.everyActorFrom !== undefined) return;
     if (node.todo.includes(actor) || inMask(actor, node.sleepLo, node.sleepHi)) return;
     const enabled = node.source!.enabled;
     if (enabled.includes(actor)) return this.addToSourceSet(node, actor);
@@ -587,14 +588,14 @@ export class ScheduleSearch {
     let source: SourceSetNode | undefined;
     if (this.sourceSets) {
       // a new state tries its first awake actor; races add the others it needs
-      if (todo === enabled) todo = enabled.filter((a) => !inMask(a, sleepLo, sleepHi)).slice(0, 1);
+      if (todo === enabled) todo = firstAwake(enabled, sleepLo, sleepHi);
       const summary = new PartialSummary();
       if (previous > UNKNOWN_SUMMARY) summary.reached.push(previous);
       source = { enabled, lo, hi, summary, missing: this.missingFromStart(previous, lo, hi) };
     }
     return {
       mark: keep ? m.mark() : null, observer: keep ? this.observer.state.slice() : null,
-      todo, tried: 0, source, sleep, sleepLo, sleepHi, done: [], ...taken, lastCpu, preemptions, depthSteps,
+      todo, tried: 0, source, sleep, sleepLo, sleepHi, done: [], actor: taken.actor, steps: taken.steps, then: taken.then, lastCpu, preemptions, depthSteps,
     };
   }
 
@@ -787,6 +788,12 @@ export function independent(a: Int32Array, b: Int32Array): boolean {
     }
   }
   return true;
+}
+
+/** The first actor not asleep, as a list of one (or none). */
+function firstAwake(actors: readonly number[], sleepLo: number, sleepHi: number): number[] {
+  for (const a of actors) if (!inMask(a, sleepLo, sleepHi)) return [a];
+  return [];
 }
 
 /**

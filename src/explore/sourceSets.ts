@@ -259,6 +259,8 @@ export class Summaries {
   /** two hashes per summary */
   private readonly hashes: number[] = [0, 0, 0, 0];
   private readonly byHash = new Map<number, number>([[0, EMPTY_SUMMARY]]);
+  /** where finish() builds a union of summaries */
+  private scratch = new Int32Array(0);
   /** [n]: cellsOf(n), once asked */
   private readonly touched: (Int32Array | undefined)[] = [];
 
@@ -297,14 +299,20 @@ export class Summaries {
       only = n;
     }
     if (several) {
-      let s: Int32Array = new Int32Array(2 * this.cells.size);
+      // the union in a scratch array, kept only if it is a new summary
+      if (this.scratch.length < 2 * this.cells.size) this.scratch = new Int32Array(4 * this.cells.size);
+      const s = this.scratch;
+      let used = 0;
+      for (const n of p.reached) used = Math.max(used, this.stored[n].length);
+      s.fill(0, 0, used);
       for (const n of p.reached) {
         const r = this.stored[n];
-        if (r.length > s.length) s = grown(s, r.length);
         for (let i = 0; i < r.length; i++) s[i] |= r[i];
       }
-      s = this.withTaken(s, p);
-      return this.store(s, hashOf(s, 0), hashOf(s, 1));
+      used = this.addTaken(s, used, p);
+      const h1 = hashOf(s, used, 0);
+      const h2 = hashOf(s, used, 1);
+      return this.byHash.get(key(h1, h2)) ?? this.store(s.slice(0, used), h1, h2);
     }
     // the hash of the summary with the transitions' bits added, without building it
     const base = this.stored[only];
@@ -333,15 +341,19 @@ export class Summaries {
     return this.store(s, h1, h2);
   }
 
-  private withTaken(s: Int32Array, p: PartialSummary): Int32Array {
+  /** Adds the transitions' bits to the scratch summary `s`, of which `used` cells are in use; says how many are now. */
+  private addTaken(s: Int32Array, used: number, p: PartialSummary): number {
     for (const t of p.taken) {
       for (let i = 0; i < t.footprint.length; i++) {
-        const cell = this.cells.of(t.footprint[i] >> 1);
-        if (2 * cell + 1 >= s.length) s = grown(s, 2 * this.cells.size);
-        s[2 * cell + (t.footprint[i] & 1)] |= 1 << t.actor;
+        const at = 2 * this.cells.of(t.footprint[i] >> 1);
+        if (at + 2 > used) {
+          s.fill(0, used, at + 2);
+          used = at + 2;
+        }
+        s[at + (t.footprint[i] & 1)] |= 1 << t.actor;
       }
     }
-    return s;
+    return used;
   }
 
   /**
@@ -374,9 +386,9 @@ function mix(at: number, v: number, which: number): number {
   return (b ^ (b >>> 13)) | 0;
 }
 
-function hashOf(s: Int32Array, which: number): number {
+function hashOf(s: Int32Array, length: number, which: number): number {
   let h = 0;
-  for (let i = 0; i < s.length; i++) if (s[i]) h ^= mix(i, s[i], which);
+  for (let i = 0; i < length; i++) if (s[i]) h ^= mix(i, s[i], which);
   return h;
 }
 

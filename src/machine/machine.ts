@@ -914,17 +914,22 @@ export class Machine implements Runtime {
   private tick(d: number): void {
     if (this.armed.length === 0) return;
     let due: number[] | undefined;
+    let windowOpened = false;
     for (const k of this.armed) {
       const a = this.timerCells(k);
       const earliest = this.mem[a];
       const latest = this.mem[a + 1];
-      if (earliest > 0) this.setShared(a, Math.max(0, earliest - d));
+      if (earliest > 0) {
+        this.setShared(a, Math.max(0, earliest - d));
+        if (earliest <= d) windowOpened = true;
+      }
       if (latest > 0) {
         this.setShared(a + 1, Math.max(0, latest - d));
         if (latest <= d) (due ??= []).push(k);
       }
     }
-    this.noteWhetherTimeMatters();
+    // counting stops only when a counter reaches 0 (a deadline's timer is disarmed as it fires)
+    if (windowOpened) this.noteWhetherTimeMatters();
     if (due) for (const k of due) this.fire(k);
   }
 
