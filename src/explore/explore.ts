@@ -228,8 +228,9 @@ function makeSearcher(p: PreparedScenario, o: ExploreOptions): Searcher {
         : o.shard && o.shard.count > 1 ? new ShardSearch(p, o.shard, o.reductions, limits, goal) : new ScheduleSearch(p, { reductions: o.reductions, limits, goal }));
       if (o.outcomes) return exhaustive();
       // each thread of a parallel search probes with seeds of its own
-      const seed = (o.seed ?? 1) + (par?.thread ?? 0) * PROBE_RUNS;
-      return o.preemptionBound === undefined ? new Probed(new RandomRuns(p, 'pct', PROBE_RUNS, seed), exhaustive) : exhaustive();
+      const runs = probeRuns(p);
+      const seed = (o.seed ?? 1) + (par?.thread ?? 0) * runs;
+      return o.preemptionBound === undefined ? new Probed(new RandomRuns(p, 'pct', runs, seed), exhaustive) : exhaustive();
     }
   }
 }
@@ -237,8 +238,15 @@ function makeSearcher(p: PreparedScenario, o: ExploreOptions): Searcher {
 /** States minimising a counterexample may take at the least (it may take twice what the search took). */
 const MINIMISE_STATES = 200_000;
 
-/** PCT runs tried before a depth-first search: a race a few ordering constraints deep shows in a second. */
-export const PROBE_RUNS = 100;
+/**
+ * PCT runs tried before a depth-first search: a race a few ordering
+ * constraints deep shows in a second. PCT's odds per run fall with the
+ * number of CPUs (the race in 8 CPUs took 8 to 139 runs over four seeds),
+ * so the probe grows with them: 150 runs at 3 CPUs, 400 at 8.
+ */
+export function probeRuns(p: PreparedScenario): number {
+  return 50 * p.machine.nrCpus;
+}
 
 /**
  * A few PCT runs, then the exhaustive search. Depth-first order decides late
