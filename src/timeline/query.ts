@@ -51,7 +51,7 @@ export function queryTimeline(r: TimelineRecorder, fromStep: number, toStep: num
 }
 
 /** Arrows closer together than this many pixels (between the same CPUs) are drawn as one. */
-const ARROW_PIXELS = 8;
+const ARROW_PIXELS = 16;
 
 /** Past this many arrows in an answer, they come without their fields (hover names them; zoom in for the rest). */
 const ARROWS_WITH_FIELDS = 500;
