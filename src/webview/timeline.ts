@@ -427,6 +427,8 @@ window.addEventListener('message', (e: MessageEvent<PanelMessage>) => {
       state.focusCpu = m.cpu;
       revealLane(m.cpu);
       return scheduleDraw();
+    case 'travelled':
+      return canvas.focus();
     case 'error':
       return showStatus(m.message);
     case 'ended':
