@@ -128,6 +128,11 @@ interface SourceSetNode {
    * whose summary was never complete)
    */
   missing: number;
+  /**
+   * set once the state tries every actor: the depth of the shallowest state
+   * that began to at the same time (every state from there up to this one does)
+   */
+  everyActorFrom?: number;
 }
 
 /** A state on the search stack. */
@@ -192,6 +197,13 @@ export class ScheduleSearch {
   private visited: StateTable = new VisitedStates();
   /** the ownership generation the search's reductions rely on; a change restarts it */
   private ownershipGeneration = 0;
+  /**
+   * Set when a cell taken for private turned out shared: the number of
+   * transitions at which the search starts again (see sharingFound).
+   */
+  private restartAt: number | undefined;
+  /** transitions done before the search last started */
+  private transitionsAtStart = 0;
   private readonly root: { mark: Mark; observer: Int32Array; sleep: Transition[] };
   private readonly stack: Node[] = [];
   /** the node whose state the machine is in, or undefined */
@@ -214,6 +226,11 @@ export class ScheduleSearch {
   readonly frontier: number[][] = [];
   private readonly frontierDepth: number | undefined;
   private readonly stopOnSharing: boolean;
+  /**
+   * Per depth of a state on the stack, the states (hash halves, in pairs)
+   * done whose summaries wait on it (see done()).
+   */
+  private readonly waiting: number[][] = [];
   /** source sets are on: the path's races and the summaries of states done */
   private readonly sourceSets: boolean;
   private races!: PathRaces;
@@ -267,13 +284,29 @@ export class ScheduleSearch {
     else this.finished = true;
   }
 
-  /** A cell taken for private is shared: everything explored so far may have missed interleavings. */
+  /**
+   * A cell taken for private is shared: what the search explored since it
+   * started may have missed interleavings, so it must start again. It looks
+   * on for a quarter as long again first: cells found shared come in
+   * bunches (the first path through a rarely taken branch), and each restart
+   * throws away all the work before it. Whatever it finds meanwhile is real:
+   * a counterexample stands; outcomes are found again after the restart.
+   */
+  private sharingFound(): void {
+    this.ownershipGeneration = this.m.ownership?.generation[0] ?? 0;
+    this.restartAt ??= this.stats.transitions + ((this.stats.transitions - this.transitionsAtStart) >> 2);
+  }
+
+  /** Forgets everything explored and starts again, with the reductions the cells now known shared allow. */
   private restart(): void {
     const m = this.m;
     this.ownershipGeneration = m.ownership?.generation[0] ?? 0;
+    this.restartAt = undefined;
+    this.transitionsAtStart = this.stats.transitions;
     this.stats.restarts++;
     this.stack.length = 0;
     this.onStack.clear();
+    this.waiting.length = 0;
     this.visited = this.visited.restart(this.ownershipGeneration);
     this.outcomes.clear();
     this.counterexample = undefined;
@@ -313,6 +346,7 @@ export class ScheduleSearch {
   private next(): void {
     const node = this.stack[this.stack.length - 1];
     if (!node) {
+      if (this.restartAt !== undefined) return this.restart();
       this.finished = true;
       return;
     }
@@ -335,11 +369,16 @@ export class ScheduleSearch {
     this.at = undefined;
     this.stats.transitions++;
     if (this.ownershipGeneration !== (this.m.ownership?.generation[0] ?? 0)) {
-      if (!this.stopOnSharing) return this.restart();
-      this.abandoned = this.finished = true;
-      return;
+      if (this.stopOnSharing) {
+        this.abandoned = this.finished = true;
+        return;
+      }
+      this.sharingFound();
     }
-    if (node.source) this.followRaces(node.source, actor, footprint);
+    if (this.restartAt !== undefined && this.stats.transitions >= this.restartAt) return this.restart();
+    // the actors that may step now: what the transition disabled, and the next state's choices
+    const actorsAfter = this.m.actors();
+    if (node.source) this.followRaces(node.source, actor, footprint, actorsAfter);
     const t: Transition = { actor, footprint };
     const childSleep: Transition[] = [];
     if (this.sleepSetsOn()) {
@@ -372,7 +411,7 @@ export class ScheduleSearch {
       if (this.isNewState()) this.frontier.push(this.path(taken));
       return;
     }
-    const child = this.newNode(taken, lastCpu, preemptions, depthSteps, childSleep);
+    const child = this.newNode(taken, lastCpu, preemptions, depthSteps, childSleep, actorsAfter);
     if (child) this.push(child);
     else {
       this.stats.schedules++;
@@ -385,8 +424,8 @@ export class ScheduleSearch {
    * states before the transitions it races with must try its actor too. It
    * joins the path (until its state is done) and what was done from `from`.
    */
-  private followRaces(from: SourceSetNode, actor: number, footprint: Int32Array): void {
-    this.disabledBy(from, actor);
+  private followRaces(from: SourceSetNode, actor: number, footprint: Int32Array, actorsAfter: Int32Array): void {
+    this.disabledBy(from, actor, actorsAfter);
     const clock = this.races.racesOf(actor, footprint, this.onRace);
     this.races.push(actor, footprint, clock);
     from.summary.taken.push({ actor, footprint });
@@ -397,8 +436,7 @@ export class ScheduleSearch {
    * (an interrupt whose CPU turned interrupts off, an IPI that stays in
    * flight) never ran to show a race: the state before tries it too.
    */
-  private disabledBy(from: SourceSetNode, actor: number): void {
-    const after = this.m.actors();
+  private disabledBy(from: SourceSetNode, actor: number, after: Int32Array): void {
     const q = this.stack.length - 1;
     for (const a of from.enabled) if (a !== actor && !after.includes(a)) this.onRace(q, a);
   }
@@ -408,79 +446,106 @@ export class ScheduleSearch {
     const node = this.stack[q];
     if (node.todo.includes(actor) || inMask(actor, node.sleepLo, node.sleepHi)) return;
     const enabled = node.source!.enabled;
-    if (enabled.includes(actor)) {
-      node.todo.push(actor);
-      this.stats.races = (this.stats.races ?? 0) + 1;
-      return;
-    }
+    if (enabled.includes(actor)) return this.addToSourceSet(node, actor);
     // a timed event the transition itself set going (an IPI it sent) was never ready before it
     const after = this.stack[q + 1]?.source?.enabled;
     if (actor >= this.m.nrCpus && after?.includes(actor)) return;
     // else what can go first towards the other order: the first step that does not depend on q's
     const first = this.races.firstIndependentAfter(q);
-    if (first >= 0 && enabled.includes(first)) {
-      if (!node.todo.includes(first) && !inMask(first, node.sleepLo, node.sleepHi)) {
-        node.todo.push(first);
-        this.stats.races = (this.stats.races ?? 0) + 1;
-      }
-      return;
-    }
-    this.tryEveryActor(node);
+    if (first >= 0 && enabled.includes(first)) return this.addToSourceSet(node, first);
+    this.tryEveryActorFrom(q, q);
   };
 
-  /** Source sets know nothing better for this state: it tries every actor that is awake. */
-  private tryEveryActor(node: Node): void {
-    for (const a of node.source!.enabled) {
-      if (node.todo.includes(a) || inMask(a, node.sleepLo, node.sleepHi)) continue;
-      node.todo.push(a);
-      this.stats.races = (this.stats.races ?? 0) + 1;
+  /**
+   * Source sets know nothing better for the states on the stack from depth
+   * `from` to `to`: each tries every actor that is awake there. A stretch
+   * that does already is passed over.
+   */
+  private tryEveryActorFrom(from: number, to = this.stack.length - 1): void {
+    for (let i = to; i >= from; ) {
+      const source = this.stack[i].source!;
+      if (source.everyActorFrom !== undefined) {
+        i = source.everyActorFrom - 1;
+        continue;
+      }
+      for (const a of source.enabled) this.addToSourceSet(this.stack[i], a);
+      source.everyActorFrom = from;
+      i--;
     }
+  }
+
+  /** The state tries `actor` too, unless it does already or the actor sleeps there. */
+  private addToSourceSet(node: Node, actor: number): void {
+    if (node.todo.includes(actor) || inMask(actor, node.sleepLo, node.sleepHi)) return;
+    node.todo.push(actor);
+    this.stats.races = (this.stats.races ?? 0) + 1;
   }
 
   /**
    * A state explored before was reached again: what was done from it follows
-   * this path too, so its races with the path count. A state still on the
-   * stack has no summary yet: every state on the path then tries every actor.
+   * this path too, so its races with the path count. A state whose summary
+   * is not known yet (still on the stack, or waiting on one that is) leads
+   * back to that state on the stack: a cycle.
    */
   private reachedAgain(entry: number, lo: number, hi: number): void {
     const top = this.stack[this.stack.length - 1];
     const summary = this.visited.summary!(entry);
-    if (summary === UNKNOWN_SUMMARY) {
+    if (summary === UNKNOWN_SUMMARY || summary < 0) {
       // the races with the path up to that state are found while exploring it; the rest are not known
-      const depth = this.onStack.get(stateKey(lo, hi)) ?? -1;
-      for (let i = Math.max(depth, 0); i < this.stack.length; i++) if (this.stack[i].source) this.tryEveryActor(this.stack[i]);
+      const depth = summary < 0 ? waitedOn(summary) : this.onStack.get(stateKey(lo, hi)) ?? -1;
+      this.tryEveryActorFrom(Math.max(depth, 0));
       top.source!.missing = Math.min(top.source!.missing, depth);
       return;
     }
-    this.races.racesWithSummary(this.summaries.get(summary), this.onRace);
+    this.races.racesWithSummary(this.summaries.get(summary), this.summaries.cellsOf(summary), this.onRace);
     top.source!.summary.reached.push(summary);
   }
 
-  /** Every actor the state's set asked for was explored: its summary is final, and part of its parent's. */
+  /**
+   * Every actor the state's set asked for was explored. What was done from
+   * it joins its parent's summary. When nothing below led back to a state
+   * above it, that is its summary for good, and also that of the states
+   * whose summary waited on it. Otherwise it and they wait on the shallowest
+   * state it led back to: everything reachable from them is reachable from
+   * that one, whose summary they take when it is done.
+   */
   private done(source: SourceSetNode): void {
     const depth = this.stack.length;
-    this.onStack.delete(stateKey(source.lo, source.hi));
-    // a summary missing what follows a state deeper than its parent is complete now
-    const complete = source.missing >= depth;
-    const summary = complete ? this.summaries.finish(source.summary) : UNKNOWN_SUMMARY;
+    if (this.onStack.get(stateKey(source.lo, source.hi)) === depth) this.onStack.delete(stateKey(source.lo, source.hi));
+    const explored = this.summaries.finish(source.summary);
     this.stats.summaries = this.summaries.count;
-    const entry = this.visited.find(source.lo, source.hi);
-    if (entry >= 0) this.visited.setSummary!(entry, summary);
+    const waiting = this.waiting[depth] ?? [];
+    this.waiting[depth] = [];
+    waiting.push(source.lo, source.hi);
+    if (source.missing >= depth) this.setSummaries(waiting, explored);
+    else if (source.missing >= 0) {
+      this.setSummaries(waiting, waitingOn(source.missing));
+      const on = (this.waiting[source.missing] ??= []);
+      for (const half of waiting) on.push(half);
+    } else this.setSummaries(waiting, UNKNOWN_SUMMARY);
     const parent = this.stack[depth - 1]?.source;
     if (parent) {
-      if (complete) parent.summary.reached.push(summary);
-      else parent.missing = Math.min(parent.missing, source.missing);
+      parent.summary.reached.push(explored);
+      if (source.missing < depth) parent.missing = Math.min(parent.missing, source.missing);
     }
     if (depth > 0) this.races.pop();
+  }
+
+  /** Gives the states (hash halves, in pairs) a summary's number. */
+  private setSummaries(states: readonly number[], summary: number): void {
+    for (let i = 0; i < states.length; i += 2) {
+      const entry = this.visited.find(states[i], states[i + 1]);
+      if (entry >= 0) this.visited.setSummary!(entry, summary);
+    }
   }
 
   /**
    * A node for the state the machine is in, or undefined when the state was
    * explored before with nothing left to add (or a limit stops here).
    */
-  private newNode(taken: Taken, lastCpu: number, preemptions: number, depthSteps: number, sleep: Transition[]): Node | undefined {
+  private newNode(taken: Taken, lastCpu: number, preemptions: number, depthSteps: number, sleep: Transition[], actors = this.m.actors()): Node | undefined {
     const m = this.m;
-    const enabled = this.orderedActors(lastCpu);
+    const enabled = this.orderedActors(lastCpu, actors);
     let todo = enabled;
     let previous = EMPTY_SUMMARY;
     const [lo, hi] = this.reductions.stateMatching ? this.stateHash() : [0, 0];
@@ -524,8 +589,8 @@ export class ScheduleSearch {
       // a new state tries its first awake actor; races add the others it needs
       if (todo === enabled) todo = enabled.filter((a) => !inMask(a, sleepLo, sleepHi)).slice(0, 1);
       const summary = new PartialSummary();
-      if (previous !== UNKNOWN_SUMMARY) summary.reached.push(previous);
-      source = { enabled, lo, hi, summary, missing: Infinity };
+      if (previous > UNKNOWN_SUMMARY) summary.reached.push(previous);
+      source = { enabled, lo, hi, summary, missing: this.missingFromStart(previous, lo, hi) };
     }
     return {
       mark: keep ? m.mark() : null, observer: keep ? this.observer.state.slice() : null,
@@ -566,8 +631,20 @@ export class ScheduleSearch {
     return this.reductions.sleepSets && !this.bounded() && this.frontierDepth === undefined;
   }
 
+  /**
+   * A state explored again starts its summary from what was done from it
+   * before; when that is not known yet, it cannot be complete before the
+   * state it waits on (or, on the stack already, the outer visit) is done.
+   */
+  private missingFromStart(previous: number, lo: number, hi: number): number {
+    if (previous < 0) return waitedOn(previous);
+    if (previous !== UNKNOWN_SUMMARY) return Infinity;
+    return this.onStack.get(stateKey(lo, hi)) ?? -1;
+  }
+
   private push(n: Node): void {
-    if (n.source) this.onStack.set(stateKey(n.source.lo, n.source.hi), this.stack.length);
+    const key = n.source && stateKey(n.source.lo, n.source.hi);
+    if (key !== undefined && !this.onStack.has(key)) this.onStack.set(key, this.stack.length);
     this.stack.push(n);
     this.at = n;
     this.stats.depth = this.stack.length;
@@ -594,8 +671,7 @@ export class ScheduleSearch {
    * The actors that may step, in the order the search tries them: the CPU
    * that ran last first (no preemption), then the other CPUs, then timed events.
    */
-  private orderedActors(lastCpu: number): number[] {
-    const enabled = this.m.actors();
+  private orderedActors(lastCpu: number, enabled: Int32Array): number[] {
     const out: number[] = [];
     if (lastCpu >= 0 && enabled.includes(lastCpu)) out.push(lastCpu);
     for (let i = 0; i < enabled.length; i++) if (enabled[i] !== lastCpu) out.push(enabled[i]);
@@ -711,6 +787,18 @@ export function independent(a: Int32Array, b: Int32Array): boolean {
     }
   }
   return true;
+}
+
+/**
+ * A summary field's value for a state done whose summary waits on the state
+ * at stack depth `depth` (negative, unlike summary numbers).
+ */
+function waitingOn(depth: number): number {
+  return -2 - depth;
+}
+
+function waitedOn(summaryField: number): number {
+  return -2 - summaryField;
 }
 
 /** A state's hash as one number, 53 of its bits (for a map of the states on the stack). */

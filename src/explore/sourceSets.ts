@@ -19,14 +19,16 @@
  * any transition explored from it touched, with which actors read and which
  * wrote it. Summaries are kept per state, shared between states that have
  * the same (most late states of a run do). A state still being explored (a
- * cycle) has none yet: then every state on the cycle tries every actor.
+ * cycle) has none yet: then every state on the cycle tries every actor. A
+ * state done whose exploration led back to a state still on the stack
+ * waits for that one's summary, which covers everything it can reach.
  * The search (search.ts) decides what to add; this file finds the races.
  */
 
 /** Actors a summary can name (one bit each in a mask). */
 export const SOURCE_SET_ACTORS = 32;
 
-/** A state's summary number: not known (still being explored, or missing what follows a cycle). */
+/** A state's summary number: not known (still being explored; waiting on a state on the stack is a negative number, see search.ts). */
 export const UNKNOWN_SUMMARY = 0;
 /** A state's summary number: nothing was done from it (the run ended). */
 export const EMPTY_SUMMARY = 1;
@@ -60,8 +62,14 @@ export class PathRaces {
   private readonly path: PathEntry[] = [];
   /** per dense cell: position * 2 + (1 if written), in path order */
   private readonly accesses: number[][] = [];
+  /** per dense cell: the positions that wrote it, in path order */
+  private readonly writes: number[][] = [];
   /** [a]: the last position of actor a on the path, or -1 */
   private readonly lastPosition: Int32Array;
+  /** conflicting()'s answer, and per path position the call that last put it there */
+  private readonly found: number[] = [];
+  private foundMark: Int32Array = new Int32Array(256);
+  private foundStamp = 0;
 
   /** `actors`: how many actors there can be (at most SOURCE_SET_ACTORS) */
   constructor(readonly cells: CellNumbers, private readonly actors: number) {
@@ -94,17 +102,22 @@ export class PathRaces {
    * transitions: a race is reported unless the summary's actor ran after the
    * access on this path.
    */
-  racesWithSummary(summary: Int32Array, report: RaceReport): void {
-    for (let cell = 0; cell < summary.length / 2; cell++) {
+  racesWithSummary(summary: Int32Array, cells: Int32Array, report: RaceReport): void {
+    for (const cell of cells) {
       const reads = summary[2 * cell];
       const writes = summary[2 * cell + 1];
       if (!(reads | writes)) continue;
+      // a write on the path races with every later access, a read with later writes
+      if (!writes) {
+        const q = this.lastWrite(cell);
+        if (q >= 0) this.raceWithActors(q, reads, report);
+        continue;
+      }
       const list = this.accesses[cell];
-      if (!list || list.length === 0) continue;
+      if (!list) continue;
       for (let i = list.length - 1; i >= 0; i--) {
         const q = list[i] >> 1;
         const written = (list[i] & 1) === 1;
-        // a write on the path races with every later access, a read with later writes
         this.raceWithActors(q, written ? reads | writes : writes, report);
         if (written) break;
       }
@@ -135,18 +148,29 @@ export class PathRaces {
     for (let i = 0; i < footprint.length; i++) {
       const cell = this.cells.of(footprint[i] >> 1);
       (this.accesses[cell] ??= []).push(q * 2 + (footprint[i] & 1));
+      if (footprint[i] & 1) (this.writes[cell] ??= []).push(q);
     }
   }
 
   /** Removes the last transition. */
   pop(): void {
     const e = this.path.pop()!;
-    for (let i = e.footprint.length - 1; i >= 0; i--) this.accesses[this.cells.of(e.footprint[i] >> 1)].pop();
+    for (let i = e.footprint.length - 1; i >= 0; i--) {
+      const cell = this.cells.of(e.footprint[i] >> 1);
+      this.accesses[cell].pop();
+      if (e.footprint[i] & 1) this.writes[cell].pop();
+    }
     this.lastPosition[e.actor] = e.before;
   }
 
   clear(): void {
     while (this.path.length) this.pop();
+  }
+
+  /** The last position on the path that wrote the cell, or -1. */
+  private lastWrite(cell: number): number {
+    const w = this.writes[cell];
+    return w && w.length ? w[w.length - 1] : -1;
   }
 
   /** For each actor in the mask that is not ordered after position q already, a race. */
@@ -160,21 +184,41 @@ export class PathRaces {
     }
   }
 
-  /** Positions on the path whose transition conflicts with the footprint, latest first, each once. */
+  /**
+   * Positions on the path whose transition conflicts with the footprint,
+   * latest first, each once. The list is reused by the next call.
+   */
   private conflicting(footprint: Int32Array): number[] {
-    const found = new Set<number>();
+    const found = this.found;
+    found.length = 0;
+    if (this.foundMark.length < this.path.length) this.foundMark = grown(this.foundMark, 2 * this.path.length);
+    const mark = ++this.foundStamp;
+    const add = (q: number) => {
+      if (this.foundMark[q] === mark) return;
+      this.foundMark[q] = mark;
+      found.push(q);
+    };
     for (let i = 0; i < footprint.length; i++) {
-      const list = this.accesses[this.cells.of(footprint[i] >> 1)];
+      const cell = this.cells.of(footprint[i] >> 1);
+      // a read conflicts with the last write; a write with every access since it, and it
+      if (!(footprint[i] & 1)) {
+        const q = this.lastWrite(cell);
+        if (q >= 0) add(q);
+        continue;
+      }
+      const list = this.accesses[cell];
       if (!list) continue;
-      const writing = (footprint[i] & 1) === 1;
       for (let j = list.length - 1; j >= 0; j--) {
-        const written = (list[j] & 1) === 1;
-        if (writing || written) found.add(list[j] >> 1);
-        if (written) break;
+        add(list[j] >> 1);
+        if (list[j] & 1) break;
       }
     }
-    return [...found].sort((a, b) => b - a);
+    return found.sort(latestFirst);
   }
+}
+
+function latestFirst(a: number, b: number): number {
+  return b - a;
 }
 
 /** What happens before entry e (at position q) happens before the clock's transition too. */
@@ -186,16 +230,16 @@ function join(clock: Int32Array, e: PathEntry, q: number): void {
 
 /** Shared cells numbered densely in the order first seen, so summaries can be arrays. */
 export class CellNumbers {
-  private readonly numbers = new Map<number, number>();
+  /** [address]: the cell's number + 1, or 0 when not seen yet */
+  private numbers: Int32Array = new Int32Array(1024);
+  size = 0;
 
   of(address: number): number {
-    let n = this.numbers.get(address);
-    if (n === undefined) this.numbers.set(address, (n = this.numbers.size));
-    return n;
-  }
-
-  get size(): number {
-    return this.numbers.size;
+    if (address >= this.numbers.length) this.numbers = grown(this.numbers, Math.max(2 * this.numbers.length, address + 1));
+    const n = this.numbers[address];
+    if (n > 0) return n - 1;
+    this.numbers[address] = ++this.size;
+    return this.size - 1;
   }
 }
 
@@ -215,6 +259,8 @@ export class Summaries {
   /** two hashes per summary */
   private readonly hashes: number[] = [0, 0, 0, 0];
   private readonly byHash = new Map<number, number>([[0, EMPTY_SUMMARY]]);
+  /** [n]: cellsOf(n), once asked */
+  private readonly touched: (Int32Array | undefined)[] = [];
 
   constructor(readonly cells: CellNumbers) {}
 
@@ -224,6 +270,17 @@ export class Summaries {
 
   get(n: number): Int32Array {
     return this.stored[n];
+  }
+
+  /** The cells summary n says anything about, in order (worked out when first asked). */
+  cellsOf(n: number): Int32Array {
+    let cells = this.touched[n];
+    if (cells) return cells;
+    const s = this.stored[n];
+    const list: number[] = [];
+    for (let cell = 0; 2 * cell < s.length; cell++) if (s[2 * cell] | s[2 * cell + 1]) list.push(cell);
+    this.touched[n] = cells = Int32Array.from(list);
+    return cells;
   }
 
   /**

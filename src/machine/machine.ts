@@ -267,8 +267,9 @@ export class Machine implements Runtime {
   }
 
   allTasks(): number[] {
-    const n = this.mem[this.taskCountAddr];
-    return Array.from({ length: n }, (_, i) => this.taskBase + i * TASK_CELLS);
+    const out: number[] = [];
+    for (let i = 0, n = this.mem[this.taskCountAddr]; i < n; i++) out.push(this.taskBase + i * TASK_CELLS);
+    return out;
   }
 
   taskName(task: number): string {
