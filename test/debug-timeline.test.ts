@@ -123,6 +123,27 @@ describe('the timeline over DAP', () => {
   });
 });
 
+describe('the Linux 6.12 race\'s timeline over DAP', () => {
+  before(async () => {
+    dc = await startClient();
+  });
+  after(() => dc.stop());
+
+  test('the whole run answers at the fractional resolutions a panel 300 to 900 pixels wide asks', async () => {
+    await launch(dc, join(__dirname, '..', 'examples', 'ipi-offline-race-6.12.smp'));
+    await continueToStop(dc);
+    const end = (await timeline(0, 0)).endStep;
+    assert.ok(end > 1000, `the run is long enough that a whole-run pixel holds several steps (${end})`);
+    for (let width = 300; width <= 900; width += 37) {
+      // what the panel asks for the whole run: its steps and a margin, over its plot's width
+      const v = await timeline(0, Math.ceil(end * 1.06), (end * 1.06) / width);
+      assert.equal(v.lanes.length, 3);
+      assert.ok(v.lanes.every((l) => l.spans.run.length > 0), `every lane has what it runs at ${width} px`);
+      assert.ok(v.arrows.some((a) => a.kind === 'ipi'), `the IPI arrow at ${width} px`);
+    }
+  });
+});
+
 describe('exporting the trace over DAP', () => {
   before(async () => {
     dc = await startClient();

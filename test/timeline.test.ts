@@ -95,7 +95,7 @@ test('the compact answer (columns and a string table) expands, after JSON, to th
   const { m, r } = recordRace();
   const json = <T>(x: T): T => JSON.parse(JSON.stringify(x));
   fc.assert(
-    fc.property(fc.nat(m.steps), fc.nat(m.steps), fc.integer({ min: 1, max: 400 }), (a, b, resolution) => {
+    fc.property(fc.nat(m.steps), fc.nat(m.steps), fc.oneof(fc.integer({ min: 1, max: 400 }), fc.double({ min: 1, max: 400, noNaN: true })), (a, b, resolution) => {
       const view = queryTimeline(r, Math.min(a, b), Math.max(a, b), resolution);
       const compact = json(compactTimeline(view));
       assert.deepEqual(expandTimeline(compact), json(view));
@@ -131,11 +131,12 @@ test('replayed steps are not recorded twice, and a new decision drops the future
   assert.equal(v.toStep, 400);
 });
 
-test('spansIn: at any resolution the spans cover exactly the steps where the series holds something', () => {
+test('spansIn: at any resolution, whole or fractional, the spans cover exactly the steps where the series holds something', () => {
   fc.assert(
     fc.property(
       fc.array(fc.tuple(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 0, max: 3 })), { minLength: 1, maxLength: 60 }),
-      fc.integer({ min: 1, max: 40 }),
+      // the panel asks with fractional resolutions (the view's width over its pixels)
+      fc.oneof(fc.integer({ min: 1, max: 40 }), fc.double({ min: 1, max: 40, noNaN: true })),
       fc.integer({ min: 0, max: 200 }),
       fc.integer({ min: 1, max: 400 }),
       (changes, resolution, from, width) => {

@@ -38,6 +38,7 @@ export function timelineHtml({ cspSource, script, style, nonce }: TimelinePageSo
 </div>
 <div id="scroller" class="scroller">
   <canvas id="timeline" tabindex="0" role="img" aria-label="Timeline: one lane per CPU. Arrows move the view, + and - zoom, up and down choose a CPU, Enter goes to the step under the centre line, N and P to the next and previous marker."></canvas>
+  <div id="lanesBelow"></div>
 </div>
 <div id="tooltip" class="tooltip" role="tooltip" hidden></div>
 <div id="message" class="message" hidden></div>

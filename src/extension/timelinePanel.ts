@@ -48,7 +48,10 @@ class TimelinePanel {
         this.post({ type: 'view', id: m.id, body });
       } else if (m.type === 'travel') {
         await this.keepInSight();
+        const shown = stopShown(session);
         await session.customRequest('travelTo', { step: m.step, threadId: m.cpu + 1 });
+        await shown;
+        this.takeKeyboardBack();
       }
     } catch (e) {
       log().warn(`timeline: ${m.type} failed: ${errorText(e)}`);
@@ -67,12 +70,54 @@ class TimelinePanel {
     }
   }
 
+  /**
+   * The travel was asked from the panel, so the keyboard goes back to it once VS Code has
+   * shown the stop's source (which takes the focus): the panel is focused, then told to focus
+   * its canvas, which VS Code's focusing of the webview alone does not reach.
+   */
+  private takeKeyboardBack(): void {
+    this.panel.reveal(this.panel.viewColumn, false);
+    this.post({ type: 'travelled' });
+  }
+
   /** Where the run is now, so the webview can size its view and ask for it. */
   private async announce(): Promise<void> {
     if (!this.session) return;
     const now = await this.session.customRequest('timeline', { fromStep: 0, toStep: 0, resolution: 1 });
     this.post({ type: 'changed', currentStep: now.currentStep, endStep: now.endStep });
   }
+}
+
+/** How long VS Code may take to show a stop after a travel before the panel stops waiting. */
+const STOP_SHOWN_DEADLINE_MS = 10_000;
+
+/**
+ * Resolves when VS Code has shown `session`'s next stop: it focuses the stop's frame (which
+ * the extension hears) and then opens its source in an editor (which moves the selection in
+ * it). Whichever of those comes last, or the deadline, ends the wait.
+ */
+function stopShown(session: vscode.DebugSession): Promise<void> {
+  return new Promise((resolve) => {
+    const listeners: vscode.Disposable[] = [];
+    const done = () => {
+      clearTimeout(deadline);
+      for (const l of listeners) l.dispose();
+      resolve();
+    };
+    let frameFocused = false;
+    listeners.push(
+      vscode.debug.onDidChangeActiveStackItem((item) => {
+        if (item?.session.id === session.id) frameFocused = true;
+      }),
+      vscode.window.onDidChangeTextEditorSelection(() => {
+        if (frameFocused) done();
+      }),
+      vscode.window.onDidChangeActiveTextEditor(() => {
+        if (frameFocused) done();
+      }),
+    );
+    const deadline = setTimeout(done, STOP_SHOWN_DEADLINE_MS);
+  });
 }
 
 /** The CPU a Call Stack selection is on: thread id = CPU + 1. */

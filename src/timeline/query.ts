@@ -1,5 +1,5 @@
 import { Arrow, LAYERS, Layer, Marker, TimelineRecorder } from './recorder.js';
-import { Span, spansIn } from './series.js';
+import { Span, nextPixelStart, spansIn } from './series.js';
 
 /** What the timeline draws for one viewport. */
 export interface TimelineView {
@@ -51,7 +51,7 @@ export function queryTimeline(r: TimelineRecorder, fromStep: number, toStep: num
 }
 
 /** Arrows closer together than this many pixels (between the same CPUs) are drawn as one. */
-const ARROW_PIXELS = 8;
+const ARROW_PIXELS = 16;
 
 /** Past this many arrows in an answer, they come without their fields (hover names them; zoom in for the rest). */
 const ARROWS_WITH_FIELDS = 500;
@@ -74,8 +74,7 @@ function arrowsIn(r: TimelineRecorder, from: number, to: number, res: number): A
       if (a.toStep !== undefined && a.toStep >= from) shown.push({ arrow: a, count: 1 });
     }
     while (i < list.length && at(i) <= to && shown.length < MAX_ITEMS) {
-      const pixelEnd = from + (Math.floor((at(i) - from) / width) + 1) * width;
-      const j = width === 1 ? i + 1 : firstAtOrAfter(list.length, at, pixelEnd);
+      const j = width === 1 ? i + 1 : firstAtOrAfter(list.length, at, nextPixelStart(from, at(i), width));
       const a = arrows[list[i]];
       // one on its way is listed below
       if (a.toStep !== undefined) shown.push({ arrow: a, count: j - i });

@@ -99,7 +99,7 @@ export function spansIn(series: ChangeSeries, labels: readonly string[], from: n
       continue;
     }
     // changes closer together than a pixel: fold up to the next pixel boundary
-    const pixelEnd = Math.min(stop, from + (Math.floor((pos - from) / resolution) + 1) * resolution);
+    const pixelEnd = Math.min(stop, nextPixelStart(from, pos, resolution));
     const last = series.indexAt(pixelEnd - 1);
     const value = firstNonZero(series, i, last);
     const merged = last - i + 1;
@@ -115,6 +115,16 @@ export function spansIn(series: ChangeSeries, labels: readonly string[], from: n
     if (i + 1 < series.length && series.startOf(i + 1) <= pos) i++;
   }
   return out;
+}
+
+/**
+ * The first whole step of the pixel after the one holding `pos`, pixels being `resolution`
+ * steps wide from `from`. Always past `pos`: a fractional width can round a boundary back
+ * onto `pos` itself, which would fold the same pixel for ever.
+ */
+export function nextPixelStart(from: number, pos: number, resolution: number): number {
+  const boundary = Math.ceil(from + (Math.floor((pos - from) / resolution) + 1) * resolution);
+  return Math.max(pos + 1, boundary);
 }
 
 /** Neighbouring changes never hold the same value, so one of the first two is something. */

@@ -5,23 +5,24 @@
  * already merged below a pixel, arrows and markers thinned), so a frame costs
  * the same at any zoom.
  */
-import type { ArrowView, MarkerView, TimelineView } from '../timeline/query.js';
+import type { ArrowView, Lane, MarkerView, TimelineView } from '../timeline/query.js';
 import type { Span } from '../timeline/series.js';
 import { Theme, hotplugColour, runColour } from './theme.js';
 
-/** Where things are on the canvas, in CSS pixels. */
+/**
+ * Where things are on the canvas, in CSS pixels. The canvas is the size of the visible part of
+ * the panel: the step axis on top, under it the lanes scrolled up by `scrollTop` (the panel's
+ * scrollbar spans all of them, `contentHeight`); only the lanes in view are drawn.
+ */
 export class Geometry {
   static readonly GUTTER = 150;
   static readonly AXIS = 24;
   static readonly LANE = 50;
 
-  /**
-   * `axisTop`: how far the canvas is scrolled up in its scroller; the step axis is drawn
-   * there, so it stays in view over the lanes while they scroll.
-   */
-  constructor(readonly width: number, readonly lanes: number, readonly from: number, readonly to: number, readonly axisTop = 0) {}
+  constructor(readonly width: number, readonly height: number, readonly lanes: number, readonly from: number, readonly to: number, readonly scrollTop = 0) {}
 
-  get height(): number {
+  /** The axis and every lane: how tall the panel's content is. */
+  get contentHeight(): number {
     return Geometry.AXIS + this.lanes * Geometry.LANE;
   }
 
@@ -38,12 +39,28 @@ export class Geometry {
   }
 
   laneTop(cpu: number): number {
-    return Geometry.AXIS + cpu * Geometry.LANE;
+    return Geometry.AXIS + cpu * Geometry.LANE - this.scrollTop;
   }
 
+  /** The lane under `y`; none over the axis. */
   laneAt(y: number): number | undefined {
-    const c = Math.floor((y - Geometry.AXIS) / Geometry.LANE);
+    if (y < Geometry.AXIS) return undefined;
+    const c = Math.floor((y - Geometry.AXIS + this.scrollTop) / Geometry.LANE);
     return c >= 0 && c < this.lanes ? c : undefined;
+  }
+
+  /** The first lane with a part under the axis. */
+  get firstLaneInView(): number {
+    return Math.max(0, Math.floor(this.scrollTop / Geometry.LANE));
+  }
+
+  /** The last lane with a part above the canvas's bottom. */
+  get lastLaneInView(): number {
+    return Math.min(this.lanes - 1, Math.floor((this.scrollTop + this.height - Geometry.AXIS - 1) / Geometry.LANE));
+  }
+
+  laneInView(cpu: number): boolean {
+    return cpu >= this.firstLaneInView && cpu <= this.lastLaneInView;
   }
 }
 
@@ -88,8 +105,8 @@ export function draw(ctx: CanvasRenderingContext2D, g: Geometry, s: DrawState, t
   ctx.fillRect(0, 0, g.width, g.height);
   ctx.font = `12px ${t.font}`;
   ctx.textBaseline = 'middle';
-  const lanes = s.data?.lanes ?? [];
-  for (let c = 0; c < g.lanes; c++) drawLaneBackground(ctx, g, c, s, t);
+  const lanes = lanesInView(g, s);
+  for (let c = g.firstLaneInView; c <= g.lastLaneInView; c++) drawLaneBackground(ctx, g, c, s, t);
   ctx.save();
   ctx.beginPath();
   ctx.rect(Geometry.GUTTER, Geometry.AXIS, g.plotWidth, g.height - Geometry.AXIS);
@@ -102,12 +119,29 @@ export function draw(ctx: CanvasRenderingContext2D, g: Geometry, s: DrawState, t
     drawSpans(ctx, g, top, ROW.hotplug, lane.spans.hotplug, (label) => hotplugColour(t, label), t, 0);
   }
   drawCursor(ctx, g, s.currentStep, t);
-  drawArrows(ctx, g, s.data?.arrows ?? [], s.endStep, t);
-  for (const m of s.data?.markers ?? []) drawMarker(ctx, g, m, t);
+  drawArrows(ctx, g, (s.data?.arrows ?? []).filter((a) => arrowInView(g, a)), s.endStep, t);
+  for (const m of s.data?.markers ?? []) if (g.laneInView(m.cpu)) drawMarker(ctx, g, m, t);
   ctx.restore();
+  // the names under the axis, which is drawn over a lane scrolled half under it
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(0, Geometry.AXIS, Geometry.GUTTER, g.height - Geometry.AXIS);
+  ctx.clip();
   for (const lane of lanes) drawLaneName(ctx, g, lane.cpu, lane.name, s, t);
+  ctx.restore();
   drawAxis(ctx, g, s, t);
   ctx.restore();
+}
+
+function lanesInView(g: Geometry, s: DrawState): Lane[] {
+  return (s.data?.lanes ?? []).slice(g.firstLaneInView, g.lastLaneInView + 1);
+}
+
+/** An arrow with a part between the axis and the bottom: one end in view, or crossing it. */
+function arrowInView(g: Geometry, a: ArrowView): boolean {
+  const top = Math.min(arrowY(g, a.fromCpu), arrowY(g, a.toCpu));
+  const bottom = Math.max(arrowY(g, a.fromCpu), arrowY(g, a.toCpu));
+  return bottom >= Geometry.AXIS && top <= g.height;
 }
 
 function drawLaneBackground(ctx: CanvasRenderingContext2D, g: Geometry, c: number, s: DrawState, t: Theme): void {
@@ -193,8 +227,9 @@ const filled = (style: string | CanvasPattern, alpha = 1) => (ctx: CanvasRenderi
   ctx.fill(path);
 };
 
-const stroked = (style: string, width: number, dash: number[] = []) => (ctx: CanvasRenderingContext2D, path: Path2D) => {
+const stroked = (style: string, width: number, dash: number[] = [], alpha = 1) => (ctx: CanvasRenderingContext2D, path: Path2D) => {
   ctx.strokeStyle = style;
+  ctx.globalAlpha = alpha;
   ctx.lineWidth = width;
   ctx.setLineDash(dash);
   ctx.stroke(path);
@@ -251,7 +286,13 @@ function arrowY(g: Geometry, c: number): number {
   return g.laneTop(c) + ROW.run.y + ROW.run.h / 2;
 }
 
-/** Arrows batched by style: a line (dashed for csds and arrows still on their way), a dot where it left, a head or a cross where it ended. */
+/** How strongly a bundle of arrows (several folded into one by the query) is drawn. */
+const BUNDLE_ALPHA = 0.35;
+
+/**
+ * Arrows batched by style: a line (dashed for csds and arrows still on their way), a dot where
+ * it left, a head or a cross where it ended; a bundle of arrows a faint line alone.
+ */
 function drawArrows(ctx: CanvasRenderingContext2D, g: Geometry, arrows: ArrowView[], endStep: number, t: Theme): void {
   const batches = new Batches();
   for (const a of arrows) {
@@ -260,6 +301,13 @@ function drawArrows(ctx: CanvasRenderingContext2D, g: Geometry, arrows: ArrowVie
     const x1 = g.x(a.toStep ?? endStep);
     const y1 = arrowY(g, a.toCpu);
     const colour = a.lost ? t.error : a.kind === 'ipi' ? t.ipi : t.csd;
+    if (a.count && a.count > 1) {
+      // a bundle of arrows too close to tell apart: a faint line, so dense traffic reads as a tint
+      const bundle = batches.path(`bundle ${colour}`, stroked(colour, 1, [], BUNDLE_ALPHA));
+      bundle.moveTo(x0, y0);
+      bundle.lineTo(x1, y1);
+      continue;
+    }
     const width = a.kind === 'ipi' ? 2.5 : 1.5;
     const dashed = a.kind === 'csd' || a.toStep === undefined;
     const line = batches.path(`line ${colour} ${width} ${dashed}`, stroked(colour, width, dashed ? [5, 3] : []));
@@ -318,8 +366,6 @@ function drawMarker(ctx: CanvasRenderingContext2D, g: Geometry, m: MarkerView, t
 }
 
 function drawAxis(ctx: CanvasRenderingContext2D, g: Geometry, s: DrawState, t: Theme): void {
-  ctx.save();
-  ctx.translate(0, g.axisTop);
   ctx.fillStyle = t.background;
   ctx.fillRect(0, 0, g.width, Geometry.AXIS);
   ctx.fillStyle = t.border;
@@ -327,27 +373,37 @@ function drawAxis(ctx: CanvasRenderingContext2D, g: Geometry, s: DrawState, t: T
   ctx.font = `11px ${t.font}`;
   ctx.fillStyle = t.dim;
   ctx.fillText('step', 8, Geometry.AXIS / 2);
+  const cursor = cursorLabel(ctx, g, s.currentStep, t);
   const every = tickEvery((g.to - g.from) / (g.plotWidth / 90));
+  ctx.font = `11px ${t.font}`;
   for (let step = Math.ceil(g.from / every) * every; step <= g.to; step += every) {
     const x = Math.round(g.x(step)) + 0.5;
     ctx.fillStyle = t.border;
     ctx.fillRect(x, Geometry.AXIS - 6, 1, 6);
+    const text = String(step);
+    const right = x + 3 + ctx.measureText(text).width;
+    // a tick's number under the cursor's label is left out, not written through it
+    if (cursor && right + 4 >= cursor.left && x <= cursor.left + cursor.width + 4) continue;
     ctx.fillStyle = t.dim;
-    ctx.fillText(String(step), x + 3, Geometry.AXIS / 2);
+    ctx.fillText(text, x + 3, Geometry.AXIS / 2);
   }
-  // the cursor's step, on top of the ticks
-  const cx = g.x(s.currentStep);
-  if (cx >= Geometry.GUTTER && cx <= g.width) {
-    const text = `step ${s.currentStep}`;
-    ctx.font = `bold 11px ${t.font}`;
-    const w = ctx.measureText(text).width + 8;
-    const left = Math.min(g.width - w, Math.max(Geometry.GUTTER, cx - w / 2));
-    ctx.fillStyle = t.cursor;
-    ctx.fillRect(left, 2, w, Geometry.AXIS - 6);
-    ctx.fillStyle = t.background;
-    ctx.fillText(text, left + 4, Geometry.AXIS / 2 - 1);
-  }
-  ctx.restore();
+  if (!cursor) return;
+  ctx.font = `bold 11px ${t.font}`;
+  ctx.fillStyle = t.cursor;
+  ctx.fillRect(cursor.left, 2, cursor.width, Geometry.AXIS - 6);
+  ctx.fillStyle = t.background;
+  ctx.fillText(cursor.text, cursor.left + 4, Geometry.AXIS / 2 - 1);
+}
+
+/** Where the cursor's step is written on the axis, if the cursor is in view. */
+function cursorLabel(ctx: CanvasRenderingContext2D, g: Geometry, step: number, t: Theme): { text: string; left: number; width: number } | undefined {
+  const cx = g.x(step);
+  if (cx < Geometry.GUTTER || cx > g.width) return undefined;
+  const text = `step ${step}`;
+  ctx.font = `bold 11px ${t.font}`;
+  const width = ctx.measureText(text).width + 8;
+  const left = Math.min(g.width - width, Math.max(Geometry.GUTTER, cx - width / 2));
+  return { text, left, width };
 }
 
 /** A round tick interval (1, 2 or 5 times a power of ten) near `raw` steps. */
@@ -366,7 +422,7 @@ export type Hit =
 
 export function hitTest(g: Geometry, s: DrawState, x: number, y: number): Hit | undefined {
   const cpu = g.laneAt(y);
-  if (cpu === undefined || x < Geometry.GUTTER || y < g.axisTop + Geometry.AXIS) return undefined;
+  if (cpu === undefined || x < Geometry.GUTTER) return undefined;
   const top = g.laneTop(cpu);
   for (const m of s.data?.markers ?? []) {
     if (m.cpu === cpu && Math.abs(g.x(m.step) - x) <= 6) return { kind: 'marker', marker: m };

@@ -15,5 +15,7 @@ export type PanelMessage =
   | { type: 'view'; id: number; body: TimelineBody }
   | { type: 'changed'; currentStep: number; endStep: number }
   | { type: 'focus'; cpu: number | undefined }
+  /** the travel the panel asked for has landed and its stop is shown: the keyboard comes back */
+  | { type: 'travelled' }
   | { type: 'error'; message: string }
   | { type: 'ended' };

@@ -16,6 +16,7 @@ declare function acquireVsCodeApi(): { postMessage(m: ViewMessage): void };
 const vscode = acquireVsCodeApi();
 const canvas = document.getElementById('timeline') as HTMLCanvasElement;
 const scroller = document.getElementById('scroller') as HTMLDivElement;
+const lanesBelow = document.getElementById('lanesBelow') as HTMLDivElement;
 const tooltip = document.getElementById('tooltip') as HTMLDivElement;
 const status = document.getElementById('status') as HTMLSpanElement;
 const message = document.getElementById('message') as HTMLDivElement;
@@ -83,7 +84,7 @@ function drawn(drawStart: number): void {
 }
 
 function geometry(): Geometry {
-  return new Geometry(scroller.clientWidth, state.lanes, state.from, state.to, scroller.scrollTop);
+  return new Geometry(scroller.clientWidth, scroller.clientHeight, state.lanes, state.from, state.to, scroller.scrollTop);
 }
 
 // ---- drawing
@@ -99,6 +100,28 @@ function scheduleDraw(): void {
 
 function redraw(): void {
   const g = geometry();
+  sizeCanvas(g);
+  const drawStart = performance.now();
+  draw(ctx, g, state, theme);
+  drawn(drawStart);
+  // where things are, for whoever drives the page without eyes (tests, tools)
+  canvas.dataset.fromStep = String(g.from);
+  canvas.dataset.toStep = String(g.to);
+  canvas.dataset.plotLeft = String(Geometry.GUTTER);
+  canvas.dataset.plotWidth = String(g.plotWidth);
+  canvas.dataset.laneTop = String(g.laneTop(0));
+  canvas.dataset.laneHeight = String(Geometry.LANE);
+  canvas.setAttribute('aria-label', describe());
+  const focus = state.focusCpu === undefined ? '' : ` · CPU${state.focusCpu} selected`;
+  status.textContent = `step ${state.currentStep} of ${state.endStep}${focus} · showing ${Math.floor(g.from)}–${Math.ceil(g.to)}`;
+}
+
+/**
+ * The canvas covers what shows of the panel, no more (Chromium's canvas costs per pixel); the
+ * space below it makes the scrollbar as long as all the lanes, which scroll under the canvas
+ * as it stays on top.
+ */
+function sizeCanvas(g: Geometry): void {
   const ratio = window.devicePixelRatio || 1;
   const w = Math.max(1, g.width);
   const h = Math.max(1, g.height);
@@ -108,20 +131,17 @@ function redraw(): void {
     canvas.style.width = `${w}px`;
     canvas.style.height = `${h}px`;
   }
+  lanesBelow.style.height = `${Math.max(0, g.contentHeight - h)}px`;
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-  const drawStart = performance.now();
-  draw(ctx, g, state, theme);
-  drawn(drawStart);
-  // where things are, for whoever drives the page without eyes (tests, tools)
-  canvas.dataset.fromStep = String(g.from);
-  canvas.dataset.toStep = String(g.to);
-  canvas.dataset.plotLeft = String(Geometry.GUTTER);
-  canvas.dataset.plotWidth = String(g.plotWidth);
-  canvas.dataset.laneTop = String(Geometry.AXIS);
-  canvas.dataset.laneHeight = String(Geometry.LANE);
-  canvas.setAttribute('aria-label', describe());
-  const focus = state.focusCpu === undefined ? '' : ` · CPU${state.focusCpu} selected`;
-  status.textContent = `step ${state.currentStep} of ${state.endStep}${focus} · showing ${Math.floor(g.from)}–${Math.ceil(g.to)}`;
+}
+
+/** Scrolls the lanes so CPU `cpu`'s shows whole (after choosing it by key or in the Call Stack). */
+function revealLane(cpu: number | undefined): void {
+  if (cpu === undefined) return;
+  const top = cpu * Geometry.LANE;
+  const visible = scroller.clientHeight - Geometry.AXIS;
+  if (top < scroller.scrollTop) scroller.scrollTop = top;
+  else if (top + Geometry.LANE > scroller.scrollTop + visible) scroller.scrollTop = top + Geometry.LANE - visible;
 }
 
 /** The canvas's text alternative: the lanes, arrows and markers in view. */
@@ -347,6 +367,12 @@ canvas.addEventListener('wheel', (e) => {
   zoom(Math.pow(1.0015, e.deltaY), geometry().stepAt(e.clientX - rect.left));
 }, { passive: false });
 
+function selectLane(cpu: number): void {
+  state.selectedCpu = cpu;
+  revealLane(cpu);
+  scheduleDraw();
+}
+
 canvas.addEventListener('keydown', (e) => {
   const lanes = Math.max(1, state.lanes);
   switch (e.key) {
@@ -358,8 +384,8 @@ canvas.addEventListener('keydown', (e) => {
     case '_': zoom(2); break;
     case '0':
     case 'Home': fitAll(); break;
-    case 'ArrowUp': state.selectedCpu = ((state.selectedCpu ?? state.focusCpu ?? 0) + lanes - 1) % lanes; scheduleDraw(); break;
-    case 'ArrowDown': state.selectedCpu = ((state.selectedCpu ?? state.focusCpu ?? -1) + 1) % lanes; scheduleDraw(); break;
+    case 'ArrowUp': selectLane(((state.selectedCpu ?? state.focusCpu ?? 0) + lanes - 1) % lanes); break;
+    case 'ArrowDown': selectLane(((state.selectedCpu ?? state.focusCpu ?? -1) + 1) % lanes); break;
     case 'Enter': travel((state.from + state.to) / 2, state.selectedCpu ?? state.focusCpu ?? 0); break;
     case 'n':
     case 'N': travelToMarker(1); break;
@@ -377,7 +403,7 @@ document.getElementById('prevMarker')!.addEventListener('click', () => travelToM
 document.getElementById('nextMarker')!.addEventListener('click', () => travelToMarker(1));
 
 new ResizeObserver(() => scheduleQuery()).observe(scroller);
-// the step axis is drawn at the top of what shows: lanes scrolling move it
+// the canvas stays on top of the scroller: scrolling draws other lanes from the answer held
 scroller.addEventListener('scroll', scheduleDraw);
 // VS Code changes the body's classes and variables with the theme
 new MutationObserver(() => {
@@ -399,7 +425,10 @@ window.addEventListener('message', (e: MessageEvent<PanelMessage>) => {
       return scheduleQuery();
     case 'focus':
       state.focusCpu = m.cpu;
+      revealLane(m.cpu);
       return scheduleDraw();
+    case 'travelled':
+      return canvas.focus();
     case 'error':
       return showStatus(m.message);
     case 'ended':

@@ -10,9 +10,11 @@
  *   3. hover the WARN marker: the tooltip shows the event and its fields
  *   4. click CPU1's lane at a step before the IPI was sent: the debugger travels there, the
  *      Call Stack shows CPU1 online with its interrupts off in MULTI_STOP_DISABLE_IRQ
- *   5. select CPU0 in the Call Stack: its lane is highlighted
- *   6. press + twice on the timeline: it zooms in around the middle of the view
- *   7. SMP Lab: Export Trace, ftrace text, a path in the save dialog: the file has the run up to
+ *   5. after that travel the keyboard is the timeline's again (its canvas has the focus, + and -
+ *      typed zoom it), though VS Code showed the stop's source in the first group
+ *   6. select CPU0 in the Call Stack: its lane is highlighted
+ *   7. press + twice on the timeline: it zooms in around the middle of the view
+ *   8. SMP Lab: Export Trace, ftrace text, a path in the save dialog: the file has the run up to
  *      the WARN and a notification says how much was written
  *
  * What the canvas shows is read from its text alternative (aria-label), which lists the lanes,
@@ -158,6 +160,31 @@ test('the timeline shows the race and takes the debugger back in time in a real 
       await page.mouse.move(5, 500);
       await screenshot(page, 'timeline-4-travelled-back');
       await closeUp(page, 'timeline-4-travelled-back-close-up');
+    });
+
+    await stage(page, 'the-keyboard-comes-back-to-the-timeline-after-a-travel', async () => {
+      const canvas = (await timelineCanvas(page))!;
+      // VS Code showed the stop's source in the first group, and the panel took the keyboard back
+      await page.locator('.editor-group-container .tab.active', { hasText: /\.kc\b/ }).first().waitFor({ state: 'visible', timeout: 60_000 });
+      await poll('the keyboard focus back on the timeline\'s canvas', async () => {
+        for (const frame of page.frames()) {
+          const focused = await frame.evaluate(`document.hasFocus() && document.activeElement !== null && document.activeElement.id === 'timeline'`).catch(() => false);
+          if (focused) return true;
+        }
+        return undefined;
+      }, 60_000);
+      // a key typed now goes to the timeline: + zooms it, - zooms back out
+      const before = await canvasGeometry(canvas);
+      await page.keyboard.press('+');
+      await poll('a + typed after the travel to zoom the timeline in', async () => {
+        const g = await canvasGeometry(canvas);
+        return g.toStep - g.fromStep < before.toStep - before.fromStep ? g : undefined;
+      }, 30_000);
+      await page.keyboard.press('-');
+      await poll('a - to zoom it back out', async () => {
+        const g = await canvasGeometry(canvas);
+        return g.toStep - g.fromStep >= before.toStep - before.fromStep - 1 ? g : undefined;
+      }, 30_000);
     });
 
     await stage(page, 'selecting-a-cpu-highlights-its-lane', async () => {
