@@ -208,6 +208,26 @@ test('smplab run --trace-out: Chrome trace-event JSON that the schema accepts, w
   }
 });
 
+test('smplab run --trace-out: Chrome DevTools\' trace engine opens the race, names its tracks and ties each flow to the events at its ends', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smplab-trace-'));
+  try {
+    const out = join(dir, 'run.json');
+    assert.equal(smplab('run', 'examples/ipi-offline-race.smp', '--quiet', '--trace-out', out).code, 1);
+    const { traceEvents } = JSON.parse(readFileSync(out, 'utf8'));
+    const engine = await import('@paulirish/trace_engine');
+    const processor = engine.Processor.TraceProcessor.createWithAllHandlers();
+    await processor.parse(traceEvents, {});
+    const parsed = processor.data!;
+    const tracks = [...parsed.Meta.threadsInProcess.values()].flatMap((threads) => [...threads.values()].map((t) => t.args.name));
+    for (const name of ['CPU0', 'CPU1', 'CPU2', 'CPU1 irqs off', 'CPU1 stop-machine']) assert.ok(tracks.includes(name), `${name} in ${tracks.join(', ')}`);
+    // a flow is the events it ties together, in time order
+    const flows = parsed.Flows.flows.map((f) => f.map((e) => e.name));
+    assert.deepEqual(flows.sort(), [['csd:csd_queue_cpu', 'csd:csd_function_entry'], ['ipi:ipi_send_cpu', 'irq_vectors:call_function_single_entry']]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('--trace-out without a file is a usage error; a file that cannot be written is exit 2 with the reason', () => {
   const r = smplab('run', 'examples/ipi-offline-race.smp', '--trace-out');
   assert.equal(r.code, 2);

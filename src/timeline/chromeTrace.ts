@@ -42,6 +42,17 @@ function trackOf(cpu: number, layer: Layer): number {
   return cpu * LAYERS.length + LAYERS.indexOf(layer);
 }
 
+/**
+ * An instant's category: its event kind, except that the IPI and csd events
+ * share their family's (`ipi`, `csd`), the category of the flows that start
+ * and end at them. Chrome DevTools binds a flow to the event with the same
+ * time, thread and category; Perfetto to the slice around it on the thread.
+ */
+function categoryOf(kind: string): string {
+  const family = kind.split('-')[0];
+  return family === 'ipi' || family === 'csd' ? family : kind;
+}
+
 export function chromeTrace(r: TimelineRecorder, title: string): ChromeTrace {
   const events: TraceEvent[] = [{ name: 'process_name', ph: 'M', pid: PID, tid: 0, args: { name: title } }];
   const view = queryTimeline(r, 0, r.end, 1);
@@ -59,7 +70,7 @@ export function chromeTrace(r: TimelineRecorder, title: string): ChromeTrace {
   for (const e of r.recordedEvents()) {
     // interrupts turned off and on are the irqs-off track's spans, not instants
     if (!shownInTrace(e)) continue;
-    events.push({ name: tracepointOf(e), cat: e.kind, ph: 'i', s: 't', pid: PID, tid: trackOf(e.cpu, 'run'), ts: stepToMicroseconds(e.step), args: r.fieldsOf(e) });
+    events.push({ name: tracepointOf(e), cat: categoryOf(e.kind), ph: 'i', s: 't', pid: PID, tid: trackOf(e.cpu, 'run'), ts: stepToMicroseconds(e.step), args: r.fieldsOf(e) });
   }
   let id = 0;
   for (const a of view.arrows) {
