@@ -299,8 +299,18 @@ async function openQueue(page: Page, cpu: number): Promise<{ queue: string; rows
     return vars.find((v) => /call_single_queue.*trigger_softirq/.test(v));
   });
   await expandVariable(page, /call_single_queue/);
-  // Its entries: [0] is the csd whose func is trigger_softirq.
-  await page.locator('.debug-variables .monaco-list-row', { hasText: /^\s*\[0\]/ }).first().waitFor({ state: 'visible', timeout: 30_000 });
+  // Its entries: [0] is the csd whose func is trigger_softirq. The view draws only the rows in
+  // sight; a refresh after the frame changed can open Locals again and push [0] below them.
+  const first = page.locator('.debug-variables .monaco-list-row', { hasText: /^\s*\[0\]/ }).first();
+  await poll(`the first entry of CPU${cpu}'s call_single_queue in sight in the Variables view`, async () => {
+    if (await first.isVisible()) return true;
+    if ((await locals.getAttribute('aria-expanded')) === 'true') await locals.locator('.monaco-tl-twistie').click();
+    else {
+      await page.locator('.debug-variables .monaco-list').first().hover();
+      await page.mouse.wheel(0, 120);
+    }
+    return undefined;
+  }, 30_000);
   return { queue, rows: (await variableRows(page).allInnerTexts()).map(squash) };
 }
 
