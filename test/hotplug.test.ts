@@ -83,6 +83,17 @@ function modelWith(extra: Record<string, string>): string {
   return dir;
 }
 
+/** A copy of the 3.15 model with `from` replaced by `to` in one file (which must contain it). */
+function modelEdited(file: string, from: string, to: string): string {
+  const dir = modelWith({});
+  const path = join(dir, 'model', file);
+  const text = readFileSync(path, 'utf8');
+  const edited = text.replace(from, to);
+  assert.notEqual(edited, text, `${file} has no ${JSON.stringify(from)}`);
+  writeFileSync(path, edited);
+  return dir;
+}
+
 test('__do_softirq runs a softirq raised while its handlers ran in the same call: ksoftirqd is not woken', () => {
   // the second disk interrupt lands on CPU 0 while BLOCK_SOFTIRQ is completing the first request there
   const r = run([
@@ -198,12 +209,7 @@ test('ksoftirqd/N parks before stop-machine and never runs on the offline CPU (s
 
 test('when stop-machine fails, cpu_down() unparks the CPU\'s threads: ksoftirqd/1, parked for the attempt, runs again', () => {
   // a copy of the model whose __cpu_disable() refuses, so take_cpu_down() fails
-  const dir = modelWith({});
-  const x86 = join(dir, 'model', 'x86.kc');
-  const text = readFileSync(x86, 'utf8');
-  const refusing = text.replace('\tset_cpu_online(cpu, false);\n\tfixup_irqs();\n\treturn 0;', '\treturn -EBUSY;');
-  assert.notEqual(refusing, text);
-  writeFileSync(x86, refusing);
+  const dir = modelEdited('x86.kc', '\tset_cpu_online(cpu, false);\n\tfixup_irqs();\n\treturn 0;', '\treturn -EBUSY;');
   try {
     const { prepared, diagnostics } = prepareScenario(join(dir, 's.smp'), [
       'kernel ./model', 'cpus 3',
@@ -316,12 +322,7 @@ test('a sleeper nobody wakes is reported: the run ends in a deadlock naming the 
 
 test('__cpu_die() polls cpu_state every 100 ms, sleeping between looks, and after ten looks gives up with "CPU 1 didn\'t die..."', () => {
   // a copy of the model whose dying CPU never acknowledges its death
-  const dir = modelWith({});
-  const x86 = join(dir, 'model', 'x86.kc');
-  const text = readFileSync(x86, 'utf8');
-  const silent = text.replace('__this_cpu_write(cpu_state, CPU_DEAD);', '');
-  assert.notEqual(silent, text);
-  writeFileSync(x86, silent);
+  const dir = modelEdited('x86.kc', '__this_cpu_write(cpu_state, CPU_DEAD);', '');
   try {
     const { prepared, diagnostics } = prepareScenario(join(dir, 's.smp'), ['kernel ./model', 'cpus 3', 'task down: cpu 2 runs cpu_down(1)'].join('\n'));
     assert.deepEqual(diagnostics, []);

@@ -98,13 +98,13 @@ test('the timeline names each vector\'s handler and lands each IPI arrow in the 
   assert.ok(mask.toStep! < single.toStep!, 'the mask vector is taken first');
 });
 
+/** CPU 2 takes CPU 1 down while a disk interrupt (`on cpu N after ...`) completes req0. */
+function cpuDownWithDiskIrq(irq: string, seed?: number) {
+  return run(['kernel linux-3.15', 'cpus 3', 'struct request req0', 'cpu 2 runs cpu_down(1)', `irq disk ${irq}: blk_complete_request(&req0)`], seed);
+}
+
 test('fixup_irqs: an interrupt aimed at a CPU that went offline is delivered to the first online CPU, and the log says its affinity was broken', () => {
-  const r = run([
-    'kernel linux-3.15', 'cpus 3',
-    'struct request req0',
-    'cpu 2 runs cpu_down(1)',
-    'irq disk on cpu 1 after cpu-dead where target == 1: blk_complete_request(&req0)',
-  ]);
+  const r = cpuDownWithDiskIrq('on cpu 1 after cpu-dead where target == 1');
   assert.equal(r.stop.kind, 'done', JSON.stringify(r.stop));
   const entries = r.events.filter((e) => e.kind === 'irq-entry');
   assert.deepEqual(entries.map((e) => [e.cpu, e.fields.name]), [[0, 'disk']]);
@@ -119,12 +119,7 @@ test('fixup_irqs: an interrupt aimed at a CPU that went offline is delivered to 
 test('fixup_irqs: an interrupt already pending at the dying CPU when it leaves cpu_online_mask is sent again to its new CPU, not taken while offline', () => {
   for (let seed = 1; seed <= 10; seed++) {
     // fires as CPU 1 leaves cpu_online_mask in __cpu_disable(), interrupts off: pending there when fixup_irqs() runs
-    const r = run([
-      'kernel linux-3.15', 'cpus 3',
-      'struct request req0',
-      'cpu 2 runs cpu_down(1)',
-      'irq disk on cpu 1 after cpu-offline where target == 1: blk_complete_request(&req0)',
-    ], seed);
+    const r = cpuDownWithDiskIrq('on cpu 1 after cpu-offline where target == 1', seed);
     assert.equal(r.stop.kind, 'done', `seed ${seed}: ${JSON.stringify(r.stop)}`);
     const entries = r.events.filter((e) => e.kind === 'irq-entry');
     assert.deepEqual(entries.map((e) => e.cpu), [0], `seed ${seed}: ${r.log.join('\n')}`);
@@ -134,12 +129,7 @@ test('fixup_irqs: an interrupt already pending at the dying CPU when it leaves c
 });
 
 test('fixup_irqs leaves interrupts aimed at online CPUs where they are', () => {
-  const r = run([
-    'kernel linux-3.15', 'cpus 3',
-    'struct request req0',
-    'cpu 2 runs cpu_down(1)',
-    'irq disk on cpu 2 after cpu-dead where target == 1: blk_complete_request(&req0)',
-  ]);
+  const r = cpuDownWithDiskIrq('on cpu 2 after cpu-dead where target == 1');
   assert.deepEqual(r.events.filter((e) => e.kind === 'irq-entry').map((e) => e.cpu), [2]);
   assert.ok(!r.events.some((e) => e.kind === 'printk' && String(e.fields.message).startsWith('Broke affinity')));
 });

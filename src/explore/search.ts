@@ -515,15 +515,12 @@ export class ScheduleSearch {
     if (this.onStack.get(stateKey(source.lo, source.hi)) === depth) this.onStack.delete(stateKey(source.lo, source.hi));
     const explored = this.summaries.finish(source.summary);
     this.stats.summaries = this.summaries.count;
-    const waiting = this.waiting[depth] ?? [];
-    this.waiting[depth] = [];
+    const waiting = (this.waiting[depth] ??= []);
     waiting.push(source.lo, source.hi);
-    if (source.missing >= depth) this.setSummaries(waiting, explored);
-    else if (source.missing >= 0) {
-      this.setSummaries(waiting, waitingOn(source.missing));
-      const on = (this.waiting[source.missing] ??= []);
-      for (const half of waiting) on.push(half);
-    } else this.setSummaries(waiting, UNKNOWN_SUMMARY);
+    const waitsOn = source.missing < depth && source.missing >= 0 ? source.missing : undefined;
+    this.setSummaries(waiting, source.missing >= depth ? explored : waitsOn !== undefined ? waitingOn(waitsOn) : UNKNOWN_SUMMARY);
+    if (waitsOn !== undefined) for (const half of waiting) (this.waiting[waitsOn] ??= []).push(half);
+    waiting.length = 0;
     const parent = this.stack[depth - 1]?.source;
     if (parent) {
       parent.summary.reached.push(explored);

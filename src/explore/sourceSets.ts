@@ -167,6 +167,13 @@ export class PathRaces {
     while (this.path.length) this.pop();
   }
 
+  /** Puts position q in conflicting()'s answer unless it is there already. */
+  private addFound(q: number): void {
+    if (this.foundMark[q] === this.foundStamp) return;
+    this.foundMark[q] = this.foundStamp;
+    this.found.push(q);
+  }
+
   /** The last position on the path that wrote the cell, or -1. */
   private lastWrite(cell: number): number {
     const w = this.writes[cell];
@@ -192,24 +199,19 @@ export class PathRaces {
     const found = this.found;
     found.length = 0;
     if (this.foundMark.length < this.path.length) this.foundMark = grown(this.foundMark, 2 * this.path.length);
-    const mark = ++this.foundStamp;
-    const add = (q: number) => {
-      if (this.foundMark[q] === mark) return;
-      this.foundMark[q] = mark;
-      found.push(q);
-    };
+    ++this.foundStamp;
     for (let i = 0; i < footprint.length; i++) {
       const cell = this.cells.of(footprint[i] >> 1);
       // a read conflicts with the last write; a write with every access since it, and it
       if (!(footprint[i] & 1)) {
         const q = this.lastWrite(cell);
-        if (q >= 0) add(q);
+        if (q >= 0) this.addFound(q);
         continue;
       }
       const list = this.accesses[cell];
       if (!list) continue;
       for (let j = list.length - 1; j >= 0; j--) {
-        add(list[j] >> 1);
+        this.addFound(list[j] >> 1);
         if (list[j] & 1) break;
       }
     }

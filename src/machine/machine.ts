@@ -804,14 +804,18 @@ export class Machine implements Runtime {
   /** Address of timer k's pair of counters: steps until it may happen, steps until it must. */
   private timerCells(k: number): number {
     if (k < this.nrCpus) return this.reg(k, R_IPI_EARLIEST);
-    const irq = k - this.nrCpus;
-    if (irq < MAX_DEVICE_IRQS) return this.irqBase + irq * IRQ_CELLS + I_EARLIEST;
-    return this.sleepTimerTask(k) + T_SLEEP_TIMER;
+    if (this.isSleepTimer(k)) return this.sleepTimerTask(k) + T_SLEEP_TIMER;
+    return this.irqBase + (k - this.nrCpus) * IRQ_CELLS + I_EARLIEST;
   }
 
   /** The task whose sleep timer timer k is (the ones after the IPIs and the device interrupts). */
   private sleepTimerTask(k: number): number {
     return this.taskBase + (k - this.nrCpus - MAX_DEVICE_IRQS) * TASK_CELLS;
+  }
+
+  /** Timer k is a task's msleep() timer (after the IPIs and the device interrupts). */
+  private isSleepTimer(k: number): boolean {
+    return k - this.nrCpus >= MAX_DEVICE_IRQS;
   }
 
   private sleepTimer(task: number): number {
@@ -847,7 +851,7 @@ export class Machine implements Runtime {
     let counting = 0;
     for (const k of this.armed) {
       // an msleep() lasts milliseconds: whatever races with its start is long over when it ends
-      if (k - this.nrCpus >= MAX_DEVICE_IRQS) continue;
+      if (this.isSleepTimer(k)) continue;
       const a = this.timerCells(k);
       if (this.mem[a] > 0 || this.mem[a + 1] > 0) counting = 1;
     }
@@ -906,8 +910,8 @@ export class Machine implements Runtime {
   timerTarget(actor: number): number {
     const k = actor - this.nrCpus;
     if (k < this.nrCpus) return k;
-    if (k - this.nrCpus < MAX_DEVICE_IRQS) return this.irqCpu(k - this.nrCpus);
-    return this.mem[this.sleepTimerTask(k) + T_CPU];
+    if (this.isSleepTimer(k)) return this.mem[this.sleepTimerTask(k) + T_CPU];
+    return this.irqCpu(k - this.nrCpus);
   }
 
   /** `d` steps pass: counters count down, and timers whose deadline came happen, in timer order. */
@@ -937,8 +941,8 @@ export class Machine implements Runtime {
   private fire(k: number): void {
     this.disarm(k);
     if (k < this.nrCpus) this.ipisLand(k);
-    else if (k - this.nrCpus < MAX_DEVICE_IRQS) this.raiseDeviceIrq(k - this.nrCpus);
-    else this.wakeUp(this.sleepTimerTask(k), TASK_UNINTERRUPTIBLE);
+    else if (this.isSleepTimer(k)) this.wakeUp(this.sleepTimerTask(k), TASK_UNINTERRUPTIBLE);
+    else this.raiseDeviceIrq(k - this.nrCpus);
   }
 
   /** How many steps a timed event waits: the chooser's number, or -1 when the schedule picks the moment. */
@@ -1039,18 +1043,23 @@ export class Machine implements Runtime {
 
   addDeviceIrq(irq: DeviceIrq): void {
     if (this.deviceIrqs.length >= MAX_DEVICE_IRQS) throw new Error(`at most ${MAX_DEVICE_IRQS} device interrupts`);
-    this.mem[this.irqBase + this.deviceIrqs.length * IRQ_CELLS + I_CPU] = irq.cpu;
+    this.mem[this.irqCpuCell(this.deviceIrqs.length)] = irq.cpu;
     this.deviceIrqs.push(irq);
+  }
+
+  /** The cell holding the CPU device interrupt i (0-based) is routed to. */
+  private irqCpuCell(i: number): number {
+    return this.irqBase + i * IRQ_CELLS + I_CPU;
   }
 
   /** The CPU device interrupt i (0-based) is delivered to now: the scenario's, until fixup_irqs moves it. */
   irqCpu(i: number): number {
-    return this.mem[this.irqBase + i * IRQ_CELLS + I_CPU];
+    return this.mem[this.irqCpuCell(i)];
   }
 
   /** irq_set_affinity: deliver device interrupt i to cpu from now on. */
   routeIrq(i: number, cpu: number): void {
-    this.store(this.irqBase + i * IRQ_CELLS + I_CPU, cpu);
+    this.store(this.irqCpuCell(i), cpu);
   }
 
   /** Whether device interrupt i is pending at this CPU (its bit in the local APIC's IRR). */
@@ -1072,7 +1081,7 @@ export class Machine implements Runtime {
 
   /** Device interrupt i becomes pending at the CPU it is routed to. */
   private deviceIrqArrives(i: number): void {
-    const cpu = this.observe(this.irqBase + i * IRQ_CELLS + I_CPU);
+    const cpu = this.observe(this.irqCpuCell(i));
     const r = this.reg(cpu, R_DEV_PENDING);
     this.store(r, this.mem[r] | (1 << i));
     this.kick(cpu);
@@ -1178,7 +1187,7 @@ export class Machine implements Runtime {
     this.disarm(c);
     this.setShared(this.reg(c, R_IPI_IN_FLIGHT), 0);
     this.deviceIrqs.forEach((_, i) => {
-      if (this.observe(this.irqBase + i * IRQ_CELLS + I_CPU) === c) this.disarm(this.nrCpus + i);
+      if (this.observe(this.irqCpuCell(i)) === c) this.disarm(this.nrCpus + i);
     });
     this.updateRunnable(c);
   }
@@ -1504,7 +1513,7 @@ export class Machine implements Runtime {
         continue;
       }
       // a task's msleep() keeps its fixed delay
-      if (k - this.nrCpus >= MAX_DEVICE_IRQS) continue;
+      if (this.isSleepTimer(k)) continue;
       const w = this.deviceIrqs[k - this.nrCpus].when;
       if (w.kind !== 'any') continue;
       this.disarm(k);
@@ -1839,7 +1848,8 @@ export class Machine implements Runtime {
   private rebuildArmed(): void {
     this.armed = [];
     for (let k = 0; k < this.nrCpus + this.deviceIrqs.length; k++) if (this.isArmed(k)) this.armed.push(k);
-    for (const task of this.allTasks()) if (this.isArmed(this.sleepTimer(task))) this.armed.push(this.sleepTimer(task));
+    const sleepTimers = this.nrCpus + MAX_DEVICE_IRQS;
+    for (let k = sleepTimers; k < sleepTimers + this.mem[this.taskCountAddr]; k++) if (this.isArmed(k)) this.armed.push(k);
   }
 }
 

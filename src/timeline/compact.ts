@@ -9,6 +9,7 @@
 import type { Layer } from './recorder.js';
 import type { ArrowView, Lane, MarkerView, TimelineView } from './query.js';
 import type { Span } from './series.js';
+import { StringTable } from './strings.js';
 
 /** A layer's spans: span i is from[i]..to[i], labelled strings[label[i]], merged[i] spans folded into it (0: one span). */
 export interface SpanColumns {
@@ -51,22 +52,6 @@ export interface CompactTimeline {
   arrows: ArrowColumns;
   /** few (thinned per pixel): as they are */
   markers: MarkerView[];
-}
-
-/** Gives each distinct string one number. */
-class StringTable {
-  readonly strings: string[] = [];
-  private readonly index = new Map<string, number>();
-
-  of(s: string): number {
-    let i = this.index.get(s);
-    if (i === undefined) {
-      i = this.strings.length;
-      this.strings.push(s);
-      this.index.set(s, i);
-    }
-    return i;
-  }
 }
 
 export function compactTimeline(view: TimelineView): CompactTimeline {

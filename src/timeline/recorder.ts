@@ -3,6 +3,7 @@ import { CALL_FUNCTION_VECTOR, R_IRQS_ON } from '../machine/layout.js';
 import { Machine, shortFile } from '../machine/machine.js';
 import { SOFTIRQ_NAMES, fieldText } from '../machine/trace.js';
 import { ChangeSeries } from './series.js';
+import { StringTable } from './strings.js';
 
 /** The layers of one CPU's lane. */
 export const LAYERS = ['run', 'irqsOff', 'hotplug', 'stopMachine'] as const;
@@ -57,10 +58,18 @@ interface CpuState {
  * events of steps already recorded are ignored, and `forgetAfter` drops a
  * future that a new decision replaced.
  */
+/** A string table whose number 0 is the empty string. */
+function tableWithEmpty(): StringTable {
+  const t = new StringTable();
+  t.of('');
+  return t;
+}
+
 export class TimelineRecorder {
   readonly nrCpus: number;
-  readonly labels: string[] = [''];
-  private readonly labelIds = new Map<string, number>([['', 0]]);
+  /** span labels by number; 0 is the empty label */
+  private readonly labelTable = tableWithEmpty();
+  readonly labels: string[] = this.labelTable.strings;
   private layers: Record<Layer, ChangeSeries>[] = [];
   arrows: Arrow[] = [];
   /** the arrows between each pair of CPUs of one kind, in step order (see pairKey): a coarse view takes one per pixel */
@@ -156,13 +165,7 @@ export class TimelineRecorder {
   }
 
   private label(text: string): number {
-    let id = this.labelIds.get(text);
-    if (id === undefined) {
-      id = this.labels.length;
-      this.labels.push(text);
-      this.labelIds.set(text, id);
-    }
-    return id;
+    return this.labelTable.of(text);
   }
 
   private apply(e: MachineEvent): void {
