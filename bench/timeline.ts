@@ -75,9 +75,9 @@ function main(): void {
       for (const p of positions(n)) {
         const from = Math.floor(p * (m.steps - span));
         const q0 = process.hrtime.bigint();
-        const view = queryTimeline(recorder, from, from + span, span / PIXELS);
+        const answer = queryTimeline(recorder, from, from + span, span / PIXELS);
         times.push(ms(q0));
-        sizes.push(JSON.stringify(view).length);
+        sizes.push(JSON.stringify(answer).length);
       }
       return { span, queries: n, medianMs: median(times), p95Ms: percentile(times, 95), maxMs: Math.max(...times), medianAnswerKB: median(sizes) / 1024 };
     };

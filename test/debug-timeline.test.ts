@@ -4,16 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
-import { CompactTimeline, expandTimeline } from '../src/timeline/compact.js';
-import type { TimelineView } from '../src/timeline/query.js';
+import { TimelineAnswer, TimelineView, expandTimeline } from '../src/timeline/answer.js';
 import { DEADLINE_MS, RACE, assertInWords, continueToStop, launch, startClient, stopped } from './dap-client.js';
 
 type TimelineBody = TimelineView & { currentStep: number };
 
 let dc: DebugClient;
 
-async function timeline(fromStep: number, toStep: number, resolution = 1): Promise<TimelineBody> {
-  const body = (await dc.customRequest('timeline', { fromStep, toStep, resolution })).body as CompactTimeline & { currentStep: number };
+async function timeline(fromStep: number, toStep: number, resolution = 1, cpus: { fromCpu?: number; toCpu?: number } = {}): Promise<TimelineBody> {
+  const body = (await dc.customRequest('timeline', { fromStep, toStep, resolution, ...cpus })).body as TimelineAnswer & { currentStep: number };
   return { ...expandTimeline(body), currentStep: body.currentStep };
 }
 
@@ -52,6 +51,16 @@ describe('the timeline over DAP', () => {
     const warn = v.markers.find((m) => m.kind === 'warn')!;
     assert.equal(warn.cpu, 1);
     assert.ok(ipi.toStep! <= warn.step && warn.step <= v.currentStep);
+    // a panel scrolled to CPU 1 alone: its lane, the arrows into it, its WARN; nothing between CPUs 0 and 2 only
+    const cpu1 = await timeline(0, grown.endStep, 1, { fromCpu: 1, toCpu: 1 });
+    assert.equal(cpu1.nrCpus, 3);
+    assert.deepEqual(cpu1.lanes.map((l) => l.cpu), [1]);
+    assert.equal(cpu1.lanes[0].name, threads[1].name);
+    assert.ok(cpu1.arrows.length > 0 && cpu1.arrows.every((a) => a.fromCpu === 1 || a.toCpu === 1 || Math.min(a.fromCpu, a.toCpu) < 1 && Math.max(a.fromCpu, a.toCpu) > 1));
+    assert.deepEqual(cpu1.markers.map((m) => m.cpu), v.markers.filter((m) => m.cpu === 1).map((m) => m.cpu));
+    const cpu2 = await timeline(0, grown.endStep, 1, { fromCpu: 2, toCpu: 9 });
+    assert.deepEqual(cpu2.lanes.map((l) => l.cpu), [2], 'a range past the last CPU ends at it');
+    assert.ok(!cpu2.arrows.some((a) => a.fromCpu < 2 && a.toCpu < 2), 'no arrow between CPUs 0 and 1 only');
   });
 
   test('travelTo goes back to a step before the IPI: every view shows that step, and forward again to the WARN', async () => {
@@ -66,7 +75,7 @@ describe('the timeline over DAP', () => {
     ]);
     assert.equal(stop.body.reason, 'goto');
     assert.equal(stop.body.threadId, 2);
-    assert.deepEqual(changed.body, { currentStep: target, endStep: warnStep });
+    assert.deepEqual(changed.body, { currentStep: target, endStep: warnStep, nrCpus: 3 });
     // the history ahead is kept: the timeline still reaches the WARN, the cursor is back
     const back = await timeline(0, 1e9);
     assert.equal(back.currentStep, target);
@@ -104,6 +113,8 @@ describe('the timeline over DAP', () => {
       ['timeline', { fromStep: 0, toStep: 10, resolution: 0 }, /resolution must be a number above 0/],
       ['timeline', { fromStep: 20, toStep: 10, resolution: 1 }, /toStep \(10\) must not be before fromStep \(20\)/],
       ['timeline', { fromStep: 0, toStep: 'end', resolution: 1 }, /toStep must be a whole number/],
+      ['timeline', { fromStep: 0, toStep: 10, resolution: 1, fromCpu: 2, toCpu: 1 }, /toCpu \(1\) must not be before fromCpu \(2\)/],
+      ['timeline', { fromStep: 0, toStep: 10, resolution: 1, fromCpu: -1 }, /fromCpu must be 0 or more/],
       ['travelTo', { step: 1e9 }, /step 1000000000 is past the end of the run so far \(step \d+\): continue to get there/],
       ['travelTo', { step: 3, threadId: 9 }, /threadId 9 is not a CPU of this scenario/],
       ['travelTo', {}, /step is missing/],

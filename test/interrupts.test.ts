@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { MachineEvent } from '../src/machine/events.js';
 import { eventLines } from '../src/machine/trace.js';
 import { prepareScenario, startRun } from '../src/scenario/build.js';
-import { queryTimeline } from '../src/timeline/query.js';
+import { timelineView } from '../src/timeline/query.js';
 import { TimelineRecorder } from '../src/timeline/recorder.js';
 import { Client, ROOT } from './lspClient.js';
 
@@ -87,7 +87,7 @@ test('both vectors pending at once are two interrupts: the call-function vector 
 
 test('the timeline names each vector\'s handler and lands each IPI arrow in the handler of its own vector', () => {
   const r = run(BOTH_VECTORS_PENDING);
-  const v = queryTimeline(r.timeline, 0, r.m.steps, 1);
+  const v = timelineView(r.timeline, 0, r.m.steps, 1);
   const toCpu1 = v.arrows.filter((a) => a.kind === 'ipi' && a.toCpu === 1);
   assert.equal(toCpu1.length, 2);
   const labelAt = (step: number) => v.lanes[1].spans.run.find((s) => s.from <= step && step < s.to)?.label;

@@ -7,8 +7,9 @@ import Ajv from 'ajv';
 import fc from 'fast-check';
 import { loadScenarioFile, startRun } from '../src/scenario/build.js';
 import { TimelineRecorder } from '../src/timeline/recorder.js';
-import { queryTimeline } from '../src/timeline/query.js';
-import { compactTimeline, expandTimeline } from '../src/timeline/compact.js';
+import { queryTimeline, timelineView } from '../src/timeline/query.js';
+import { expandTimeline } from '../src/timeline/answer.js';
+import { LAYERS } from '../src/timeline/recorder.js';
 import { ChangeSeries, spansIn } from '../src/timeline/series.js';
 import { TraceEvent } from '../src/timeline/chromeTrace.js';
 import { ROOT, smplab } from './helpers.js';
@@ -31,7 +32,7 @@ const spanAt = (spans: { from: number; to: number; label: string }[], step: numb
 
 test('the race: three lanes; the IPI from CPU 0 lands in CPU 1 after it went offline, where the WARN fires', () => {
   const { m, r } = recordRace();
-  const v = queryTimeline(r, 0, m.steps, 1);
+  const v = timelineView(r, 0, m.steps, 1);
   assert.deepEqual(v.lanes.map((l) => l.name), ['CPU0', 'CPU1', 'CPU2']);
   const ipi = v.arrows.filter((a) => a.kind === 'ipi');
   assert.equal(ipi.length, 1);
@@ -66,8 +67,8 @@ test('the race: three lanes; the IPI from CPU 0 lands in CPU 1 after it went off
 
 test('a coarse resolution merges spans shorter than a pixel and never returns more spans than pixels', () => {
   const { m, r } = recordRace();
-  const fine = queryTimeline(r, 0, m.steps, 1);
-  const coarse = queryTimeline(r, 0, m.steps, 100);
+  const fine = timelineView(r, 0, m.steps, 1);
+  const coarse = timelineView(r, 0, m.steps, 100);
   const pixels = Math.ceil(m.steps / 100);
   for (const lane of coarse.lanes) {
     for (const spans of Object.values(lane.spans)) {
@@ -81,30 +82,54 @@ test('a coarse resolution merges spans shorter than a pixel and never returns mo
 
 test('a viewport returns only what it shows: the arrow in a window around it, none in a window before it', () => {
   const { m, r } = recordRace();
-  const all = queryTimeline(r, 0, m.steps, 1);
+  const all = timelineView(r, 0, m.steps, 1);
   const ipi = all.arrows.find((a) => a.kind === 'ipi')!;
-  const around = queryTimeline(r, ipi.toStep! - 5, ipi.toStep! + 5, 1);
+  const around = timelineView(r, ipi.toStep! - 5, ipi.toStep! + 5, 1);
   assert.ok(around.arrows.some((a) => a.kind === 'ipi'), 'an arrow ending in the window is in it');
-  const before = queryTimeline(r, 0, 100, 1);
+  const before = timelineView(r, 0, 100, 1);
   assert.equal(before.arrows.length, 0);
   assert.equal(before.markers.length, 0);
   for (const lane of before.lanes) for (const spans of Object.values(lane.spans)) for (const s of spans) assert.ok(s.from >= 0 && s.to <= 100);
 });
 
-test('the compact answer (columns and a string table) expands, after JSON, to the very view the query made, at any window and resolution', () => {
+test('the answer (columns of differences, a string table) expands after JSON to the spans the series fold into and the arrows the recorder holds', () => {
   const { m, r } = recordRace();
   const json = <T>(x: T): T => JSON.parse(JSON.stringify(x));
   fc.assert(
-    fc.property(fc.nat(m.steps), fc.nat(m.steps), fc.oneof(fc.integer({ min: 1, max: 400 }), fc.double({ min: 1, max: 400, noNaN: true })), (a, b, resolution) => {
-      const view = queryTimeline(r, Math.min(a, b), Math.max(a, b), resolution);
-      const compact = json(compactTimeline(view));
-      assert.deepEqual(expandTimeline(compact), json(view));
-      assert.equal(new Set(compact.strings).size, compact.strings.length, 'each string once');
-    }),
+    fc.property(
+      fc.nat(m.steps),
+      fc.nat(m.steps),
+      fc.oneof(fc.integer({ min: 1, max: 400 }), fc.double({ min: 1, max: 400, noNaN: true })),
+      fc.nat(2),
+      fc.nat(2),
+      (a, b, resolution, c0, c1) => {
+        const [from, to] = [Math.min(a, b), Math.max(a, b)];
+        const cpus = { fromCpu: Math.min(c0, c1), toCpu: Math.max(c0, c1) };
+        const answer = json(queryTimeline(r, from, to, resolution, cpus));
+        assert.equal(new Set(answer.strings).size, answer.strings.length, 'each string once');
+        const v = expandTimeline(answer);
+        assert.deepEqual(v.lanes.map((l) => l.cpu), Array.from({ length: cpus.toCpu - cpus.fromCpu + 1 }, (_, i) => cpus.fromCpu + i));
+        for (const lane of v.lanes) {
+          for (const layer of LAYERS) assert.deepEqual(lane.spans[layer], json(spansIn(r.layer(lane.cpu, layer), r.labels, v.fromStep, v.toStep, v.resolution, v.endStep)));
+        }
+        // every arrow with a part in the window and between the lanes is told once, alone or in a bundle
+        const expected = r.arrows.filter((x) => x.fromStep <= v.toStep && (x.toStep ?? Infinity) >= v.fromStep && Math.min(x.fromCpu, x.toCpu) <= cpus.toCpu && Math.max(x.fromCpu, x.toCpu) >= cpus.fromCpu);
+        assert.equal(v.arrows.reduce((n, x) => n + (x.count ?? 1), 0), expected.length);
+        for (const x of v.arrows) {
+          const same = r.arrows.find((y) => y.kind === x.kind && y.fromStep === x.fromStep && y.fromCpu === x.fromCpu && y.toCpu === x.toCpu);
+          assert.ok(same, `arrow ${JSON.stringify(x)} is the recorder's`);
+          assert.equal(x.toStep, same.toStep);
+          assert.equal(x.label, same.label);
+          if (x.fields) assert.deepEqual(x.fields, r.fieldsOf(same.event));
+        }
+        if (resolution === 1) assert.ok(v.arrows.every((x) => x.count === undefined), 'at one step per pixel no arrow is bundled');
+      },
+    ),
     { numRuns: 300 },
   );
-  const whole = queryTimeline(r, 0, m.steps, 1);
+  const whole = timelineView(r, 0, m.steps, 1);
   assert.ok(whole.arrows.some((a) => a.fields) && whole.arrows.some((a) => a.toStep !== undefined), 'the round trip covered fields and landed arrows');
+  assert.ok(whole.lanes.some((l) => l.spans.run.length > 1), 'and spans after spans');
 });
 
 test('replayed steps are not recorded twice, and a new decision drops the future it replaced', () => {
@@ -127,7 +152,7 @@ test('replayed steps are not recorded twice, and a new decision drops the future
   assert.equal(r.end, 400);
   assert.ok(r.recordedEvents().every((e) => e.step <= 400));
   assert.ok(r.arrows.every((a) => a.fromStep <= 400));
-  const v = queryTimeline(r, 0, 1000, 1);
+  const v = timelineView(r, 0, 1000, 1);
   assert.equal(v.toStep, 400);
 });
 

@@ -183,7 +183,7 @@ const RULES: Record<string, RequestRule> = {
   thaw: { needs: 'stopped', args: { threadId: required(thread) } },
   exploreFromHere: { needs: 'stopped', args: { maxStates: count } },
   exploreCancel: { needs: 'launch' },
-  timeline: { needs: 'launch', args: { fromStep: required(count), toStep: required(count), resolution: required(positive) } },
+  timeline: { needs: 'launch', args: { fromStep: required(count), toStep: required(count), resolution: required(positive), fromCpu: count, toCpu: count } },
   travelTo: { needs: 'stopped', args: { step: required(count), threadId: thread } },
   exportTrace: { needs: 'launch', args: { format: required(oneOf('chrome', 'ftrace')), path: required(string) } },
 };
@@ -216,8 +216,15 @@ export function checkRequest(request: DebugProtocol.Request, s: SessionState): s
   if (wrong) return wrong;
   if (command === 'source' && args.sourceReference == null && !(isObject(args.source) && args.source.sourceReference != null)) return 'source needs a sourceReference';
   if (command === 'continue' && args.singleThread === true) return liveThread(args.threadId, 'threadId', s);
-  if (command === 'timeline' && (args.toStep as number) < (args.fromStep as number)) return `toStep (${args.toStep}) must not be before fromStep (${args.fromStep})`;
+  if (command === 'timeline') return timelineRangeProblem(args);
   if (command === 'travelTo' && (args.step as number) > s.lastStep) return `step ${args.step} is past the end of the run so far (step ${s.lastStep}): continue to get there`;
+  return undefined;
+}
+
+/** A timeline range must not end before it starts, in steps or in CPUs. */
+function timelineRangeProblem(args: Record<string, unknown>): string | undefined {
+  if ((args.toStep as number) < (args.fromStep as number)) return `toStep (${args.toStep}) must not be before fromStep (${args.fromStep})`;
+  if (args.fromCpu != null && args.toCpu != null && (args.toCpu as number) < (args.fromCpu as number)) return `toCpu (${args.toCpu}) must not be before fromCpu (${args.fromCpu})`;
   return undefined;
 }
 

@@ -3,7 +3,7 @@ import { statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ftraceText } from '../machine/trace.js';
 import { chromeTrace } from '../timeline/chromeTrace.js';
-import { CompactTimeline, compactTimeline } from '../timeline/compact.js';
+import type { TimelineAnswer } from '../timeline/answer.js';
 import { queryTimeline } from '../timeline/query.js';
 import { writeChromeTrace } from '../timeline/traceFile.js';
 import { Debuggee } from './debuggee.js';
@@ -16,23 +16,27 @@ export interface TimelineArguments {
   toStep: number;
   /** steps per pixel */
   resolution: number;
+  /** the lanes in view, first and last (all by default) */
+  fromCpu?: number;
+  toCpu?: number;
 }
 
 /**
  * The `timeline` answer: the viewport's spans, arrows and markers in columns (compact.ts),
  * the lanes named as the Call Stack names the threads, and where the machine is.
  */
-export function timelineBody(d: Debuggee, a: TimelineArguments): CompactTimeline & { currentStep: number } {
+export function timelineBody(d: Debuggee, a: TimelineArguments): TimelineAnswer & { currentStep: number } {
   d.recorder.settle(d.m.steps);
-  const view = queryTimeline(d.recorder, a.fromStep, a.toStep, a.resolution);
-  for (const lane of view.lanes) lane.name = threadName(d, lane.cpu);
-  return { ...compactTimeline(view), currentStep: d.m.steps };
+  const cpus = { fromCpu: a.fromCpu ?? 0, toCpu: a.toCpu ?? d.m.nrCpus - 1 };
+  const answer = queryTimeline(d.recorder, a.fromStep, a.toStep, a.resolution, cpus);
+  for (const lane of answer.lanes) lane.name = threadName(d, lane.cpu);
+  return { ...answer, currentStep: d.m.steps };
 }
 
 /** Told at every stop: the run grew or travelled, so a timeline view asks again. */
 export function timelineChanged(d: Debuggee): Event {
   d.recorder.settle(d.m.steps);
-  return new Event('smplab.timelineChanged', { currentStep: d.m.steps, endStep: d.recorder.end });
+  return new Event('smplab.timelineChanged', { currentStep: d.m.steps, endStep: d.recorder.end, nrCpus: d.m.nrCpus });
 }
 
 /** The `exportTrace` request's arguments (checked in requests.ts). */

@@ -44,7 +44,8 @@ class TimelinePanel {
         await this.announce();
         this.post({ type: 'focus', cpu: cpuOf(vscode.debug.activeStackItem, session) });
       } else if (m.type === 'query') {
-        const body = await session.customRequest('timeline', { fromStep: m.fromStep, toStep: m.toStep, resolution: m.resolution });
+        const { fromStep, toStep, resolution, fromCpu, toCpu } = m;
+        const body = await session.customRequest('timeline', { fromStep, toStep, resolution, fromCpu, toCpu });
         this.post({ type: 'view', id: m.id, body });
       } else if (m.type === 'travel') {
         await this.keepInSight();
@@ -83,8 +84,8 @@ class TimelinePanel {
   /** Where the run is now, so the webview can size its view and ask for it. */
   private async announce(): Promise<void> {
     if (!this.session) return;
-    const now = await this.session.customRequest('timeline', { fromStep: 0, toStep: 0, resolution: 1 });
-    this.post({ type: 'changed', currentStep: now.currentStep, endStep: now.endStep });
+    const now = await this.session.customRequest('timeline', { fromStep: 0, toStep: 0, resolution: 1, fromCpu: 0, toCpu: 0 });
+    this.post({ type: 'changed', currentStep: now.currentStep, endStep: now.endStep, nrCpus: now.nrCpus });
   }
 }
 
@@ -164,7 +165,7 @@ export function registerTimeline(context: vscode.ExtensionContext): void {
     }),
     vscode.debug.onDidReceiveDebugSessionCustomEvent((e) => {
       if (e.event !== 'smplab.timelineChanged' || !current || current.session?.id !== e.session.id) return;
-      current.post({ type: 'changed', currentStep: e.body.currentStep, endStep: e.body.endStep });
+      current.post({ type: 'changed', currentStep: e.body.currentStep, endStep: e.body.endStep, nrCpus: e.body.nrCpus });
     }),
     vscode.debug.onDidChangeActiveStackItem((item) => {
       if (current?.session) current.post({ type: 'focus', cpu: cpuOf(item, current.session) });

@@ -1,7 +1,7 @@
 import { tracepointOf } from '../machine/events.js';
 import { stepToMicroseconds } from '../machine/clock.js';
 import { shownInTrace } from '../machine/trace.js';
-import { queryTimeline } from './query.js';
+import { timelineView } from './query.js';
 import { LAYERS, Layer, TimelineRecorder } from './recorder.js';
 
 /**
@@ -55,7 +55,7 @@ function categoryOf(kind: string): string {
 
 export function chromeTrace(r: TimelineRecorder, title: string): ChromeTrace {
   const events: TraceEvent[] = [{ name: 'process_name', ph: 'M', pid: PID, tid: 0, args: { name: title } }];
-  const view = queryTimeline(r, 0, r.end, 1);
+  const view = timelineView(r, 0, r.end, 1);
   for (const lane of view.lanes) {
     for (const layer of LAYERS) {
       const tid = trackOf(lane.cpu, layer);

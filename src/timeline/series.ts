@@ -64,7 +64,7 @@ export class ChangeSeries {
   }
 }
 
-/** A stretch of a lane layer as the query returns it; `merged` counts the spans folded into one too short to see. */
+/** A stretch of a lane layer as the timeline shows it; `merged` counts the changes folded into one too short to see. */
 export interface Span {
   from: number;
   to: number;
@@ -72,20 +72,30 @@ export interface Span {
   merged?: number;
 }
 
+/** Where foldSpans puts what it finds; `value` is the series' value (a label number). */
+export interface SpanSink {
+  /** A stretch holding one value, at least a pixel long. */
+  whole(from: number, to: number, value: number): void;
+  /**
+   * `merged` changes within a pixel, shown as the value where they start; joins the folded
+   * stretch just before it, if any, so a run of busy pixels is one stretch.
+   */
+  folded(from: number, to: number, value: number, merged: number): void;
+}
+
 /**
- * The spans of `series` within [from, to) at `resolution` steps per pixel,
- * the series ending at `end`. Value 0 means nothing to draw. Spans shorter
- * than a pixel are folded, one pixel at a time, into a merged span labelled
- * with the value in force where it starts; so the work is per pixel, not per
- * change, however many changes the range holds.
+ * The spans of `series` within [from, to) at `resolution` steps per pixel, the series ending
+ * at `end`, told to `sink` in step order. Value 0 means nothing to draw. Changes closer
+ * together than a pixel are folded, one pixel at a time, into a stretch labelled with the
+ * value in force where it starts; so the work is per pixel, not per change, however many
+ * changes the range holds.
  */
-export function spansIn(series: ChangeSeries, labels: readonly string[], from: number, to: number, resolution: number, end: number): Span[] {
-  const out: Span[] = [];
+export function foldSpans(series: ChangeSeries, from: number, to: number, resolution: number, end: number, sink: SpanSink): void {
   const stop = Math.min(to, end);
   let pos = from;
   let i = series.indexAt(pos);
   if (i < 0) {
-    if (series.length === 0) return out;
+    if (series.length === 0) return;
     i = 0;
     pos = Math.max(pos, series.startOf(0));
   }
@@ -93,7 +103,7 @@ export function spansIn(series: ChangeSeries, labels: readonly string[], from: n
     const segEnd = i + 1 < series.length ? series.startOf(i + 1) : end;
     if (segEnd - series.startOf(i) >= resolution) {
       const v = series.valueOf(i);
-      if (v !== 0) out.push({ from: pos, to: Math.min(segEnd, stop), label: labels[v] });
+      if (v !== 0) sink.whole(pos, Math.min(segEnd, stop), v);
       pos = segEnd;
       i++;
       continue;
@@ -102,18 +112,26 @@ export function spansIn(series: ChangeSeries, labels: readonly string[], from: n
     const pixelEnd = Math.min(stop, nextPixelStart(from, pos, resolution));
     const last = series.indexAt(pixelEnd - 1);
     const value = firstNonZero(series, i, last);
-    const merged = last - i + 1;
-    const prev = out[out.length - 1];
-    if (value === 0) {
-      // nothing to draw in this pixel
-    } else if (prev && prev.merged && prev.to === pos) {
-      prev.to = pixelEnd;
-      prev.merged += merged;
-    } else out.push({ from: pos, to: pixelEnd, label: labels[value], merged });
+    if (value !== 0) sink.folded(pos, pixelEnd, value, last - i + 1);
     pos = pixelEnd;
     i = last;
     if (i + 1 < series.length && series.startOf(i + 1) <= pos) i++;
   }
+}
+
+/** foldSpans as a list of spans labelled from `labels`. */
+export function spansIn(series: ChangeSeries, labels: readonly string[], from: number, to: number, resolution: number, end: number): Span[] {
+  const out: Span[] = [];
+  foldSpans(series, from, to, resolution, end, {
+    whole: (f, t, v) => out.push({ from: f, to: t, label: labels[v] }),
+    folded: (f, t, v, merged) => {
+      const prev = out[out.length - 1];
+      if (prev?.merged && prev.to === f) {
+        prev.to = t;
+        prev.merged += merged;
+      } else out.push({ from: f, to: t, label: labels[v], merged });
+    },
+  });
   return out;
 }
 

@@ -5,7 +5,7 @@
  * already merged below a pixel, arrows and markers thinned), so a frame costs
  * the same at any zoom.
  */
-import type { ArrowView, Lane, MarkerView, TimelineView } from '../timeline/query.js';
+import type { ArrowView, Lane, MarkerView, TimelineView } from '../timeline/answer.js';
 import type { Span } from '../timeline/series.js';
 import { Theme, hotplugColour, runColour } from './theme.js';
 
@@ -127,14 +127,28 @@ export function draw(ctx: CanvasRenderingContext2D, g: Geometry, s: DrawState, t
   ctx.beginPath();
   ctx.rect(0, Geometry.AXIS, Geometry.GUTTER, g.height - Geometry.AXIS);
   ctx.clip();
-  for (const lane of lanes) drawLaneName(ctx, g, lane.cpu, lane.name, s, t);
+  // a lane scrolled into view before its answer came is named by its number alone meanwhile
+  for (let c = g.firstLaneInView; c <= g.lastLaneInView; c++) drawLaneName(ctx, g, c, heldLane(s, c)?.name ?? `CPU${c}`, s, t);
   ctx.restore();
   drawAxis(ctx, g, s, t);
   ctx.restore();
 }
 
+/** The lanes in view that the answer held has (it has those near the view when it was asked). */
 function lanesInView(g: Geometry, s: DrawState): Lane[] {
-  return (s.data?.lanes ?? []).slice(g.firstLaneInView, g.lastLaneInView + 1);
+  const lanes: Lane[] = [];
+  for (let c = g.firstLaneInView; c <= g.lastLaneInView; c++) {
+    const lane = heldLane(s, c);
+    if (lane) lanes.push(lane);
+  }
+  return lanes;
+}
+
+/** CPU c's lane in the answer held, if it has it (its lanes are a run of CPUs in order). */
+function heldLane(s: DrawState, c: number): Lane | undefined {
+  const lanes = s.data?.lanes;
+  if (!lanes || lanes.length === 0) return undefined;
+  return lanes[c - lanes[0].cpu];
 }
 
 /** An arrow with a part between the axis and the bottom: one end in view, or crossing it. */
@@ -430,7 +444,7 @@ export function hitTest(g: Geometry, s: DrawState, x: number, y: number): Hit | 
   for (const a of s.data?.arrows ?? []) {
     if (distanceToSegment(x, y, g.x(a.fromStep), arrowY(g, a.fromCpu), g.x(a.toStep ?? s.endStep), arrowY(g, a.toCpu)) <= 4) return { kind: 'arrow', arrow: a };
   }
-  const lane = s.data?.lanes[cpu];
+  const lane = heldLane(s, cpu);
   if (lane) {
     const step = g.stepAt(x);
     for (const [layer, row] of Object.entries(ROW) as [keyof typeof ROW, { y: number; h: number }][]) {

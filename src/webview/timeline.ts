@@ -5,8 +5,7 @@
  * zooming, panning and travelling in time. Everything it draws comes from the
  * debug adapter's `timeline` answer; it computes nothing about the run.
  */
-import { expandTimeline } from '../timeline/compact.js';
-import type { ArrowView, MarkerView } from '../timeline/query.js';
+import { ArrowView, MarkerView, expandTimeline } from '../timeline/answer.js';
 import type { PanelMessage, TimelineBody, ViewMessage } from './messages.js';
 import { DrawState, Geometry, Hit, draw, hitTest } from './draw.js';
 import { Theme, readTheme } from './theme.js';
@@ -38,7 +37,6 @@ let theme: Theme = readTheme();
 let lastQuery = 0;
 let shownQuery = 0;
 let drawScheduled = false;
-let queryScheduled = false;
 
 // ---- measuring: user-timing marks and measures that anyone with the page can read
 
@@ -148,7 +146,8 @@ function revealLane(cpu: number | undefined): void {
 function describe(): string {
   const d = state.data;
   if (!d) return 'Timeline: no data yet';
-  const lanes = d.lanes.map((l) => l.name).join('; ');
+  const shown = d.lanes.length < state.lanes ? ` (${d.lanes.length} of ${state.lanes} near the view; scroll for the others)` : '';
+  const lanes = d.lanes.map((l) => l.name).join('; ') + shown;
   const arrows = listed(d.arrows.map(arrowText));
   const markers = listed(d.markers.map((m) => `${m.label} on CPU${m.cpu} at step ${m.step}`));
   return `Timeline at step ${state.currentStep}. Lanes: ${lanes}. Arrows: ${arrows || 'none'}. Markers: ${markers || 'none'}.`;
@@ -169,28 +168,61 @@ function arrowText(a: ArrowView): string {
 
 // ---- asking the adapter
 
+/** Lanes asked for above and below those in view, so a small scroll draws from the answer held. */
+const LANE_MARGIN = 4;
+
+/**
+ * One question at a time: the view is asked for at once when nothing is on its way, and
+ * otherwise as soon as the answer on its way arrives (by then the view may have moved again;
+ * the latest view is what is asked). A busy adapter so gets one question per answer, never a
+ * queue of views already left behind.
+ */
+let queryOnItsWay = false;
+let queryWanted = false;
+
 function scheduleQuery(): void {
   scheduleDraw();
-  if (queryScheduled) return;
-  queryScheduled = true;
-  requestAnimationFrame(() => {
-    queryScheduled = false;
-    const g = geometry();
-    const id = ++lastQuery;
-    asked(id);
-    vscode.postMessage({ type: 'query', id, fromStep: Math.max(0, Math.floor(g.from)), toStep: Math.max(0, Math.ceil(g.to)), resolution: (g.to - g.from) / g.plotWidth });
-  });
+  queryWanted = true;
+  if (!queryOnItsWay) queueMicrotask(sendQuery);
+}
+
+function sendQuery(): void {
+  if (!queryWanted || queryOnItsWay) return;
+  queryWanted = false;
+  queryOnItsWay = true;
+  const g = geometry();
+  const id = ++lastQuery;
+  asked(id);
+  const fromCpu = Math.max(0, g.firstLaneInView - LANE_MARGIN);
+  const toCpu = Math.max(fromCpu, g.lastLaneInView + LANE_MARGIN);
+  vscode.postMessage({ type: 'query', id, fromStep: Math.max(0, Math.floor(g.from)), toStep: Math.max(0, Math.ceil(g.to)), resolution: (g.to - g.from) / g.plotWidth, fromCpu, toCpu });
+}
+
+/** An answer or an error came back: the next question may go. */
+function queryAnswered(): void {
+  queryOnItsWay = false;
+  if (queryWanted) sendQuery();
 }
 
 function receiveView(id: number, body: TimelineBody): void {
+  queryAnswered();
   if (id < shownQuery) return;
   shownQuery = id;
   state.data = expandTimeline(body);
-  state.lanes = body.lanes.length;
+  state.lanes = body.nrCpus;
   state.currentStep = body.currentStep;
   state.endStep = body.endStep;
   hideMessage();
   scheduleDraw();
+}
+
+/** After a scroll: asks for the lanes now in view if the answer held lacks some. */
+function lanesScrolled(): void {
+  scheduleDraw();
+  const lanes = state.data?.lanes;
+  if (!lanes || lanes.length === 0) return;
+  const g = geometry();
+  if (g.firstLaneInView < lanes[0].cpu || g.lastLaneInView > lanes[lanes.length - 1].cpu) scheduleQuery();
 }
 
 // ---- the viewport
@@ -404,7 +436,7 @@ document.getElementById('nextMarker')!.addEventListener('click', () => travelToM
 
 new ResizeObserver(() => scheduleQuery()).observe(scroller);
 // the canvas stays on top of the scroller: scrolling draws other lanes from the answer held
-scroller.addEventListener('scroll', scheduleDraw);
+scroller.addEventListener('scroll', lanesScrolled);
 // VS Code changes the body's classes and variables with the theme
 new MutationObserver(() => {
   theme = readTheme();
@@ -420,6 +452,7 @@ window.addEventListener('message', (e: MessageEvent<PanelMessage>) => {
       markFirstMessage();
       state.currentStep = m.currentStep;
       state.endStep = m.endStep;
+      state.lanes = m.nrCpus;
       if (state.following) fitAll();
       else keepCursorInView();
       return scheduleQuery();
@@ -430,8 +463,10 @@ window.addEventListener('message', (e: MessageEvent<PanelMessage>) => {
     case 'travelled':
       return canvas.focus();
     case 'error':
+      queryAnswered();
       return showStatus(m.message);
     case 'ended':
+      queryAnswered();
       return showMessage('The debug session has ended. Start one (F5) to see its timeline.');
   }
 });
