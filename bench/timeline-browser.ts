@@ -11,7 +11,10 @@
  * as a webview message is. The times are the page's own user-timing measures
  * (src/webview/timeline.ts): "timeline: opened" from the first message to the first drawn
  * answer, "timeline: view redrawn" from a zoom or pan to the drawn answer for the new view
- * (the adapter's query, the transfer and the parse included), "timeline: draw" one frame.
+ * (the adapter's query, the transfer and the parse included), "timeline: answer" from the
+ * page's question to its answer arriving, "timeline: draw" one frame. This stand-in's transport
+ * (playwright's binding to this process) is not VS Code's: bench/timeline-vscode.ts measures
+ * the panel in a real VS Code.
  *
  *   E2E_CACHE=/work/e2e-cache node --import tsx bench/timeline-browser.ts
  *
@@ -25,6 +28,7 @@ import { DebugClient } from '@vscode/debugadapter-testsupport';
 import { timelineHtml } from '../src/extension/timelineHtml';
 import type { ViewMessage } from '../src/webview/messages';
 import { Page, consoleLines, openBrowserPage, stopAll } from '../test/e2e/harness';
+import { Redraw, SERIES_LABELS, measure, median, redrawSeries, waitIn } from './timelineRedraws';
 import { CPUS, STEPS, writeBenchScenario } from './timelineScenario';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -34,19 +38,14 @@ const SHOTS = path.join(ROOT, 'test-output', 'bench');
 const ORIGIN = 'https://timeline.bench';
 const VIEWPORT = { width: 1400, height: 900 };
 const TIMEOUT = 120_000;
-/** Wheel notches from the whole run in to about 1,000 steps. */
-const ZOOMS = 12;
 
 /** The page's side of the message channel: what `acquireVsCodeApi()` returns in a webview. */
 const MESSAGE_CHANNEL = `
 window.replyParseMs = [];
-window.roundTripMs = {};
 window.acquireVsCodeApi = () => ({
   postMessage(m) {
-    const sent = performance.now();
     window.timelineHost(m).then((reply) => {
       if (!reply) return;
-      if (m.type === 'query') window.roundTripMs[m.id] = performance.now() - sent;
       const t0 = performance.now();
       const message = JSON.parse(reply);
       window.replyParseMs.push(performance.now() - t0);
@@ -54,18 +53,6 @@ window.acquireVsCodeApi = () => ({
     });
   },
 });`;
-
-interface Measure {
-  name: string;
-  startTime: number;
-  duration: number;
-  detail?: { query?: number };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 async function runToEnd(scenario: string): Promise<DebugClient> {
   const dc = new DebugClient('node', ADAPTER, 'smplab');
@@ -116,38 +103,11 @@ async function servePanelPage(page: Page): Promise<void> {
 }
 
 /**
- * Waits in the page, frame by frame, until `condition` (an expression) holds. Not
- * waitForFunction: that evaluates a string inside the page, which the panel's CSP forbids.
- */
-async function waitInPage(page: Page, condition: string): Promise<void> {
-  await page.evaluate(`new Promise((resolve, reject) => {
-    const deadline = performance.now() + ${TIMEOUT};
-    const check = () => (${condition}) ? resolve() : performance.now() > deadline ? reject(new Error('timed out waiting for ' + ${JSON.stringify(condition)})) : requestAnimationFrame(check);
-    check();
-  })`);
-}
-
-async function measure(page: Page, name: string): Promise<Measure> {
-  await waitInPage(page, `performance.getEntriesByName(${JSON.stringify(name)}, 'measure').length > 0`);
-  const [m] = await page.evaluate(`performance.getEntriesByName(${JSON.stringify(name)}, 'measure').map((e) => ({ name: e.name, startTime: e.startTime, duration: e.duration, detail: e.detail }))`);
-  return m;
-}
-
-/** Does `act` (a zoom or a pan) and returns the page's measure of the redraw it caused, and the last frame's draw time. */
-async function redraw(page: Page, act: () => Promise<void>): Promise<{ redrawMs: number; drawMs: number; query: number }> {
-  await page.evaluate(`performance.clearMeasures('timeline: view redrawn')`);
-  await act();
-  const m = await measure(page, 'timeline: view redrawn');
-  const draw = await measure(page, 'timeline: draw');
-  return { redrawMs: m.duration, drawMs: draw.duration, query: m.detail?.query ?? 0 };
-}
-
-/**
  * A kind of redraw's figures: the page's measure, the frame, the answer's size, and where the
  * time went: the adapter (its DAP round trip) and the whole way from the page's question to
  * its answer arriving (the adapter and this stand-in's transport, playwright's binding).
  */
-function summary(label: string, runs: { redrawMs: number; drawMs: number; query: number }[], answers: Answers, roundTripMs: Record<number, number>) {
+function summary(label: string, runs: Redraw[], answers: Answers) {
   const kb = runs.map((r) => (answers.get(r.query)?.bytes ?? 0) / 1024);
   return {
     label,
@@ -158,7 +118,7 @@ function summary(label: string, runs: { redrawMs: number; drawMs: number; query:
     medianAnswerKB: median(kb),
     maxAnswerKB: Math.max(...kb),
     medianAdapterMs: median(runs.map((r) => answers.get(r.query)?.adapterMs ?? 0)),
-    medianRoundTripMs: median(runs.map((r) => roundTripMs[r.query] ?? 0)),
+    medianAnswerMs: median(runs.map((r) => r.answerMs)),
   };
 }
 
@@ -193,43 +153,23 @@ async function main(): Promise<void> {
     await page.screenshot({ path: path.join(SHOTS, 'timeline-64-cpus.png') });
     // the lanes scrolled to the last CPUs: the step axis stays on top
     await page.evaluate(`document.getElementById('scroller').scrollTop = 1e6`);
-    await waitInPage(page, `document.getElementById('scroller').scrollTop > 0`);
+    await waitIn(page, `document.getElementById('scroller').scrollTop > 0`);
     await page.evaluate(`new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))`);
     await page.screenshot({ path: path.join(SHOTS, 'timeline-64-cpus-scrolled.png') });
     await page.evaluate(`document.getElementById('scroller').scrollTop = 0`);
 
-    const canvas = page.locator('#timeline');
-    await canvas.focus();
-    const box = await canvas.boundingBox();
-    const middle = { x: box.x + (150 + box.width) / 2, y: Math.min(box.y + 300, VIEWPORT.height - 100) };
-    await page.mouse.move(middle.x, middle.y);
-    // from the whole run to about 1,000 steps and back, by the wheel (a delta of 360 zooms by 1.7)
-    const zoomIn: { redrawMs: number; drawMs: number; query: number }[] = [];
-    for (let i = 0; i < ZOOMS; i++) zoomIn.push(await redraw(page, () => page.mouse.wheel(0, -360)));
-    console.log(`  zoom in: ${zoomIn.map((r) => r.redrawMs.toFixed(0)).join(', ')} ms`);
-    const pans: { redrawMs: number; drawMs: number; query: number }[] = [];
-    for (let i = 0; i < 6; i++) pans.push(await redraw(page, () => page.keyboard.press(i % 2 ? 'ArrowLeft' : 'ArrowRight')));
-    console.log(`  pan: ${pans.map((r) => r.redrawMs.toFixed(0)).join(', ')} ms`);
-    const zoomOut: { redrawMs: number; drawMs: number; query: number }[] = [];
-    for (let i = 0; i < ZOOMS; i++) zoomOut.push(await redraw(page, () => page.mouse.wheel(0, 360)));
-    // the worst case: the whole run again (the biggest answer), by the keyboard
-    const fits: { redrawMs: number; drawMs: number; query: number }[] = [];
-    for (let i = 0; i < 4; i++) {
-      await redraw(page, () => page.keyboard.press('+'));
-      fits.push(await redraw(page, () => page.keyboard.press('0')));
-    }
+    const { zoomIn, pans, zoomOut, fits } = await redrawSeries(page, page, page.locator('#timeline'));
     const parseMs: number[] = await page.evaluate('window.replyParseMs');
-    const roundTripMs: Record<number, number> = await page.evaluate('window.roundTripMs');
 
     const results = {
       run: { cpus: CPUS, steps: STEPS, adapterRunMs: runMs },
       viewport: VIEWPORT,
       open,
       redraw: [
-        summary('wheel zoom in, whole run to ~1,000 steps', zoomIn, answers, roundTripMs),
-        summary('pan (arrow keys)', pans, answers, roundTripMs),
-        summary('wheel zoom out back to the whole run', zoomOut, answers, roundTripMs),
-        summary('fit the whole run (key 0)', fits, answers, roundTripMs),
+        summary(SERIES_LABELS.zoomIn, zoomIn, answers),
+        summary(SERIES_LABELS.pans, pans, answers),
+        summary(SERIES_LABELS.zoomOut, zoomOut, answers),
+        summary(SERIES_LABELS.fits, fits, answers),
       ],
       medianParseMs: median(parseMs),
       maxParseMs: Math.max(...parseMs),
@@ -238,7 +178,7 @@ async function main(): Promise<void> {
     writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
     console.log(`  opened (first message to first drawn answer): ${open.fromFirstMessageMs.toFixed(0)} ms, ${open.fromNavigationMs.toFixed(0)} ms from page load (target < 1 s); its frame ${open.drawMs.toFixed(1)} ms; answer ${open.answerKB.toFixed(0)} KB of JSON`);
     for (const r of results.redraw) {
-      console.log(`  ${r.label}: ${r.count} redraws, median ${r.medianMs.toFixed(1)} ms, max ${r.maxMs.toFixed(1)} ms (target < 50 ms); frame ${r.medianDrawMs.toFixed(1)} ms; answer median ${r.medianAnswerKB.toFixed(0)} KB, max ${r.maxAnswerKB.toFixed(0)} KB; of it the adapter ${r.medianAdapterMs.toFixed(1)} ms, question to answer in the page ${r.medianRoundTripMs.toFixed(1)} ms`);
+      console.log(`  ${r.label}: ${r.count} redraws, median ${r.medianMs.toFixed(1)} ms, max ${r.maxMs.toFixed(1)} ms (target < 50 ms); frame ${r.medianDrawMs.toFixed(1)} ms; answer median ${r.medianAnswerKB.toFixed(0)} KB, max ${r.maxAnswerKB.toFixed(0)} KB; of it the adapter ${r.medianAdapterMs.toFixed(1)} ms, question to answer in the page ${r.medianAnswerMs.toFixed(1)} ms`);
     }
     console.log(`  parsing an answer in the page: median ${results.medianParseMs.toFixed(1)} ms, max ${results.maxParseMs.toFixed(1)} ms`);
     console.log(`  wrote ${path.relative(process.cwd(), RESULTS) || RESULTS}`);

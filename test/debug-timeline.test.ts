@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
+import { DebugProtocol } from '@vscode/debugprotocol';
+import { SmpLabSession } from '../src/debug/session.js';
 import { TimelineAnswer, TimelineView, expandTimeline } from '../src/timeline/answer.js';
-import { DEADLINE_MS, RACE, assertInWords, continueToStop, launch, startClient, stopped } from './dap-client.js';
+import { DEADLINE_MS, RACE, assertInWords, continueToStop, launch, startClient, stopped, within } from './dap-client.js';
 
 type TimelineBody = TimelineView & { currentStep: number };
 
@@ -183,5 +185,43 @@ describe('exporting the trace over DAP', () => {
     const badFormat = await refused(dc.customRequest('exportTrace', { format: 'perfetto', path: join(dir, 'x') }));
     assertInWords(badFormat);
     assert.match(badFormat, /format/);
+  });
+});
+
+describe('the inline adapter asked from its own process', () => {
+  test('ask() checks and answers a request as DAP does, and sends nothing to the client', async () => {
+    const session = new SmpLabSession();
+    const sent: DebugProtocol.ProtocolMessage[] = [];
+    const waiting: (() => void)[] = [];
+    session.onDidSendMessage((m) => {
+      sent.push(m as DebugProtocol.ProtocolMessage);
+      for (const w of waiting.splice(0)) w();
+    });
+    /** The first message sent that `is`, once it is sent. */
+    const sentMessage = <T extends DebugProtocol.ProtocolMessage>(is: (m: DebugProtocol.ProtocolMessage) => boolean, what: string) =>
+      within(new Promise<T>((resolve) => {
+        const look = () => {
+          const m = sent.find(is);
+          if (m) resolve(m as T);
+          else waiting.push(look);
+        };
+        look();
+      }), what);
+    const request = (seq: number, command: string, args: object) => session.handleMessage({ seq, type: 'request', command, arguments: args } as DebugProtocol.Request);
+    const responseTo = (seq: number) => sentMessage<DebugProtocol.Response>((m) => m.type === 'response' && (m as DebugProtocol.Response).request_seq === seq, `the response to ${seq}`);
+    try {
+      request(1, 'initialize', { adapterID: 'smplab' });
+      request(2, 'launch', { scenario: RACE, stopOnEntry: true });
+      request(3, 'configurationDone', {});
+      await sentMessage((m) => m.type === 'event' && (m as DebugProtocol.Event).event === 'stopped', 'the entry stop');
+      const asked = (await session.ask('timeline', { fromStep: 0, toStep: 0, resolution: 1 })) as TimelineAnswer;
+      request(4, 'timeline', { fromStep: 0, toStep: 0, resolution: 1 });
+      assert.deepEqual(asked, (await responseTo(4)).body);
+      assert.equal(asked.nrCpus, 3);
+      await assert.rejects(session.ask('timeline', { fromStep: 5, toStep: 1, resolution: 1 }), /toStep \(1\) must not be before fromStep \(5\)/);
+      assert.ok(!sent.some((m) => m.type === 'response' && (m as DebugProtocol.Response).request_seq < 0), 'no answer to an asked request went to the client');
+    } finally {
+      session.dispose();
+    }
   });
 });

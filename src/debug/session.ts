@@ -93,6 +93,9 @@ export class SmpLabSession extends DebugSession {
     },
   };
   private readonly explorer = new ExploreFromHere();
+  /** Requests asked from within this process (ask()), by their negative numbers. */
+  private readonly asked = new Map<number, { resolve: (body: unknown) => void; reject: (e: Error) => void }>();
+  private lastAsked = 0;
 
   constructor() {
     super();
@@ -117,6 +120,29 @@ export class SmpLabSession extends DebugSession {
     if (!Number.isInteger(m.seq)) return this.reportBadMessage(`a request's "seq" must be a whole number, not ${JSON.stringify(m.seq) ?? 'missing'}`);
     if (typeof m.command !== 'string') return this.fail(new Response(m as DebugProtocol.Request), `a request's "command" must be a string, not ${JSON.stringify(m.command) ?? 'missing'}`);
     this.dispatchRequest(m as DebugProtocol.Request);
+  }
+
+  /**
+   * Asks this session a request from the process it runs in (the extension host, when the
+   * adapter is inline) and gives the answer's body: checked and answered as a client's request
+   * is, without the trip through VS Code and back. Numbered below zero, so no client's request
+   * is taken for one.
+   */
+  ask(command: string, args: object): Promise<unknown> {
+    const seq = --this.lastAsked;
+    return new Promise((resolve, reject) => {
+      this.asked.set(seq, { resolve, reject });
+      this.dispatchRequest({ seq, type: 'request', command, arguments: args });
+    });
+  }
+
+  /** An answer goes to whoever asked: a request asked in this process, or the client. */
+  override sendResponse(response: DebugProtocol.Response): void {
+    const asker = this.asked.get(response.request_seq);
+    if (!asker) return super.sendResponse(response);
+    this.asked.delete(response.request_seq);
+    if (response.success) asker.resolve(response.body);
+    else asker.reject(new Error(response.message));
   }
 
   /** A frame or message that is not a request: said in the Debug Console, and the adapter reads on. */

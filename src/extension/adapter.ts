@@ -10,7 +10,25 @@ import { SmpLabSession } from '../debug/session';
 import { log } from './log';
 
 export class SmpLabAdapterFactory implements vscode.DebugAdapterDescriptorFactory {
+  /** The inline adapters, by the id of their session, while the session lasts. */
+  private readonly inline = new Map<string, SmpLabSession>();
+
   constructor(private readonly adapterScript: string) {}
+
+  /**
+   * Asks a session's adapter a custom request. An inline adapter is in this process and is asked
+   * directly; one in its own process through VS Code (`customRequest`). The timeline asks often
+   * and its answers are big: the direct way saves two trips through VS Code's debug service
+   * (in VS Code for the Web, two over its connection) and their copies of the answer.
+   */
+  ask(session: vscode.DebugSession, command: string, args: object): Thenable<any> {
+    const inline = this.inline.get(session.id);
+    return inline ? inline.ask(command, args) : session.customRequest(command, args);
+  }
+
+  forget(session: vscode.DebugSession): void {
+    this.inline.delete(session.id);
+  }
 
   createDebugAdapterDescriptor(session: vscode.DebugSession): vscode.ProviderResult<vscode.DebugAdapterDescriptor> {
     const mode = vscode.workspace.getConfiguration('smplab').get<string>('adapter', 'inline');
@@ -19,7 +37,9 @@ export class SmpLabAdapterFactory implements vscode.DebugAdapterDescriptorFactor
       log().warn(`smplab.adapter is "server" but ${this.adapterScript} does not exist; using the inline adapter`);
     }
     log().info(`session ${session.id} "${session.name}": inline adapter`);
-    return new vscode.DebugAdapterInlineImplementation(new SmpLabSession());
+    const adapter = new SmpLabSession();
+    this.inline.set(session.id, adapter);
+    return new vscode.DebugAdapterInlineImplementation(adapter);
   }
 
   private executable(session: vscode.DebugSession): vscode.DebugAdapterExecutable {

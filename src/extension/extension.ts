@@ -26,12 +26,13 @@ export function activate(context: vscode.ExtensionContext): void {
   const version = (context.extension.packageJSON as { version?: string }).version;
   log.info(`SMP Lab ${version} activating in ${vscode.env.appName} ${vscode.version} (${context.extensionPath})`);
 
+  const adapters = new SmpLabAdapterFactory(context.asAbsolutePath(path.join('dist', 'debugAdapter.js')));
   context.subscriptions.push(
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new SmpLabConfigurationProvider()),
     vscode.debug.registerDebugConfigurationProvider(
       DEBUG_TYPE, new SmpLabDynamicConfigurationProvider(), vscode.DebugConfigurationProviderTriggerKind.Dynamic),
-    vscode.debug.registerDebugAdapterDescriptorFactory(
-      DEBUG_TYPE, new SmpLabAdapterFactory(context.asAbsolutePath(path.join('dist', 'debugAdapter.js')))),
+    vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, adapters),
+    vscode.debug.onDidTerminateDebugSession((session) => adapters.forget(session)),
     vscode.debug.registerDebugAdapterTrackerFactory(DEBUG_TYPE, new SmpLabTrackerFactory()),
     vscode.commands.registerCommand('smplab.showLog', () => log.show()),
   );
@@ -41,7 +42,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerExportTrace(context);
   registerCpuCommands(context);
   showCallStackOnSessionStart(context);
-  registerTimeline(context);
+  registerTimeline(context, adapters);
   trackWalkthroughProgress(context);
   startLanguageClient(context.asAbsolutePath(path.join('dist', 'server.js')));
   log.info('SMP Lab activated');

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { PanelMessage, ViewMessage } from '../webview/messages';
+import type { SmpLabAdapterFactory } from './adapter';
 import { DEBUG_TYPE } from './config';
 import { errorText, log } from './log';
 import { timelineHtml } from './timelineHtml';
@@ -17,7 +18,7 @@ const VIEW_TYPE = 'smplab.timeline';
 class TimelinePanel {
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(readonly panel: vscode.WebviewPanel, public session: vscode.DebugSession | undefined, extensionUri: vscode.Uri, onClosed: () => void) {
+  constructor(readonly panel: vscode.WebviewPanel, public session: vscode.DebugSession | undefined, private readonly adapters: SmpLabAdapterFactory, extensionUri: vscode.Uri, onClosed: () => void) {
     panel.webview.html = html(panel.webview, extensionUri);
     panel.onDidDispose(() => {
       for (const d of this.disposables) d.dispose();
@@ -45,7 +46,7 @@ class TimelinePanel {
         this.post({ type: 'focus', cpu: cpuOf(vscode.debug.activeStackItem, session) });
       } else if (m.type === 'query') {
         const { fromStep, toStep, resolution, fromCpu, toCpu } = m;
-        const body = await session.customRequest('timeline', { fromStep, toStep, resolution, fromCpu, toCpu });
+        const body = await this.adapters.ask(session, 'timeline', { fromStep, toStep, resolution, fromCpu, toCpu });
         this.post({ type: 'view', id: m.id, body });
       } else if (m.type === 'travel') {
         await this.keepInSight();
@@ -84,7 +85,7 @@ class TimelinePanel {
   /** Where the run is now, so the webview can size its view and ask for it. */
   private async announce(): Promise<void> {
     if (!this.session) return;
-    const now = await this.session.customRequest('timeline', { fromStep: 0, toStep: 0, resolution: 1, fromCpu: 0, toCpu: 0 });
+    const now = await this.adapters.ask(this.session, 'timeline', { fromStep: 0, toStep: 0, resolution: 1, fromCpu: 0, toCpu: 0 });
     this.post({ type: 'changed', currentStep: now.currentStep, endStep: now.endStep, nrCpus: now.nrCpus });
   }
 }
@@ -136,7 +137,7 @@ function html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
 }
 
 /** The command, opening with each SMP Lab session (unless smplab.timeline.openOnStart is off), and the events passed on. */
-export function registerTimeline(context: vscode.ExtensionContext): void {
+export function registerTimeline(context: vscode.ExtensionContext, adapters: SmpLabAdapterFactory): void {
   let current: TimelinePanel | undefined;
   const smplabSession = () => {
     const s = vscode.debug.activeDebugSession;
@@ -153,7 +154,7 @@ export function registerTimeline(context: vscode.ExtensionContext): void {
       retainContextWhenHidden: true,
       localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist'), vscode.Uri.joinPath(context.extensionUri, 'media')],
     });
-    current = new TimelinePanel(panel, session, context.extensionUri, () => (current = undefined));
+    current = new TimelinePanel(panel, session, adapters, context.extensionUri, () => (current = undefined));
     log().info(`timeline opened${session ? ` for session ${session.id}` : ''}`);
   };
   context.subscriptions.push(

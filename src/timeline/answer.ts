@@ -56,7 +56,9 @@ export interface SpanColumns {
 /**
  * The arrows: arrow i goes from CPU fromCpu[i] at fromStep[i] to CPU toCpu[i] flight[i] steps
  * later (-1: still on its way); kind and label index the string table; lost is 1 or 0; count is
- * how many alike it stands for; fields, when the answer has them, one object per arrow.
+ * how many alike it stands for; fields, when the answer has them, per arrow its names and
+ * values in turn, as numbers of the string table (they repeat: the same call sites, callbacks,
+ * CPUs and source lines over and over).
  */
 export interface ArrowColumns {
   kind: number[];
@@ -67,7 +69,7 @@ export interface ArrowColumns {
   label: number[];
   lost: number[];
   count: number[];
-  fields?: Record<string, string>[];
+  fields?: number[][];
 }
 
 export interface AnswerLane {
@@ -174,13 +176,27 @@ function expandSpans(c: SpanColumns, fromStep: number, strings: string[]): Span[
   return out;
 }
 
+/** An arrow's fields written as string-table numbers (fieldColumns), back to an object. */
+function expandFields(pairs: number[], strings: string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let k = 0; k < pairs.length; k += 2) fields[strings[pairs[k]]] = strings[pairs[k + 1]];
+  return fields;
+}
+
+/** An event's fields as the answer writes them: name and value in turn, as string-table numbers. */
+export function fieldNumbers(fields: Record<string, string>, strings: StringTable): number[] {
+  const pairs: number[] = [];
+  for (const [name, value] of Object.entries(fields)) pairs.push(strings.of(name), strings.of(value));
+  return pairs;
+}
+
 function expandArrows(c: ArrowColumns, strings: string[]): ArrowView[] {
   const out: ArrowView[] = [];
   for (let i = 0; i < c.kind.length; i++) {
     const a: ArrowView = { kind: strings[c.kind[i]] as ArrowView['kind'], fromCpu: c.fromCpu[i], fromStep: c.fromStep[i], toCpu: c.toCpu[i], lost: c.lost[i] === 1, label: strings[c.label[i]] };
     if (c.flight[i] >= 0) a.toStep = c.fromStep[i] + c.flight[i];
     if (c.count[i] > 1) a.count = c.count[i];
-    if (c.fields) a.fields = c.fields[i];
+    if (c.fields) a.fields = expandFields(c.fields[i], strings);
     out.push(a);
   }
   return out;

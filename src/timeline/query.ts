@@ -1,4 +1,4 @@
-import { AnswerLane, AnswerStrings, ArrowColumns, MarkerView, SpanColumns, SpanColumnsWriter, TimelineAnswer, TimelineView, expandTimeline } from './answer.js';
+import { AnswerLane, AnswerStrings, ArrowColumns, MarkerView, SpanColumns, SpanColumnsWriter, TimelineAnswer, TimelineView, expandTimeline, fieldNumbers } from './answer.js';
 import { Arrow, LAYERS, Layer, TimelineRecorder } from './recorder.js';
 import { foldSpans, nextPixelStart } from './series.js';
 
@@ -117,7 +117,7 @@ function arrowColumns(r: TimelineRecorder, shown: number[], counts: number[], wi
     c.label.push(strings.of(a.label));
     c.lost.push(a.lost ? 1 : 0);
   }
-  if (withFields) c.fields = shown.map((i) => r.fieldsOf(r.arrows[i].event));
+  if (withFields) c.fields = shown.map((i) => fieldNumbers(r.fieldsOf(r.arrows[i].event), strings));
   return c;
 }
 

@@ -70,6 +70,18 @@ function asked(id: number): void {
   }
 }
 
+/** When each question still unanswered was sent, by its number. */
+const askedAt = new Map<number, number>();
+
+/** An answer arrived: how long it took from the question ("timeline: answer"), the way there and back included. */
+function answered(id: number): void {
+  const start = askedAt.get(id);
+  askedAt.delete(id);
+  if (start === undefined) return;
+  performance.clearMeasures('timeline: answer');
+  performance.measure('timeline: answer', { start, detail: { query: id } });
+}
+
 /** After a frame: the measure ends if the frame drew the answer it waited for (or a later one). */
 function drawn(drawStart: number): void {
   performance.clearMeasures('timeline: draw');
@@ -193,6 +205,8 @@ function sendQuery(): void {
   const g = geometry();
   const id = ++lastQuery;
   asked(id);
+  askedAt.set(id, performance.now());
+  askedWidth = scroller.clientWidth;
   const fromCpu = Math.max(0, g.firstLaneInView - LANE_MARGIN);
   const toCpu = Math.max(fromCpu, g.lastLaneInView + LANE_MARGIN);
   vscode.postMessage({ type: 'query', id, fromStep: Math.max(0, Math.floor(g.from)), toStep: Math.max(0, Math.ceil(g.to)), resolution: (g.to - g.from) / g.plotWidth, fromCpu, toCpu });
@@ -205,6 +219,7 @@ function queryAnswered(): void {
 }
 
 function receiveView(id: number, body: TimelineBody): void {
+  answered(id);
   queryAnswered();
   if (id < shownQuery) return;
   shownQuery = id;
@@ -434,7 +449,12 @@ document.getElementById('zoomOut')!.addEventListener('click', () => zoom(2));
 document.getElementById('prevMarker')!.addEventListener('click', () => travelToMarker(-1));
 document.getElementById('nextMarker')!.addEventListener('click', () => travelToMarker(1));
 
-new ResizeObserver(() => scheduleQuery()).observe(scroller);
+/** The plot's width the answer held was asked for: a narrower or wider panel needs another resolution. */
+let askedWidth = 0;
+new ResizeObserver(() => {
+  if (scroller.clientWidth !== askedWidth) scheduleQuery();
+  else lanesScrolled();
+}).observe(scroller);
 // the canvas stays on top of the scroller: scrolling draws other lanes from the answer held
 scroller.addEventListener('scroll', lanesScrolled);
 // VS Code changes the body's classes and variables with the theme

@@ -1,0 +1,93 @@
+/**
+ * Measuring the timeline panel's page from outside, for the browser bench (the page alone in
+ * Chromium) and the VS Code bench (the page in its webview, in code-server): the page's own
+ * user-timing measures (src/webview/timeline.ts) read after a zoom or a pan done with the real
+ * mouse wheel and keys.
+ */
+import type { Locator, Page } from '../test/e2e/harness';
+
+/** Where the page's script runs: the page itself, or the frame of a webview. */
+export interface Scope {
+  evaluate(expression: string): Promise<any>;
+}
+
+export interface Redraw {
+  redrawMs: number;
+  drawMs: number;
+  /** from the page's question to its answer arriving in the page */
+  answerMs: number;
+  /** the number of the question whose answer ended the measure */
+  query: number;
+}
+
+const TIMEOUT = 120_000;
+/** Wheel notches from the whole run in to about 1,000 steps. */
+const ZOOMS = 12;
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/**
+ * Waits in the page, frame by frame, until `condition` (an expression) holds. Not
+ * waitForFunction: that evaluates a string inside the page, which the panel's CSP forbids.
+ */
+export async function waitIn(scope: Scope, condition: string): Promise<void> {
+  await scope.evaluate(`new Promise((resolve, reject) => {
+    const deadline = performance.now() + ${TIMEOUT};
+    const check = () => (${condition}) ? resolve() : performance.now() > deadline ? reject(new Error('timed out waiting for ' + ${JSON.stringify(condition)})) : requestAnimationFrame(check);
+    check();
+  })`);
+}
+
+/** The page's latest measure called `name`, once there is one. */
+export async function measure(scope: Scope, name: string): Promise<{ startTime: number; duration: number; detail?: { query?: number } }> {
+  await waitIn(scope, `performance.getEntriesByName(${JSON.stringify(name)}, 'measure').length > 0`);
+  const list = await scope.evaluate(`performance.getEntriesByName(${JSON.stringify(name)}, 'measure').map((e) => ({ startTime: e.startTime, duration: e.duration, detail: e.detail }))`);
+  return list[list.length - 1];
+}
+
+/** Does `act` (a zoom or a pan) and returns the page's measure of the redraw it caused, and the last frame's draw time. */
+async function redraw(scope: Scope, act: () => Promise<void>): Promise<Redraw> {
+  await scope.evaluate(`performance.clearMeasures('timeline: view redrawn')`);
+  await act();
+  const m = await measure(scope, 'timeline: view redrawn');
+  const draw = await measure(scope, 'timeline: draw');
+  const answer = await measure(scope, 'timeline: answer');
+  return { redrawMs: m.duration, drawMs: draw.duration, answerMs: answer.duration, query: m.detail?.query ?? 0 };
+}
+
+/**
+ * The redraws the benches report: from the whole run in to about 1,000 steps by the wheel
+ * (a delta of 360 zooms by 1.7) over the middle of the plot, six pans by the arrow keys, back
+ * out by the wheel, and four times the whole run again by the keyboard (the biggest answer).
+ */
+export async function redrawSeries(page: Page, scope: Scope, canvas: Locator): Promise<Record<'zoomIn' | 'pans' | 'zoomOut' | 'fits', Redraw[]>> {
+  await canvas.focus();
+  const box = await canvas.boundingBox();
+  await page.mouse.move(box.x + (150 + box.width) / 2, box.y + Math.min(300, box.height / 2));
+  const zoomIn: Redraw[] = [];
+  for (let i = 0; i < ZOOMS; i++) zoomIn.push(await redraw(scope, () => page.mouse.wheel(0, -360)));
+  console.log(`  zoom in: ${zoomIn.map((r) => r.redrawMs.toFixed(0)).join(', ')} ms`);
+  const pans: Redraw[] = [];
+  for (let i = 0; i < 6; i++) pans.push(await redraw(scope, () => page.keyboard.press(i % 2 ? 'ArrowLeft' : 'ArrowRight')));
+  console.log(`  pan: ${pans.map((r) => r.redrawMs.toFixed(0)).join(', ')} ms`);
+  const zoomOut: Redraw[] = [];
+  for (let i = 0; i < ZOOMS; i++) zoomOut.push(await redraw(scope, () => page.mouse.wheel(0, 360)));
+  console.log(`  zoom out: ${zoomOut.map((r) => r.redrawMs.toFixed(0)).join(', ')} ms`);
+  const fits: Redraw[] = [];
+  for (let i = 0; i < 4; i++) {
+    await redraw(scope, () => page.keyboard.press('+'));
+    fits.push(await redraw(scope, () => page.keyboard.press('0')));
+  }
+  console.log(`  fit: ${fits.map((r) => r.redrawMs.toFixed(0)).join(', ')} ms`);
+  return { zoomIn, pans, zoomOut, fits };
+}
+
+export const SERIES_LABELS = {
+  zoomIn: 'wheel zoom in, whole run to ~1,000 steps',
+  pans: 'pan (arrow keys)',
+  zoomOut: 'wheel zoom out back to the whole run',
+  fits: 'fit the whole run (key 0)',
+} as const;
