@@ -8,7 +8,8 @@
  *    (in a child process, so the parent's heap does not count)
  * 4. the debug adapter (dap.ts), the schedule explorer (explore.ts) and the timeline
  *    (timeline.ts: recording, viewport queries and trace export for a 1M-step 64-CPU run;
- *    timeline-browser.ts: opening and redrawing the panel's page in headless Chromium)
+ *    timeline-browser.ts: opening and redrawing the panel's page in headless Chromium;
+ *    timeline-vscode.ts: the same in a real VS Code, code-server in headless Chromium)
  *
  * Prints a table with each figure beside its target and writes bench/results.json.
  * Always exits 0: a benchmark reports figures, it does not fail.
@@ -428,6 +429,8 @@ function main(): void {
   spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'timeline.ts')], { cwd: ROOT, stdio: 'inherit' });
   console.log('\nTimeline in a browser (open and redraw, 1,000,000 steps at 64 CPUs; needs the e2e cache):');
   spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'timeline-browser.ts')], { cwd: ROOT, stdio: 'inherit' });
+  console.log('\nTimeline in VS Code (code-server: open and redraw, 1,000,000 steps at 64 CPUs; needs the e2e cache):');
+  spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'timeline-vscode.ts')], { cwd: ROOT, stdio: 'inherit' });
 }
 
 try {

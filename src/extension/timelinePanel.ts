@@ -50,7 +50,7 @@ class TimelinePanel {
         this.post({ type: 'view', id: m.id, body });
       } else if (m.type === 'travel') {
         await this.keepInSight();
-        const shown = stopShown(session);
+        const shown = stopShown(session, (threadId) => this.editorShowsTopFrame(session, threadId));
         await session.customRequest('travelTo', { step: m.step, threadId: m.cpu + 1 });
         await shown;
         this.takeKeyboardBack();
@@ -59,6 +59,18 @@ class TimelinePanel {
       log().warn(`timeline: ${m.type} failed: ${errorText(e)}`);
       this.post({ type: 'error', message: errorText(e) });
     }
+  }
+
+  /**
+   * Whether the active editor shows the top frame of CPU thread `threadId` already, its line
+   * selected: VS Code then has nothing to move when it shows the stop, and says nothing.
+   */
+  private async editorShowsTopFrame(session: vscode.DebugSession, threadId: number): Promise<boolean> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) return false;
+    const trace = await this.adapters.ask(session, 'stackTrace', { threadId, levels: 1 });
+    const top = (trace as { stackFrames: { line: number; source?: { path?: string } }[] }).stackFrames[0];
+    return top?.source?.path === editor.document.uri.fsPath && editor.selection.active.line === top.line - 1;
   }
 
   /**
@@ -96,9 +108,10 @@ const STOP_SHOWN_DEADLINE_MS = 10_000;
 /**
  * Resolves when VS Code has shown `session`'s next stop: it focuses the stop's frame (which
  * the extension hears) and then opens its source in an editor (which moves the selection in
- * it). Whichever of those comes last, or the deadline, ends the wait.
+ * it). Whichever of those comes last, or the deadline, ends the wait; so does the focused
+ * frame's source being in the active editor already (`alreadyShown`), when nothing moves.
  */
-function stopShown(session: vscode.DebugSession): Promise<void> {
+function stopShown(session: vscode.DebugSession, alreadyShown: (threadId: number) => Promise<boolean>): Promise<void> {
   return new Promise((resolve) => {
     const listeners: vscode.Disposable[] = [];
     const done = () => {
@@ -109,7 +122,9 @@ function stopShown(session: vscode.DebugSession): Promise<void> {
     let frameFocused = false;
     listeners.push(
       vscode.debug.onDidChangeActiveStackItem((item) => {
-        if (item?.session.id === session.id) frameFocused = true;
+        if (item?.session.id !== session.id) return;
+        frameFocused = true;
+        alreadyShown(item.threadId).then((shown) => shown && done(), () => undefined);
       }),
       vscode.window.onDidChangeTextEditorSelection(() => {
         if (frameFocused) done();
@@ -118,7 +133,10 @@ function stopShown(session: vscode.DebugSession): Promise<void> {
         if (frameFocused) done();
       }),
     );
-    const deadline = setTimeout(done, STOP_SHOWN_DEADLINE_MS);
+    const deadline = setTimeout(() => {
+      log().info(`timeline: no sign of VS Code showing the stop within ${STOP_SHOWN_DEADLINE_MS / 1000} s of the travel; the keyboard goes back to the timeline`);
+      done();
+    }, STOP_SHOWN_DEADLINE_MS);
   });
 }
 
