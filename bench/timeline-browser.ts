@@ -28,7 +28,7 @@ import { DebugClient } from '@vscode/debugadapter-testsupport';
 import { timelineHtml } from '../src/extension/timelineHtml';
 import type { ViewMessage } from '../src/webview/messages';
 import { Page, consoleLines, openBrowserPage, stopAll } from '../test/e2e/harness';
-import { Redraw, SERIES_LABELS, measure, median, redrawSeries, waitIn } from './timelineRedraws';
+import { Redraw, SERIES_LABELS, measure, median, redrawFigures, redrawSeries, waitIn } from './timelineRedraws';
 import { CPUS, STEPS, writeBenchScenario } from './timelineScenario';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -110,15 +110,10 @@ async function servePanelPage(page: Page): Promise<void> {
 function summary(label: string, runs: Redraw[], answers: Answers) {
   const kb = runs.map((r) => (answers.get(r.query)?.bytes ?? 0) / 1024);
   return {
-    label,
-    count: runs.length,
-    medianMs: median(runs.map((r) => r.redrawMs)),
-    maxMs: Math.max(...runs.map((r) => r.redrawMs)),
-    medianDrawMs: median(runs.map((r) => r.drawMs)),
+    ...redrawFigures(label, runs),
     medianAnswerKB: median(kb),
     maxAnswerKB: Math.max(...kb),
     medianAdapterMs: median(runs.map((r) => answers.get(r.query)?.adapterMs ?? 0)),
-    medianAnswerMs: median(runs.map((r) => r.answerMs)),
   };
 }
 

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { callStackRows, openWorkbench, pressF5UntilDebugging, repoRoot, runCommand, startCodeServer, stopAll, type Locator, type Page } from '../test/e2e/harness';
 import { poll, showFile } from '../test/e2e/smplab';
-import { Redraw, SERIES_LABELS, Scope, measure, median, redrawSeries } from './timelineRedraws';
+import { SERIES_LABELS, Scope, measure, redrawFigures, redrawSeries } from './timelineRedraws';
 import { CPUS, STEPS, writeBenchScenario } from './timelineScenario';
 
 const RESULTS = path.join(__dirname, 'timeline-vscode-results.json');
@@ -39,17 +39,6 @@ async function timelineAtStep(page: Page, step: number, timeoutMs: number): Prom
     const at = Number(/^Timeline at step (\d+)\./.exec(label ?? '')?.[1]);
     return at >= step ? t : undefined;
   }, timeoutMs);
-}
-
-function summary(label: string, runs: Redraw[]) {
-  return {
-    label,
-    count: runs.length,
-    medianMs: median(runs.map((r) => r.redrawMs)),
-    maxMs: Math.max(...runs.map((r) => r.redrawMs)),
-    medianDrawMs: median(runs.map((r) => r.drawMs)),
-    medianAnswerMs: median(runs.map((r) => r.answerMs)),
-  };
 }
 
 async function main(): Promise<void> {
@@ -86,7 +75,7 @@ async function main(): Promise<void> {
       run: { cpus: CPUS, steps: STEPS, debuggerRunMs: runMs },
       viewport: VIEWPORT,
       open: { fromFirstMessageMs: opened.duration, fromPanelLoadMs: opened.startTime + opened.duration, drawMs: openedDraw.duration },
-      redraw: [summary(SERIES_LABELS.zoomIn, zoomIn), summary(SERIES_LABELS.pans, pans), summary(SERIES_LABELS.zoomOut, zoomOut), summary(SERIES_LABELS.fits, fits)],
+      redraw: [redrawFigures(SERIES_LABELS.zoomIn, zoomIn), redrawFigures(SERIES_LABELS.pans, pans), redrawFigures(SERIES_LABELS.zoomOut, zoomOut), redrawFigures(SERIES_LABELS.fits, fits)],
       date: new Date().toISOString(),
     };
     writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');

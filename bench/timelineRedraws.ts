@@ -85,6 +85,18 @@ export async function redrawSeries(page: Page, scope: Scope, canvas: Locator): P
   return { zoomIn, pans, zoomOut, fits };
 }
 
+/** A kind of redraw's figures, as both benches report them. */
+export function redrawFigures(label: string, runs: Redraw[]) {
+  return {
+    label,
+    count: runs.length,
+    medianMs: median(runs.map((r) => r.redrawMs)),
+    maxMs: Math.max(...runs.map((r) => r.redrawMs)),
+    medianDrawMs: median(runs.map((r) => r.drawMs)),
+    medianAnswerMs: median(runs.map((r) => r.answerMs)),
+  };
+}
+
 export const SERIES_LABELS = {
   zoomIn: 'wheel zoom in, whole run to ~1,000 steps',
   pans: 'pan (arrow keys)',

@@ -22,13 +22,12 @@ export interface TimelineArguments {
 }
 
 /**
- * The `timeline` answer: the viewport's spans, arrows and markers in columns (compact.ts),
+ * The `timeline` answer: the viewport's spans, arrows and markers in columns (answer.ts),
  * the lanes named as the Call Stack names the threads, and where the machine is.
  */
 export function timelineBody(d: Debuggee, a: TimelineArguments): TimelineAnswer & { currentStep: number } {
   d.recorder.settle(d.m.steps);
-  const cpus = { fromCpu: a.fromCpu ?? 0, toCpu: a.toCpu ?? d.m.nrCpus - 1 };
-  const answer = queryTimeline(d.recorder, a.fromStep, a.toStep, a.resolution, cpus);
+  const answer = queryTimeline(d.recorder, a.fromStep, a.toStep, a.resolution, a);
   for (const lane of answer.lanes) lane.name = threadName(d, lane.cpu);
   return { ...answer, currentStep: d.m.steps };
 }

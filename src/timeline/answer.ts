@@ -112,42 +112,18 @@ export class AnswerStrings extends StringTable {
   }
 }
 
-/** Writes a layer's spans into columns as foldSpans finds them. */
-export class SpanColumnsWriter implements SpanSink {
-  readonly columns: SpanColumns = { gap: [], length: [], label: [], merged: [] };
-  private end: number;
-  private lastFolded = false;
-
-  constructor(fromStep: number, private readonly strings: AnswerStrings) {
-    this.end = fromStep;
-  }
-
-  whole(from: number, to: number, value: number): void {
-    this.push(from, to, value, 0);
-    this.lastFolded = false;
-  }
-
-  folded(from: number, to: number, value: number, merged: number): void {
-    const c = this.columns;
-    const last = c.gap.length - 1;
-    if (this.lastFolded && this.end === from) {
-      c.length[last] += to - from;
-      c.merged[last] += merged;
-      this.end = to;
-      return;
-    }
-    this.push(from, to, value, merged);
-    this.lastFolded = true;
-  }
-
-  private push(from: number, to: number, value: number, merged: number): void {
-    const c = this.columns;
-    c.gap.push(from - this.end);
-    c.length.push(to - from);
-    c.label.push(this.strings.ofLabel(value));
-    c.merged.push(merged);
-    this.end = to;
-  }
+/** A layer's spans in columns, and the sink foldSpans writes them through (steps from `fromStep` on). */
+export function spanColumns(fromStep: number, strings: AnswerStrings): { columns: SpanColumns; sink: SpanSink } {
+  const columns: SpanColumns = { gap: [], length: [], label: [], merged: [] };
+  let end = fromStep;
+  const sink: SpanSink = (from, to, value, merged) => {
+    columns.gap.push(from - end);
+    columns.length.push(to - from);
+    columns.label.push(strings.ofLabel(value));
+    columns.merged.push(merged);
+    end = to;
+  };
+  return { columns, sink };
 }
 
 // ---- back to objects
@@ -176,7 +152,7 @@ function expandSpans(c: SpanColumns, fromStep: number, strings: string[]): Span[
   return out;
 }
 
-/** An arrow's fields written as string-table numbers (fieldColumns), back to an object. */
+/** An arrow's fields written as string-table numbers (fieldNumbers), back to an object. */
 function expandFields(pairs: number[], strings: string[]): Record<string, string> {
   const fields: Record<string, string> = {};
   for (let k = 0; k < pairs.length; k += 2) fields[strings[pairs[k]]] = strings[pairs[k + 1]];

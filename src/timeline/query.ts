@@ -1,11 +1,11 @@
-import { AnswerLane, AnswerStrings, ArrowColumns, MarkerView, SpanColumns, SpanColumnsWriter, TimelineAnswer, TimelineView, expandTimeline, fieldNumbers } from './answer.js';
+import { AnswerLane, AnswerStrings, ArrowColumns, MarkerView, SpanColumns, TimelineAnswer, TimelineView, expandTimeline, fieldNumbers, spanColumns } from './answer.js';
 import { Arrow, LAYERS, Layer, TimelineRecorder } from './recorder.js';
 import { foldSpans, nextPixelStart } from './series.js';
 
-/** The lanes a view asks for, first to last (both included). */
+/** The lanes a view asks for, first to last (both included; by default the first and the last CPU). */
 export interface CpuRange {
-  fromCpu: number;
-  toCpu: number;
+  fromCpu?: number;
+  toCpu?: number;
 }
 
 /** At most this many arrows and markers per answer: past it, they are thinned per pixel anyway. */
@@ -29,9 +29,9 @@ export function queryTimeline(r: TimelineRecorder, fromStep: number, toStep: num
   for (let c = range.fromCpu; c <= range.toCpu; c++) {
     const spans = {} as Record<Layer, SpanColumns>;
     for (const layer of LAYERS) {
-      const writer = new SpanColumnsWriter(from, strings);
-      foldSpans(r.layer(c, layer), from, to, res, end, writer);
-      spans[layer] = writer.columns;
+      const { columns, sink } = spanColumns(from, strings);
+      foldSpans(r.layer(c, layer), from, to, res, end, sink);
+      spans[layer] = columns;
     }
     lanes.push({ cpu: c, name: `CPU${c}`, spans });
   }
@@ -46,14 +46,14 @@ export function timelineView(r: TimelineRecorder, fromStep: number, toStep: numb
 }
 
 /** The range asked for, within the run's CPUs (and never empty). */
-function cpuRange(nrCpus: number, cpus: CpuRange | undefined): CpuRange {
+function cpuRange(nrCpus: number, cpus: CpuRange | undefined): Required<CpuRange> {
   const last = nrCpus - 1;
   const fromCpu = Math.max(0, Math.min(cpus?.fromCpu ?? 0, last));
   return { fromCpu, toCpu: Math.max(fromCpu, Math.min(cpus?.toCpu ?? last, last)) };
 }
 
 /** An arrow between these CPUs has a part in the range: one end in it, or passing over it. */
-function crosses(range: CpuRange, a: Pick<Arrow, 'fromCpu' | 'toCpu'>): boolean {
+function crosses(range: Required<CpuRange>, a: Pick<Arrow, 'fromCpu' | 'toCpu'>): boolean {
   return Math.min(a.fromCpu, a.toCpu) <= range.toCpu && Math.max(a.fromCpu, a.toCpu) >= range.fromCpu;
 }
 
@@ -68,7 +68,7 @@ const ARROWS_WITH_FIELDS = 500;
  * the others, found by binary search: the work is per pixel and pair, not per arrow. Arrows
  * that started before `from` are looked at one by one (no further back than the longest one).
  */
-function arrowsIn(r: TimelineRecorder, from: number, to: number, res: number, range: CpuRange, strings: AnswerStrings): ArrowColumns {
+function arrowsIn(r: TimelineRecorder, from: number, to: number, res: number, range: Required<CpuRange>, strings: AnswerStrings): ArrowColumns {
   const arrows = r.arrows;
   const shown: number[] = [];
   const counts: number[] = [];
@@ -121,7 +121,7 @@ function arrowColumns(r: TimelineRecorder, shown: number[], counts: number[], wi
   return c;
 }
 
-function markersIn(r: TimelineRecorder, from: number, to: number, res: number, range: CpuRange): MarkerView[] {
+function markersIn(r: TimelineRecorder, from: number, to: number, res: number, range: Required<CpuRange>): MarkerView[] {
   const out: MarkerView[] = [];
   const seen = new Map<string, MarkerView>();
   const markers = r.markers;

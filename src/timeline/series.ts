@@ -72,23 +72,18 @@ export interface Span {
   merged?: number;
 }
 
-/** Where foldSpans puts what it finds; `value` is the series' value (a label number). */
-export interface SpanSink {
-  /** A stretch holding one value, at least a pixel long. */
-  whole(from: number, to: number, value: number): void;
-  /**
-   * `merged` changes within a pixel, shown as the value where they start; joins the folded
-   * stretch just before it, if any, so a run of busy pixels is one stretch.
-   */
-  folded(from: number, to: number, value: number, merged: number): void;
-}
+/**
+ * Where foldSpans puts what it finds, in step order: a stretch from `from` to `to` showing
+ * `value` (the series' value, a label number); `merged` > 0 when it folds that many changes.
+ */
+export type SpanSink = (from: number, to: number, value: number, merged: number) => void;
 
 /**
  * The spans of `series` within [from, to) at `resolution` steps per pixel, the series ending
  * at `end`, told to `sink` in step order. Value 0 means nothing to draw. Changes closer
  * together than a pixel are folded, one pixel at a time, into a stretch labelled with the
- * value in force where it starts; so the work is per pixel, not per change, however many
- * changes the range holds.
+ * value in force where it starts, and busy pixels side by side into one stretch; so the work
+ * is per pixel, not per change, however many changes the range holds.
  */
 export function foldSpans(series: ChangeSeries, from: number, to: number, resolution: number, end: number, sink: SpanSink): void {
   const stop = Math.min(to, end);
@@ -99,11 +94,18 @@ export function foldSpans(series: ChangeSeries, from: number, to: number, resolu
     i = 0;
     pos = Math.max(pos, series.startOf(0));
   }
+  // the folded stretch being grown, told when something else comes or the range ends
+  let folded: { from: number; to: number; value: number; merged: number } | undefined;
+  const tellFolded = () => {
+    if (folded) sink(folded.from, folded.to, folded.value, folded.merged);
+    folded = undefined;
+  };
   while (pos < stop && i < series.length) {
     const segEnd = i + 1 < series.length ? series.startOf(i + 1) : end;
     if (segEnd - series.startOf(i) >= resolution) {
       const v = series.valueOf(i);
-      if (v !== 0) sink.whole(pos, Math.min(segEnd, stop), v);
+      tellFolded();
+      if (v !== 0) sink(pos, Math.min(segEnd, stop), v, 0);
       pos = segEnd;
       i++;
       continue;
@@ -112,26 +114,25 @@ export function foldSpans(series: ChangeSeries, from: number, to: number, resolu
     const pixelEnd = Math.min(stop, nextPixelStart(from, pos, resolution));
     const last = series.indexAt(pixelEnd - 1);
     const value = firstNonZero(series, i, last);
-    if (value !== 0) sink.folded(pos, pixelEnd, value, last - i + 1);
+    const merged = last - i + 1;
+    if (value !== 0 && folded?.to === pos) {
+      folded.to = pixelEnd;
+      folded.merged += merged;
+    } else if (value !== 0) {
+      tellFolded();
+      folded = { from: pos, to: pixelEnd, value, merged };
+    }
     pos = pixelEnd;
     i = last;
     if (i + 1 < series.length && series.startOf(i + 1) <= pos) i++;
   }
+  tellFolded();
 }
 
 /** foldSpans as a list of spans labelled from `labels`. */
 export function spansIn(series: ChangeSeries, labels: readonly string[], from: number, to: number, resolution: number, end: number): Span[] {
   const out: Span[] = [];
-  foldSpans(series, from, to, resolution, end, {
-    whole: (f, t, v) => out.push({ from: f, to: t, label: labels[v] }),
-    folded: (f, t, v, merged) => {
-      const prev = out[out.length - 1];
-      if (prev?.merged && prev.to === f) {
-        prev.to = t;
-        prev.merged += merged;
-      } else out.push({ from: f, to: t, label: labels[v], merged });
-    },
-  });
+  foldSpans(series, from, to, resolution, end, (f, t, v, merged) => out.push(merged ? { from: f, to: t, label: labels[v], merged } : { from: f, to: t, label: labels[v] }));
   return out;
 }
 

@@ -61,17 +61,18 @@ function markViewChange(): void {
   performance.mark('timeline: view changed');
 }
 
-/** The query `id` is the one the pending measure waits for. */
+/** When each question still unanswered was sent, by its number. */
+const askedAt = new Map<number, number>();
+
+/** The query `id` is asked: the pending measure may wait for it, and its answer is timed. */
 function asked(id: number): void {
+  askedAt.set(id, performance.now());
   if (measureWhenShown?.name === 'timeline: opened' && measureWhenShown.id === Infinity) measureWhenShown.id = id;
   else if (viewChangePending) {
     viewChangePending = false;
     measureWhenShown = { id, name: 'timeline: view redrawn', start: 'timeline: view changed' };
   }
 }
-
-/** When each question still unanswered was sent, by its number. */
-const askedAt = new Map<number, number>();
 
 /** An answer arrived: how long it took from the question ("timeline: answer"), the way there and back included. */
 function answered(id: number): void {
@@ -205,7 +206,6 @@ function sendQuery(): void {
   const g = geometry();
   const id = ++lastQuery;
   asked(id);
-  askedAt.set(id, performance.now());
   askedWidth = scroller.clientWidth;
   const fromCpu = Math.max(0, g.firstLaneInView - LANE_MARGIN);
   const toCpu = Math.max(fromCpu, g.lastLaneInView + LANE_MARGIN);
