@@ -16,8 +16,10 @@ export interface Redraw {
   drawMs: number;
   /** from the page's question to its answer arriving in the page */
   answerMs: number;
-  /** the number of the question whose answer ended the measure */
-  query: number;
+  /** the number of the question whose answer the redraw drew */
+  answer: number;
+  /** whether the page held that answer when the view moved (else it waited for it) */
+  held: boolean;
 }
 
 const TIMEOUT = 120_000;
@@ -42,47 +44,65 @@ export async function waitIn(scope: Scope, condition: string): Promise<void> {
 }
 
 /** The page's latest measure called `name`, once there is one. */
-export async function measure(scope: Scope, name: string): Promise<{ startTime: number; duration: number; detail?: { query?: number } }> {
+export async function measure(scope: Scope, name: string): Promise<{ startTime: number; duration: number; detail?: { query?: number; answer?: number; held?: boolean } }> {
   await waitIn(scope, `performance.getEntriesByName(${JSON.stringify(name)}, 'measure').length > 0`);
   const list = await scope.evaluate(`performance.getEntriesByName(${JSON.stringify(name)}, 'measure').map((e) => ({ startTime: e.startTime, duration: e.duration, detail: e.detail }))`);
   return list[list.length - 1];
 }
 
-/** Does `act` (a zoom or a pan) and returns the page's measure of the redraw it caused, and the last frame's draw time. */
-async function redraw(scope: Scope, act: () => Promise<void>): Promise<Redraw> {
+/** The page has no question on its way: what it asked for the view it shows has come. */
+function settled(scope: Scope): Promise<void> {
+  return waitIn(scope, `document.getElementById('timeline').dataset.asking !== 'true'`);
+}
+
+/**
+ * Does `act` (a zoom or a pan) and returns the page's measure of the redraw it caused, and the
+ * last frame's draw time. With `settle`, first waits for the page's question for the view it
+ * shows to be answered: a person who looks at each step of a zoom before the next.
+ */
+async function redrawOnce(scope: Scope, act: () => Promise<void>, settle: boolean): Promise<Redraw> {
+  if (settle) await settled(scope);
   await scope.evaluate(`performance.clearMeasures('timeline: view redrawn')`);
   await act();
   const m = await measure(scope, 'timeline: view redrawn');
   const draw = await measure(scope, 'timeline: draw');
   const answer = await measure(scope, 'timeline: answer');
-  return { redrawMs: m.duration, drawMs: draw.duration, answerMs: answer.duration, query: m.detail?.query ?? 0 };
+  return { redrawMs: m.duration, drawMs: draw.duration, answerMs: answer.duration, answer: m.detail?.answer ?? 0, held: m.detail?.held === true };
 }
 
 /**
  * The redraws the benches report: from the whole run in to about 1,000 steps by the wheel
  * (a delta of 360 zooms by 1.7) over the middle of the plot, six pans by the arrow keys, back
  * out by the wheel, and four times the whole run again by the keyboard (the biggest answer).
+ * With `settle`, each move waits for the page's question before it to be answered; without,
+ * each comes as soon as the one before shows.
  */
-export async function redrawSeries(page: Page, scope: Scope, canvas: Locator): Promise<Record<'zoomIn' | 'pans' | 'zoomOut' | 'fits', Redraw[]>> {
+export async function redrawSeries(page: Page, scope: Scope, canvas: Locator, settle: boolean): Promise<Record<'zoomIn' | 'pans' | 'zoomOut' | 'fits', Redraw[]>> {
+  const redraw = (act: () => Promise<void>) => redrawOnce(scope, act, settle);
   await canvas.focus();
   const box = await canvas.boundingBox();
   await page.mouse.move(box.x + (150 + box.width) / 2, box.y + Math.min(300, box.height / 2));
   const zoomIn: Redraw[] = [];
-  for (let i = 0; i < ZOOMS; i++) zoomIn.push(await redraw(scope, () => page.mouse.wheel(0, -360)));
-  console.log(`  zoom in: ${zoomIn.map((r) => r.redrawMs.toFixed(0)).join(', ')} ms`);
+  for (let i = 0; i < ZOOMS; i++) zoomIn.push(await redraw(() => page.mouse.wheel(0, -360)));
+  console.log(`  zoom in: ${shown(zoomIn)}`);
   const pans: Redraw[] = [];
-  for (let i = 0; i < 6; i++) pans.push(await redraw(scope, () => page.keyboard.press(i % 2 ? 'ArrowLeft' : 'ArrowRight')));
-  console.log(`  pan: ${pans.map((r) => r.redrawMs.toFixed(0)).join(', ')} ms`);
+  for (let i = 0; i < 6; i++) pans.push(await redraw(() => page.keyboard.press(i % 2 ? 'ArrowLeft' : 'ArrowRight')));
+  console.log(`  pan: ${shown(pans)}`);
   const zoomOut: Redraw[] = [];
-  for (let i = 0; i < ZOOMS; i++) zoomOut.push(await redraw(scope, () => page.mouse.wheel(0, 360)));
-  console.log(`  zoom out: ${zoomOut.map((r) => r.redrawMs.toFixed(0)).join(', ')} ms`);
+  for (let i = 0; i < ZOOMS; i++) zoomOut.push(await redraw(() => page.mouse.wheel(0, 360)));
+  console.log(`  zoom out: ${shown(zoomOut)}`);
   const fits: Redraw[] = [];
   for (let i = 0; i < 4; i++) {
-    await redraw(scope, () => page.keyboard.press('+'));
-    fits.push(await redraw(scope, () => page.keyboard.press('0')));
+    await redraw(() => page.keyboard.press('+'));
+    fits.push(await redraw(() => page.keyboard.press('0')));
   }
-  console.log(`  fit: ${fits.map((r) => r.redrawMs.toFixed(0)).join(', ')} ms`);
+  console.log(`  fit: ${shown(fits)}`);
   return { zoomIn, pans, zoomOut, fits };
+}
+
+/** The redraws' times, those drawn from an answer held marked with "h". */
+function shown(runs: Redraw[]): string {
+  return `${runs.map((r) => `${r.redrawMs.toFixed(0)}${r.held ? 'h' : ''}`).join(', ')} ms`;
 }
 
 /** A kind of redraw's figures, as both benches report them. */
@@ -94,6 +114,8 @@ export function redrawFigures(label: string, runs: Redraw[]) {
     maxMs: Math.max(...runs.map((r) => r.redrawMs)),
     medianDrawMs: median(runs.map((r) => r.drawMs)),
     medianAnswerMs: median(runs.map((r) => r.answerMs)),
+    /** how many were drawn from an answer the page held when the view moved */
+    fromHeld: runs.filter((r) => r.held).length,
   };
 }
 
@@ -103,3 +125,8 @@ export const SERIES_LABELS = {
   zoomOut: 'wheel zoom out back to the whole run',
   fits: 'fit the whole run (key 0)',
 } as const;
+
+/** Every kind of redraw's figures, in the order the series does them. */
+export function allRedrawFigures(series: Record<'zoomIn' | 'pans' | 'zoomOut' | 'fits', Redraw[]>) {
+  return (['zoomIn', 'pans', 'zoomOut', 'fits'] as const).map((kind) => redrawFigures(SERIES_LABELS[kind], series[kind]));
+}

@@ -8,6 +8,8 @@
 import { ArrowView, MarkerView, expandTimeline } from '../timeline/answer.js';
 import type { PanelMessage, TimelineBody, ViewMessage } from './messages.js';
 import { DrawState, Geometry, Hit, draw, hitTest } from './draw.js';
+import { HeldAnswers, Reach, enoughFor, needOf, questionFor } from './heldAnswers.js';
+import { Measures } from './measures.js';
 import { Theme, readTheme } from './theme.js';
 
 declare function acquireVsCodeApi(): { postMessage(m: ViewMessage): void };
@@ -34,65 +36,13 @@ const state: DrawState & { from: number; to: number; following: boolean; lanes: 
   lanes: 0,
 };
 let theme: Theme = readTheme();
-let lastQuery = 0;
-let shownQuery = 0;
 let drawScheduled = false;
 
-// ---- measuring: user-timing marks and measures that anyone with the page can read
-
-/** The query answering the first message, or the last change of the view, once asked. */
-let measureWhenShown: { id: number; name: string; start: string } | undefined;
-let firstMessage = true;
-let viewChangePending = false;
-
-/** The page was told where the run is for the first time: opening ends when that is drawn. */
-function markFirstMessage(): void {
-  if (!firstMessage) return;
-  firstMessage = false;
-  performance.mark('timeline: first message');
-  viewChangePending = false;
-  measureWhenShown = { id: Infinity, name: 'timeline: opened', start: 'timeline: first message' };
-}
-
-/** The view moved (zoom, pan, resize): redrawing ends when the answer for where it is now is drawn. */
-function markViewChange(): void {
-  if (viewChangePending || measureWhenShown?.name === 'timeline: opened') return;
-  viewChangePending = true;
-  performance.mark('timeline: view changed');
-}
-
-/** When each question still unanswered was sent, by its number. */
-const askedAt = new Map<number, number>();
-
-/** The query `id` is asked: the pending measure may wait for it, and its answer is timed. */
-function asked(id: number): void {
-  askedAt.set(id, performance.now());
-  if (measureWhenShown?.name === 'timeline: opened' && measureWhenShown.id === Infinity) measureWhenShown.id = id;
-  else if (viewChangePending) {
-    viewChangePending = false;
-    measureWhenShown = { id, name: 'timeline: view redrawn', start: 'timeline: view changed' };
-  }
-}
-
-/** An answer arrived: how long it took from the question ("timeline: answer"), the way there and back included. */
-function answered(id: number): void {
-  const start = askedAt.get(id);
-  askedAt.delete(id);
-  if (start === undefined) return;
-  performance.clearMeasures('timeline: answer');
-  performance.measure('timeline: answer', { start, detail: { query: id } });
-}
-
-/** After a frame: the measure ends if the frame drew the answer it waited for (or a later one). */
-function drawn(drawStart: number): void {
-  performance.clearMeasures('timeline: draw');
-  performance.measure('timeline: draw', { start: drawStart });
-  const m = measureWhenShown;
-  if (!m || shownQuery < m.id) return;
-  measureWhenShown = undefined;
-  performance.clearMeasures(m.name);
-  performance.measure(m.name, { start: m.start, detail: { query: m.id } });
-}
+/** What the page measures of itself (measures.ts). */
+const measures = new Measures();
+/** The answers held, and whether the one drawn shows the view in full detail. */
+const held = new HeldAnswers();
+let drawn: { answer: number; fullDetail: boolean } = { answer: 0, fullDetail: false };
 
 function geometry(): Geometry {
   return new Geometry(scroller.clientWidth, scroller.clientHeight, state.lanes, state.from, state.to, scroller.scrollTop);
@@ -114,7 +64,7 @@ function redraw(): void {
   sizeCanvas(g);
   const drawStart = performance.now();
   draw(ctx, g, state, theme);
-  drawn(drawStart);
+  measures.drawn(drawStart, drawn.answer, drawn.fullDetail);
   // where things are, for whoever drives the page without eyes (tests, tools)
   canvas.dataset.fromStep = String(g.from);
   canvas.dataset.toStep = String(g.to);
@@ -122,6 +72,8 @@ function redraw(): void {
   canvas.dataset.plotWidth = String(g.plotWidth);
   canvas.dataset.laneTop = String(g.laneTop(0));
   canvas.dataset.laneHeight = String(Geometry.LANE);
+  canvas.dataset.answer = String(drawn.answer);
+  canvas.dataset.fullDetail = String(drawn.fullDetail);
   canvas.setAttribute('aria-label', describe());
   const focus = state.focusCpu === undefined ? '' : ` · CPU${state.focusCpu} selected`;
   status.textContent = `step ${state.currentStep} of ${state.endStep}${focus} · showing ${Math.floor(g.from)}–${Math.ceil(g.to)}`;
@@ -184,17 +136,54 @@ function arrowText(a: ArrowView): string {
 /** Lanes asked for above and below those in view, so a small scroll draws from the answer held. */
 const LANE_MARGIN = 4;
 
+/** The view as it is now: its steps, its lanes in view, its steps per pixel. */
+function viewReach(): Reach {
+  const g = geometry();
+  return { fromStep: g.from, toStep: g.to, resolution: (g.to - g.from) / g.plotWidth, fromCpu: g.firstLaneInView, toCpu: g.lastLaneInView };
+}
+
 /**
- * One question at a time: the view is asked for at once when nothing is on its way, and
- * otherwise as soon as the answer on its way arrives (by then the view may have moved again;
- * the latest view is what is asked). A busy adapter so gets one question per answer, never a
- * queue of views already left behind.
+ * The view moved, grew or shrank, or the answers held changed: it is drawn from the answer that
+ * shows it in full detail if one is held, else from the best there is until the question for it
+ * is answered.
  */
+function viewMoved(): void {
+  chooseAnswer();
+  scheduleDraw();
+  if (needsQuestion()) wantQuestion();
+}
+
+/** The answer to draw: one covering the view in full, else one covering its steps and lanes, else the newest. */
+function chooseAnswer(): void {
+  const need = needOf(viewReach(), state.endStep, state.lanes - 1);
+  const full = held.covering(need);
+  const best = full ?? held.nearest(need);
+  if (best) state.data = best.view;
+  drawn = { answer: best?.id ?? 0, fullDetail: full !== undefined };
+}
+
+/** Whether the answers held leave too little room around the view for its next move. */
+function needsQuestion(): boolean {
+  return state.lanes > 0 && !held.covering(enoughFor(viewReach(), state.endStep, state.lanes - 1));
+}
+
+/**
+ * One question at a time: it is asked at once when nothing is on its way, and otherwise as
+ * soon as the answer on its way arrives (by then the view may have moved again; the latest view
+ * is what is asked, if that answer does not cover it). A busy adapter so gets one question per
+ * answer, never a queue of views already left behind.
+ */
+let lastQuery = 0;
 let queryOnItsWay = false;
 let queryWanted = false;
 
-function scheduleQuery(): void {
-  scheduleDraw();
+/** Whether a question is on its way, also said on the canvas for whoever waits for the page to settle. */
+function setOnItsWay(onItsWay: boolean): void {
+  queryOnItsWay = onItsWay;
+  canvas.dataset.asking = String(onItsWay);
+}
+
+function wantQuestion(): void {
   queryWanted = true;
   if (!queryOnItsWay) queueMicrotask(sendQuery);
 }
@@ -202,42 +191,41 @@ function scheduleQuery(): void {
 function sendQuery(): void {
   if (!queryWanted || queryOnItsWay) return;
   queryWanted = false;
-  queryOnItsWay = true;
-  const g = geometry();
+  if (!needsQuestion()) return;
+  setOnItsWay(true);
   const id = ++lastQuery;
-  asked(id);
-  askedWidth = scroller.clientWidth;
-  const fromCpu = Math.max(0, g.firstLaneInView - LANE_MARGIN);
-  const toCpu = Math.max(fromCpu, g.lastLaneInView + LANE_MARGIN);
-  vscode.postMessage({ type: 'query', id, fromStep: Math.max(0, Math.floor(g.from)), toStep: Math.max(0, Math.ceil(g.to)), resolution: (g.to - g.from) / g.plotWidth, fromCpu, toCpu });
+  measures.asked(id);
+  const q = questionFor(viewReach(), state.endStep, state.lanes - 1, LANE_MARGIN);
+  vscode.postMessage({ type: 'query', id, ...q });
 }
 
 /** An answer or an error came back: the next question may go. */
 function queryAnswered(): void {
-  queryOnItsWay = false;
+  setOnItsWay(false);
   if (queryWanted) sendQuery();
 }
 
 function receiveView(id: number, body: TimelineBody): void {
-  answered(id);
-  queryAnswered();
-  if (id < shownQuery) return;
-  shownQuery = id;
-  state.data = expandTimeline(body);
-  state.lanes = body.nrCpus;
-  state.currentStep = body.currentStep;
-  state.endStep = body.endStep;
+  measures.answered(id);
+  setOnItsWay(false);
+  if (id > lastForgotten) {
+    held.add(id, expandTimeline(body));
+    state.lanes = body.nrCpus;
+    state.currentStep = body.currentStep;
+    state.endStep = body.endStep;
+  }
   hideMessage();
-  scheduleDraw();
+  viewMoved();
+  if (queryWanted) sendQuery();
 }
 
-/** After a scroll: asks for the lanes now in view if the answer held lacks some. */
-function lanesScrolled(): void {
-  scheduleDraw();
-  const lanes = state.data?.lanes;
-  if (!lanes || lanes.length === 0) return;
-  const g = geometry();
-  if (g.firstLaneInView < lanes[0].cpu || g.lastLaneInView > lanes[lanes.length - 1].cpu) scheduleQuery();
+/** The newest question asked before the run last changed: its answer may show a run that is no more. */
+let lastForgotten = 0;
+
+/** The run grew, travelled or lost its future: nothing held may be drawn as it is. */
+function forgetAnswers(): void {
+  held.forget();
+  lastForgotten = lastQuery;
 }
 
 // ---- the viewport
@@ -257,8 +245,8 @@ function setView(from: number, to: number): void {
   f = Math.max(-span * 0.25, Math.min(f, Math.max(state.endStep, span) - span * 0.75));
   state.from = f;
   state.to = f + span;
-  markViewChange();
-  scheduleQuery();
+  measures.viewChanged();
+  viewMoved();
 }
 
 /** Zooms around a step: by default the cursor when it is in view, else the middle of the view. */
@@ -449,14 +437,10 @@ document.getElementById('zoomOut')!.addEventListener('click', () => zoom(2));
 document.getElementById('prevMarker')!.addEventListener('click', () => travelToMarker(-1));
 document.getElementById('nextMarker')!.addEventListener('click', () => travelToMarker(1));
 
-/** The plot's width the answer held was asked for: a narrower or wider panel needs another resolution. */
-let askedWidth = 0;
-new ResizeObserver(() => {
-  if (scroller.clientWidth !== askedWidth) scheduleQuery();
-  else lanesScrolled();
-}).observe(scroller);
-// the canvas stays on top of the scroller: scrolling draws other lanes from the answer held
-scroller.addEventListener('scroll', lanesScrolled);
+// a wider or narrower plot needs another resolution, other lanes show: the answers held may cover them
+new ResizeObserver(viewMoved).observe(scroller);
+// the canvas stays on top of the scroller: scrolling draws other lanes from the answers held
+scroller.addEventListener('scroll', viewMoved);
 // VS Code changes the body's classes and variables with the theme
 new MutationObserver(() => {
   theme = readTheme();
@@ -469,13 +453,14 @@ window.addEventListener('message', (e: MessageEvent<PanelMessage>) => {
     case 'view':
       return receiveView(m.id, m.body);
     case 'changed':
-      markFirstMessage();
+      forgetAnswers();
+      measures.firstMessageCame();
       state.currentStep = m.currentStep;
       state.endStep = m.endStep;
       state.lanes = m.nrCpus;
       if (state.following) fitAll();
       else keepCursorInView();
-      return scheduleQuery();
+      return viewMoved();
     case 'focus':
       state.focusCpu = m.cpu;
       revealLane(m.cpu);

@@ -218,6 +218,25 @@ test('the timeline shows the race and takes the debugger back in time in a real 
       await screenshot(page, 'timeline-6-zoomed');
     });
 
+    await stage(page, 'a-pan-shows-at-once-from-the-answer-held', async () => {
+      const canvas = (await timelineCanvas(page))!;
+      // the question for the zoomed view answered: the page holds more than the view
+      await poll('the timeline to hold the answer for its view', async () => {
+        const asking = await canvas.getAttribute('data-asking');
+        return asking === 'false' && (await canvas.getAttribute('data-full-detail')) === 'true' ? true : undefined;
+      }, 30_000);
+      const before = await canvasGeometry(canvas);
+      await canvas.evaluate(() => performance.clearMeasures('timeline: view redrawn'));
+      await canvas.press('ArrowRight');
+      const redrawn = await poll<{ ms: number; answer: number; held: boolean }>('the panned view to show in full detail', () => canvas.evaluate(() => {
+        const [m] = performance.getEntriesByName('timeline: view redrawn', 'measure') as PerformanceMeasure[];
+        return m ? { ms: m.duration, ...(m.detail as { answer: number; held: boolean }) } : undefined;
+      }), 30_000);
+      console.log(`  the pan showed in full detail after ${redrawn.ms.toFixed(1)} ms, from answer ${redrawn.answer}${redrawn.held ? ', held before the pan' : ''}`);
+      assert.equal(redrawn.held, true, 'the pan waited for a question although the answer held covers it');
+      assert.ok((await canvasGeometry(canvas)).fromStep > before.fromStep, 'the view did not move right');
+    });
+
     await stage(page, 'export-trace-from-the-debugger', async () => {
       const out = path.join(workspace, 'race-export.txt');
       // focus the editor first: with the timeline's canvas focused (the stage before), the focus
