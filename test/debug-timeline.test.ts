@@ -107,6 +107,33 @@ describe('the timeline over DAP', () => {
     assert.ok(!v.markers.some((m) => m.kind === 'warn'));
   });
 
+  test('a freeze in the past drops the recorded future without a stop, and the timeline is told', async () => {
+    const end = (await timeline(0, 0)).endStep;
+    await Promise.all([dc.customRequest('travelTo', { step: 200 }), stopped(dc)]);
+    assert.equal((await timeline(0, 0)).endStep, end, 'travelling keeps the future');
+    const [changed] = await Promise.all([dc.waitForEvent('smplab.timelineChanged', DEADLINE_MS), dc.customRequest('freeze', { threadId: 3 })]);
+    assert.deepEqual(changed.body, { currentStep: 200, endStep: 200, nrCpus: 3 });
+    assert.equal((await timeline(0, 1e9)).endStep, 200);
+    const [thawed] = await Promise.all([dc.waitForEvent('smplab.timelineChanged', DEADLINE_MS), dc.customRequest('thaw', { threadId: 3 })]);
+    assert.equal(thawed.body.currentStep, 200, 'a thaw renames the lane: the timeline is told too');
+  });
+
+  test('a variable set in the past drops the recorded future without a stop, and the timeline is told', async () => {
+    await continueToStop(dc);
+    const end = (await timeline(0, 0)).endStep;
+    assert.ok(end > 150);
+    await Promise.all([dc.customRequest('travelTo', { step: 150 }), stopped(dc)]);
+    const f = await dc.stackTraceRequest({ threadId: 1 });
+    const scopes = await dc.scopesRequest({ frameId: f.body.stackFrames[0].id });
+    const machine = scopes.body.scopes.find((sc) => sc.name === 'Machine')!;
+    const globals = (await dc.variablesRequest({ variablesReference: machine.variablesReference })).body.variables.find((v) => v.name === 'globals')!;
+    const [changed] = await Promise.all([
+      dc.waitForEvent('smplab.timelineChanged', DEADLINE_MS),
+      dc.setVariableRequest({ variablesReference: globals.variablesReference, name: 'cpu_hotplug_disabled', value: '1' }),
+    ]);
+    assert.deepEqual(changed.body, { currentStep: 150, endStep: 150, nrCpus: 3 });
+  });
+
   test('bad arguments are refused in words', async () => {
     const cases: [string, Record<string, unknown>, RegExp][] = [
       ['timeline', {}, /fromStep is missing/],

@@ -15,6 +15,8 @@ export class Debuggee {
   readonly recorder: TimelineRecorder;
   /** the callbacks queued when each CPU last entered the IPI handler, for WARN details */
   readonly queuedAtIpi = new Map<number, string[]>();
+  /** told when a new decision in the past dropped the recorded future (a timeline shown must ask again) */
+  onFutureDropped?: () => void;
   /** where a followed counterexample breaks its expectation: the run stops after that step */
   failure?: { step: number; expectation: string; detail: string; cpu?: number };
 
@@ -27,7 +29,11 @@ export class Debuggee {
     m.onEvent(this.tracker.listener);
     this.recorder = new TimelineRecorder(m);
     m.onEvent(this.recorder.listener);
-    this.timeline.onForget = (step) => this.recorder.forgetAfter(step);
+    this.timeline.onForget = (step) => {
+      const dropped = step < this.recorder.end;
+      this.recorder.forgetAfter(step);
+      if (dropped) this.onFutureDropped?.();
+    };
     m.onEvent((e) => {
       if (e.kind === 'ipi-receive') this.queuedAtIpi.set(e.cpu, m.queuedCallbacks(e.cpu).reverse().map((q) => m.symbol(q.func)));
     });

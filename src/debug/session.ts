@@ -278,6 +278,8 @@ export class SmpLabSession extends DebugSession {
   private begin(prepared: PreparedScenario): void {
     const d = new Debuggee(prepared, this.refs);
     d.failure = this.replayFailure;
+    // a freeze or a variable set in the past changes the run without a stop: say so
+    d.onFutureDropped = () => this.sendEvent(timelineChanged(d));
     this.d = d;
     this.sources.useModel(prepared.model);
     this.console.follow(d);
@@ -411,7 +413,8 @@ export class SmpLabSession extends DebugSession {
     d.timeline.setFrozen(cpu, frozen);
     response.body = { threadId, frozen, name: threadName(d, cpu) };
     this.sendResponse(response);
-    // thread names changed
+    // thread names changed, and the timeline names its lanes as the threads are named
     this.sendEvent(new ThreadEvent('started', threadId));
+    this.sendEvent(timelineChanged(d));
   }
 }
