@@ -34,6 +34,11 @@ export class Geometry {
     return Geometry.GUTTER + ((step - this.from) * this.plotWidth) / (this.to - this.from);
   }
 
+  /** How many steps `pixels` pixels span. */
+  stepsPer(pixels: number): number {
+    return (pixels * (this.to - this.from)) / this.plotWidth;
+  }
+
   stepAt(x: number): number {
     return this.from + ((x - Geometry.GUTTER) * (this.to - this.from)) / this.plotWidth;
   }
@@ -120,7 +125,7 @@ export function draw(ctx: CanvasRenderingContext2D, g: Geometry, s: DrawState, t
   }
   drawCursor(ctx, g, s.currentStep, t);
   drawArrows(ctx, g, (s.data?.arrows ?? []).filter((a) => arrowInView(g, a)), s.endStep, t);
-  for (const m of s.data?.markers ?? []) if (g.laneInView(m.cpu)) drawMarker(ctx, g, m, t);
+  for (const m of s.data?.markers ?? []) if (g.laneInView(m.cpu) && m.step >= g.from - g.stepsPer(HEAD) && m.step <= g.to + g.stepsPer(HEAD)) drawMarker(ctx, g, m, t);
   ctx.restore();
   // the names under the axis, which is drawn over a lane scrolled half under it
   ctx.save();
@@ -249,10 +254,26 @@ const stroked = (style: string, width: number, dash: number[] = [], alpha = 1) =
   ctx.stroke(path);
 };
 
+/**
+ * The spans with a part between the plot's edges. An answer held covers more steps than the
+ * view (the page asks for more, to draw the next pan at once): the rest is not drawn. Spans are
+ * in step order, so the first is found by binary search and the walk stops past the right edge.
+ */
+function* inView(g: Geometry, spans: Span[]): Generator<Span> {
+  let lo = 0;
+  let hi = spans.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (spans[mid].to < g.from) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < spans.length && spans[i].from <= g.to; i++) yield spans[i];
+}
+
 function drawSpans(ctx: CanvasRenderingContext2D, g: Geometry, top: number, row: { y: number; h: number }, spans: Span[], colour: (label: string) => string, t: Theme, fontSize: number): void {
   const batches = new Batches();
   const labels: { x: number; w: number; label: string }[] = [];
-  for (const sp of spans) {
+  for (const sp of inView(g, spans)) {
     const x0 = Math.max(Geometry.GUTTER, g.x(sp.from));
     const x1 = Math.min(g.width, g.x(sp.to));
     const w = Math.max(1, x1 - x0);
@@ -275,7 +296,7 @@ function drawSpans(ctx: CanvasRenderingContext2D, g: Geometry, top: number, row:
 function drawIrqsOff(ctx: CanvasRenderingContext2D, g: Geometry, top: number, spans: Span[], t: Theme): void {
   const pattern = irqsOffPattern(ctx, t.irqsOff);
   const batches = new Batches();
-  for (const sp of spans) {
+  for (const sp of inView(g, spans)) {
     const x0 = Math.max(Geometry.GUTTER, g.x(sp.from));
     const w = Math.max(1, Math.min(g.width, g.x(sp.to)) - x0);
     if (pattern) batches.path('hatch', filled(pattern)).rect(x0, top + ROW.run.y, w, ROW.run.h);
@@ -300,6 +321,9 @@ function arrowY(g: Geometry, c: number): number {
   return g.laneTop(c) + ROW.run.y + ROW.run.h / 2;
 }
 
+/** How far past its ends an arrow's dot, head or cross reaches. */
+const HEAD = 12;
+
 /** How strongly a bundle of arrows (several folded into one by the query) is drawn. */
 const BUNDLE_ALPHA = 0.35;
 
@@ -313,6 +337,7 @@ function drawArrows(ctx: CanvasRenderingContext2D, g: Geometry, arrows: ArrowVie
     const x0 = g.x(a.fromStep);
     const y0 = arrowY(g, a.fromCpu);
     const x1 = g.x(a.toStep ?? endStep);
+    if (Math.max(x0, x1) < Geometry.GUTTER - HEAD || Math.min(x0, x1) > g.width + HEAD) continue;
     const y1 = arrowY(g, a.toCpu);
     const colour = a.lost ? t.error : a.kind === 'ipi' ? t.ipi : t.csd;
     if (a.count && a.count > 1) {
