@@ -153,19 +153,14 @@ async function main(): Promise<void> {
     await page.screenshot({ path: path.join(SHOTS, 'timeline-64-cpus-scrolled.png') });
     await page.evaluate(`document.getElementById('scroller').scrollTop = 0`);
 
-    const { zoomIn, pans, zoomOut, fits } = await redrawSeries(page, page, page.locator('#timeline'), true);
+    const series = await redrawSeries(page, page, page.locator('#timeline'), true);
     const parseMs: number[] = await page.evaluate('window.replyParseMs');
 
     const results = {
       run: { cpus: CPUS, steps: STEPS, adapterRunMs: runMs },
       viewport: VIEWPORT,
       open,
-      redraw: [
-        summary(SERIES_LABELS.zoomIn, zoomIn, answers),
-        summary(SERIES_LABELS.pans, pans, answers),
-        summary(SERIES_LABELS.zoomOut, zoomOut, answers),
-        summary(SERIES_LABELS.fits, fits, answers),
-      ],
+      redraw: (Object.keys(SERIES_LABELS) as (keyof typeof SERIES_LABELS)[]).map((kind) => summary(SERIES_LABELS[kind], series[kind], answers)),
       medianParseMs: median(parseMs),
       maxParseMs: Math.max(...parseMs),
       date: new Date().toISOString(),

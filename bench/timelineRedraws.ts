@@ -73,11 +73,12 @@ async function redrawOnce(scope: Scope, act: () => Promise<void>, settle: boolea
 /**
  * The redraws the benches report: from the whole run in to about 1,000 steps by the wheel
  * (a delta of 360 zooms by 1.7) over the middle of the plot, six pans by the arrow keys, back
- * out by the wheel, and four times the whole run again by the keyboard (the biggest answer).
+ * out by the wheel, four times the whole run again by the keyboard (the biggest answer), and
+ * four fast flicks of the wheel, three notches each, deeper than the page holds answers for.
  * With `settle`, each move waits for the page's question before it to be answered; without,
  * each comes as soon as the one before shows.
  */
-export async function redrawSeries(page: Page, scope: Scope, canvas: Locator, settle: boolean): Promise<Record<'zoomIn' | 'pans' | 'zoomOut' | 'fits', Redraw[]>> {
+export async function redrawSeries(page: Page, scope: Scope, canvas: Locator, settle: boolean): Promise<Record<Series, Redraw[]>> {
   const redraw = (act: () => Promise<void>) => redrawOnce(scope, act, settle);
   await canvas.focus();
   const box = await canvas.boundingBox();
@@ -97,7 +98,13 @@ export async function redrawSeries(page: Page, scope: Scope, canvas: Locator, se
     fits.push(await redraw(() => page.keyboard.press('0')));
   }
   console.log(`  fit: ${shown(fits)}`);
-  return { zoomIn, pans, zoomOut, fits };
+  // deeper in, three notches at a time, over another point than the notches before (whose
+  // answers the page holds): past what it holds, so each asks
+  await page.mouse.move(box.x + 150 + (box.width - 150) / 4, box.y + Math.min(300, box.height / 2));
+  const flicks: Redraw[] = [];
+  for (let i = 0; i < 4; i++) flicks.push(await redraw(() => page.mouse.wheel(0, -3 * 360)));
+  console.log(`  flick in: ${shown(flicks)}`);
+  return { zoomIn, pans, zoomOut, fits, flicks };
 }
 
 /** The redraws' times, those drawn from an answer held marked with "h". */
@@ -107,6 +114,7 @@ function shown(runs: Redraw[]): string {
 
 /** A kind of redraw's figures, as both benches report them. */
 export function redrawFigures(label: string, runs: Redraw[]) {
+  const asked = runs.filter((r) => !r.held);
   return {
     label,
     count: runs.length,
@@ -116,6 +124,8 @@ export function redrawFigures(label: string, runs: Redraw[]) {
     medianAnswerMs: median(runs.map((r) => r.answerMs)),
     /** how many were drawn from an answer the page held when the view moved */
     fromHeld: runs.filter((r) => r.held).length,
+    /** the median of those that waited for their question's answer, if any did */
+    askedMedianMs: asked.length ? median(asked.map((r) => r.redrawMs)) : undefined,
   };
 }
 
@@ -124,9 +134,12 @@ export const SERIES_LABELS = {
   pans: 'pan (arrow keys)',
   zoomOut: 'wheel zoom out back to the whole run',
   fits: 'fit the whole run (key 0)',
+  flicks: 'a fast wheel flick in (3 notches at once), four times deeper',
 } as const;
 
+type Series = keyof typeof SERIES_LABELS;
+
 /** Every kind of redraw's figures, in the order the series does them. */
-export function allRedrawFigures(series: Record<'zoomIn' | 'pans' | 'zoomOut' | 'fits', Redraw[]>) {
-  return (['zoomIn', 'pans', 'zoomOut', 'fits'] as const).map((kind) => redrawFigures(SERIES_LABELS[kind], series[kind]));
+export function allRedrawFigures(series: Record<Series, Redraw[]>) {
+  return (Object.keys(SERIES_LABELS) as Series[]).map((kind) => redrawFigures(SERIES_LABELS[kind], series[kind]));
 }
