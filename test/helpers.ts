@@ -2,6 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { machineBuiltins } from '../src/machine/builtins.js';
 import { compileProgram, KcSource } from '../src/kc/compiler.js';
+import { loadScenarioFile, startRun } from '../src/scenario/build.js';
+import { TimelineRecorder } from '../src/timeline/recorder.js';
 
 export const ROOT = join(__dirname, '..');
 export const CLI = join(ROOT, 'dist', 'cli.js');
@@ -16,4 +18,16 @@ export function smplab(...args: string[]): { code: number; stdout: string; stder
 export function compile(files: KcSource[] | string, nrCpus = 2) {
   const sources = typeof files === 'string' ? [{ file: 'test.kc', text: files }] : files;
   return compileProgram(sources, { nrCpus, builtins: machineBuiltins() });
+}
+
+/** The race example run to its end with a timeline recorder listening. */
+export function recordRace() {
+  const { prepared } = loadScenarioFile(join(ROOT, 'examples/ipi-offline-race.smp'));
+  if (!prepared) throw new Error('the race example does not load');
+  const m = startRun(prepared);
+  const r = new TimelineRecorder(m);
+  m.onEvent(r.listener);
+  m.run(prepared.maxSteps);
+  r.settle(m.steps);
+  return { m, r };
 }

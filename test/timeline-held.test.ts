@@ -2,28 +2,15 @@
 // an answer it holds shows a view in full detail, and that the answer to its question spares
 // the next question after a pan or a wheel notch.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { loadScenarioFile, startRun } from '../src/scenario/build.js';
 import { expandTimeline } from '../src/timeline/answer.js';
 import { queryTimeline } from '../src/timeline/query.js';
-import { TimelineRecorder } from '../src/timeline/recorder.js';
 import { HeldAnswers, Reach, covers, coveredBy, enoughFor, needOf, questionFor } from '../src/webview/heldAnswers.js';
-import { ROOT } from './helpers.js';
+import { recordRace } from './helpers.js';
 
 const MARGIN = 4;
 
-function recordRace() {
-  const { prepared } = loadScenarioFile(join(ROOT, 'examples/ipi-offline-race.smp'));
-  assert.ok(prepared);
-  const m = startRun(prepared);
-  const r = new TimelineRecorder(m);
-  m.onEvent(r.listener);
-  m.run(prepared.maxSteps);
-  r.settle(m.steps);
-  return r;
-}
 
 /** A view as the page has one: any steps (a little before 0 and past the end too), at least 8 wide, over 800 pixels. */
 function views(endStep: number, lastCpu: number): fc.Arbitrary<Reach> {
@@ -75,7 +62,7 @@ test('a held answer shows a view only with all its steps and lanes, at least as 
 });
 
 test('the answer to the question for a view shows it, and its next pan and wheel notches, without asking', () => {
-  const r = recordRace();
+  const { r } = recordRace();
   const end = r.end;
   const last = r.nrCpus - 1;
   fc.assert(
@@ -99,7 +86,7 @@ test('the answer to the question for a view shows it, and its next pan and wheel
 });
 
 test('the page draws the newest answer that shows the view, else one with its steps and lanes, and forgets them all when the run changes', () => {
-  const r = recordRace();
+  const { r } = recordRace();
   const answer = (from: number, to: number, res: number) => expandTimeline(queryTimeline(r, from, to, res, { fromCpu: 0, toCpu: r.nrCpus - 1 }));
   const held = new HeldAnswers();
   held.add(1, answer(0, 600, 1));

@@ -12,21 +12,10 @@ import { expandTimeline } from '../src/timeline/answer.js';
 import { LAYERS } from '../src/timeline/recorder.js';
 import { ChangeSeries, spansIn } from '../src/timeline/series.js';
 import { TraceEvent } from '../src/timeline/chromeTrace.js';
-import { ROOT, smplab } from './helpers.js';
+import { ROOT, recordRace, smplab } from './helpers.js';
 
 const RACE = join(ROOT, 'examples/ipi-offline-race.smp');
 
-/** The race example run to its end with a recorder listening. */
-function recordRace() {
-  const { prepared } = loadScenarioFile(RACE);
-  assert.ok(prepared);
-  const m = startRun(prepared);
-  const r = new TimelineRecorder(m);
-  m.onEvent(r.listener);
-  m.run(prepared.maxSteps);
-  r.settle(m.steps);
-  return { m, r };
-}
 
 const spanAt = (spans: { from: number; to: number; label: string }[], step: number) => spans.find((s) => s.from <= step && step < s.to);
 
