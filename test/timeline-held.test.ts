@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { expandTimeline } from '../src/timeline/answer.js';
 import { queryTimeline } from '../src/timeline/query.js';
 import { HeldAnswers, Reach, covers, coveredBy, enoughFor, needOf, questionFor } from '../src/webview/heldAnswers.js';
+import { Questions } from '../src/webview/questions.js';
 import { recordRace } from './helpers.js';
 
 const MARGIN = 4;
@@ -104,4 +105,63 @@ test('the page draws the newest answer that shows the view, else one with its st
   assert.equal(held.covering({ fromStep: 120, toStep: 180, resolution: 8, ...lanes })?.id, 39);
   held.forget();
   assert.equal(held.nearest({ fromStep: 0, toStep: 10, resolution: 1, ...lanes }), undefined);
+});
+
+/** The page's questions with a view that tests move, and the questions it sends. */
+function page(endStep: number, lastCpu: number) {
+  const sent: { id: number; q: Reach }[] = [];
+  const held = new HeldAnswers();
+  let view: Reach = { fromStep: 0, toStep: endStep, resolution: endStep / 800, fromCpu: 0, toCpu: lastCpu };
+  let onTheirWay = 0;
+  const questions = new Questions({
+    enough: () => enoughFor(view, endStep, lastCpu),
+    question: () => questionFor(view, endStep, lastCpu, MARGIN),
+    held,
+    send: (id, q) => sent.push({ id, q }),
+    onTheirWay: (n) => (onTheirWay = n),
+  });
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+  return {
+    sent, held, questions, settle,
+    get onTheirWay() { return onTheirWay; },
+    move(v: Reach) { view = v; questions.want(); },
+  };
+}
+
+test('the page asks once for a view, not again while that answer will cover it, and at most twice at a time', async () => {
+  const { r } = recordRace();
+  const p = page(r.end, r.nrCpus - 1);
+  const answer = (q: Reach) => expandTimeline(queryTimeline(r, q.fromStep, q.toStep, q.resolution, q));
+  const first: Reach = { fromStep: 100, toStep: 300, resolution: 0.25, fromCpu: 0, toCpu: 2 };
+  p.move(first);
+  p.move(first);
+  await p.settle();
+  assert.equal(p.sent.length, 1, 'the same view asked twice');
+  p.move(pan(first, 0.1));
+  await p.settle();
+  assert.equal(p.sent.length, 1, 'a small pan asked again although the answer on its way covers it');
+  // far away: asked at once, beside the one on its way
+  p.move(pan(first, 3));
+  await p.settle();
+  assert.equal(p.sent.length, 2);
+  assert.equal(p.onTheirWay, 2);
+  // between the two: waits for room
+  const between: Reach = { ...first, fromStep: 450, toStep: 550 };
+  assert.ok(!covers(p.sent[0].q, enoughFor(between, r.end, r.nrCpus - 1)) && !covers(p.sent[1].q, enoughFor(between, r.end, r.nrCpus - 1)));
+  p.move(between);
+  await p.settle();
+  assert.equal(p.sent.length, 2, 'a third question went while two were on their way');
+  assert.ok(p.questions.answered(p.sent[0].id), 'an answer asked for the run as it is may be held');
+  p.held.add(p.sent[0].id, answer(p.sent[0].q));
+  await p.settle();
+  assert.equal(p.sent.length, 3, 'the view left waiting was not asked once an answer came');
+  assert.ok(covers(p.sent[2].q, enoughFor(between, r.end, r.nrCpus - 1)), 'the question that went is not for the view that waited');
+  // the run changes: what is on its way shows the run as it was, and covers nothing
+  p.questions.forget();
+  assert.equal(p.questions.answered(p.sent[1].id), false);
+  p.move(between);
+  await p.settle();
+  assert.equal(p.sent.length, 4, 'a question asked before the run changed kept the view from being asked for again');
+  p.questions.giveUp();
+  assert.equal(p.onTheirWay, 0);
 });

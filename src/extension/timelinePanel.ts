@@ -57,7 +57,7 @@ class TimelinePanel {
       }
     } catch (e) {
       log().warn(`timeline: ${m.type} failed: ${errorText(e)}`);
-      this.post({ type: 'error', message: errorText(e) });
+      this.post({ type: 'error', message: errorText(e), query: m.type === 'query' ? m.id : undefined });
     }
   }
 

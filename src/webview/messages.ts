@@ -17,5 +17,6 @@ export type PanelMessage =
   | { type: 'focus'; cpu: number | undefined }
   /** the travel the panel asked for has landed and its stop is shown: the keyboard comes back */
   | { type: 'travelled' }
-  | { type: 'error'; message: string }
+  /** a request failed; `query` numbers the question it answers, if it was one */
+  | { type: 'error'; message: string; query?: number }
   | { type: 'ended' };

@@ -9,6 +9,7 @@ import { ArrowView, MarkerView, expandTimeline } from '../timeline/answer.js';
 import type { PanelMessage, TimelineBody, ViewMessage } from './messages.js';
 import { DrawState, Geometry, Hit, draw, hitTest } from './draw.js';
 import { HeldAnswers, Reach, enoughFor, needOf, questionFor } from './heldAnswers.js';
+import { Questions } from './questions.js';
 import { Measures } from './measures.js';
 import { Theme, readTheme } from './theme.js';
 
@@ -150,7 +151,7 @@ function viewReach(): Reach {
 function viewMoved(): void {
   chooseAnswer();
   scheduleDraw();
-  if (needsQuestion()) wantQuestion();
+  questions.want();
 }
 
 /** The answer to draw: one covering the view in full, else one covering its steps and lanes, else the newest. */
@@ -162,53 +163,22 @@ function chooseAnswer(): void {
   drawn = { answer: best?.id ?? 0, fullDetail: full !== undefined };
 }
 
-/** Whether the answers held leave too little room around the view for its next move. */
-function needsQuestion(): boolean {
-  return state.lanes > 0 && !held.covering(enoughFor(viewReach(), state.endStep, state.lanes - 1));
-}
-
-/**
- * One question at a time: it is asked at once when nothing is on its way, and otherwise as
- * soon as the answer on its way arrives (by then the view may have moved again; the latest view
- * is what is asked, if that answer does not cover it). A busy adapter so gets one question per
- * answer, never a queue of views already left behind.
- */
-let lastQuery = 0;
-let queryOnItsWay = false;
-let queryWanted = false;
-
-/** Whether a question is on its way, also said on the canvas for whoever waits for the page to settle. */
-function setOnItsWay(onItsWay: boolean): void {
-  queryOnItsWay = onItsWay;
-  canvas.dataset.asking = String(onItsWay);
-}
-
-function wantQuestion(): void {
-  queryWanted = true;
-  if (!queryOnItsWay) queueMicrotask(sendQuery);
-}
-
-function sendQuery(): void {
-  if (!queryWanted || queryOnItsWay) return;
-  queryWanted = false;
-  if (!needsQuestion()) return;
-  setOnItsWay(true);
-  const id = ++lastQuery;
-  measures.asked(id);
-  const q = questionFor(viewReach(), state.endStep, state.lanes - 1, LANE_MARGIN);
-  vscode.postMessage({ type: 'query', id, ...q });
-}
-
-/** An answer or an error came back: the next question may go. */
-function queryAnswered(): void {
-  setOnItsWay(false);
-  if (queryWanted) sendQuery();
-}
+/** The questions for the views, as they move (questions.ts). */
+const questions = new Questions({
+  enough: () => (state.lanes > 0 ? enoughFor(viewReach(), state.endStep, state.lanes - 1) : undefined),
+  question: () => questionFor(viewReach(), state.endStep, state.lanes - 1, LANE_MARGIN),
+  held,
+  send: (id, q) => {
+    measures.asked(id);
+    vscode.postMessage({ type: 'query', id, ...q });
+  },
+  // said on the canvas for whoever waits for the page to settle
+  onTheirWay: (count) => (canvas.dataset.asking = String(count > 0)),
+});
 
 function receiveView(id: number, body: TimelineBody): void {
   measures.answered(id);
-  setOnItsWay(false);
-  if (id > lastForgotten) {
+  if (questions.answered(id)) {
     held.add(id, expandTimeline(body));
     state.lanes = body.nrCpus;
     state.currentStep = body.currentStep;
@@ -216,16 +186,12 @@ function receiveView(id: number, body: TimelineBody): void {
   }
   hideMessage();
   viewMoved();
-  if (queryWanted) sendQuery();
 }
-
-/** The newest question asked before the run last changed: its answer may show a run that is no more. */
-let lastForgotten = 0;
 
 /** The run grew, travelled or lost its future: nothing held may be drawn as it is. */
 function forgetAnswers(): void {
   held.forget();
-  lastForgotten = lastQuery;
+  questions.forget();
 }
 
 // ---- the viewport
@@ -468,10 +434,10 @@ window.addEventListener('message', (e: MessageEvent<PanelMessage>) => {
     case 'travelled':
       return canvas.focus();
     case 'error':
-      queryAnswered();
+      if (m.query !== undefined) questions.answered(m.query);
       return showStatus(m.message);
     case 'ended':
-      queryAnswered();
+      questions.giveUp();
       return showMessage('The debug session has ended. Start one (F5) to see its timeline.');
   }
 });
