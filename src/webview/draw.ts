@@ -254,12 +254,21 @@ const stroked = (style: string, width: number, dash: number[] = [], alpha = 1) =
   ctx.stroke(path);
 };
 
+/** Where a span is drawn: from x, w pixels wide (at least one). */
+interface Placed {
+  span: Span;
+  x: number;
+  w: number;
+}
+
 /**
- * The spans with a part between the plot's edges. An answer held covers more steps than the
- * view (the page asks for more, to draw the next pan at once): the rest is not drawn. Spans are
- * in step order, so the first is found by binary search and the walk stops past the right edge.
+ * The spans to draw and where: those with a part between the plot's edges, and of several
+ * within one pixel only the first. An answer held covers more steps than the view, and finer
+ * (the page asks for more, to draw the next pan or zoom at once): what lies outside the plot,
+ * or inside a pixel drawn already, is not drawn. Spans are in step order, so the first is
+ * found by binary search and the walk stops past the right edge.
  */
-function* inView(g: Geometry, spans: Span[]): Generator<Span> {
+function* placed(g: Geometry, spans: Span[]): Generator<Placed> {
   let lo = 0;
   let hi = spans.length;
   while (lo < hi) {
@@ -267,16 +276,21 @@ function* inView(g: Geometry, spans: Span[]): Generator<Span> {
     if (spans[mid].to < g.from) lo = mid + 1;
     else hi = mid;
   }
-  for (let i = lo; i < spans.length && spans[i].from <= g.to; i++) yield spans[i];
+  let drawnTo = -Infinity;
+  for (let i = lo; i < spans.length && spans[i].from <= g.to; i++) {
+    const right = Math.min(g.width, g.x(spans[i].to));
+    if (right <= drawnTo) continue;
+    const x = Math.max(Geometry.GUTTER, g.x(spans[i].from), drawnTo);
+    const w = Math.max(1, right - x);
+    drawnTo = x + w;
+    yield { span: spans[i], x, w };
+  }
 }
 
 function drawSpans(ctx: CanvasRenderingContext2D, g: Geometry, top: number, row: { y: number; h: number }, spans: Span[], colour: (label: string) => string, t: Theme, fontSize: number): void {
   const batches = new Batches();
   const labels: { x: number; w: number; label: string }[] = [];
-  for (const sp of inView(g, spans)) {
-    const x0 = Math.max(Geometry.GUTTER, g.x(sp.from));
-    const x1 = Math.min(g.width, g.x(sp.to));
-    const w = Math.max(1, x1 - x0);
+  for (const { span: sp, x: x0, w } of placed(g, spans)) {
     const fill = colour(sp.label);
     const alpha = sp.merged ? 0.5 : 0.85;
     batches.path(`${fill} ${alpha}`, filled(fill, alpha)).rect(x0, top + row.y, w, row.h);
@@ -296,9 +310,7 @@ function drawSpans(ctx: CanvasRenderingContext2D, g: Geometry, top: number, row:
 function drawIrqsOff(ctx: CanvasRenderingContext2D, g: Geometry, top: number, spans: Span[], t: Theme): void {
   const pattern = irqsOffPattern(ctx, t.irqsOff);
   const batches = new Batches();
-  for (const sp of inView(g, spans)) {
-    const x0 = Math.max(Geometry.GUTTER, g.x(sp.from));
-    const w = Math.max(1, Math.min(g.width, g.x(sp.to)) - x0);
+  for (const { span: sp, x: x0, w } of placed(g, spans)) {
     if (pattern) batches.path('hatch', filled(pattern)).rect(x0, top + ROW.run.y, w, ROW.run.h);
     const alpha = sp.merged ? 0.4 : 0.8;
     batches.path(`bar ${alpha}`, filled(t.irqsOff, alpha)).rect(x0, top + ROW.irqsOff.y, w, ROW.irqsOff.h);
