@@ -83,7 +83,8 @@ async function main(): Promise<void> {
     const page = await openWorkbench(server.url, workspace, { viewport: VIEWPORT });
     await showFile(page, 'bench-timeline.smp');
     await pressF5UntilDebugging(page, { debuggerLabel: 'SMP Lab', perAttemptMs: 20_000 });
-    await callStackRows(page, [/^CPU0\b/, /^CPU1\b/], 120_000);
+    // the rows show before the entry stop does (the threads come first): F5 before it does nothing
+    await callStackRows(page, [/^CPU0\b.*\b(ENTRY|PAUSED)\b/i, /^CPU1\b/], 120_000);
     // from the entry stop to the step budget
     const t0 = Date.now();
     await continueRun(page);
