@@ -93,7 +93,8 @@ test('the timeline shows the race and takes the debugger back in time in a real 
     await stage(page, 'timeline-opens-with-the-session', async () => {
       await showFile(page, 'ipi-offline-race.smp');
       await pressF5UntilDebugging(page, { debuggerLabel: 'SMP Lab', perAttemptMs: 20_000 });
-      await callStackRows(page, [/^CPU0\b/, /^CPU1\b/, /^CPU2\b/], 90_000);
+      // the entry stop, not only the threads (listed a moment before it): F5 before it does nothing
+      await callStackRows(page, [/^CPU0\b.*\b(ENTRY|PAUSED)\b/i, /^CPU1\b/, /^CPU2\b/], 90_000);
       await page.locator('.tabs-container .tab', { hasText: 'SMP Lab Timeline' }).first().waitFor({ state: 'visible', timeout: 60_000 });
       const text = await timelineShows(page, [/Lanes: CPU0 · online[^;]*; CPU1 · online[^;]*; CPU2 · online[^;.]*\./], 'three lanes named like the threads');
       const threads = (await stackTexts(page)).filter((r) => /^CPU\d/.test(r));
