@@ -160,7 +160,11 @@ async function clickToolbar(page: Page, label: RegExp): Promise<void> {
   await toolbar.locator('.action-label').nth(i).click();
 }
 
-/** Runs an item of a CPU row's context menu (right click). */
+/**
+ * Runs an item of a CPU row's context menu (right click). The item is chosen with the pointer
+ * and taken with Enter: VS Code's menu ignores a mouse release for its first 100 ms (so the
+ * right click's own release does not pick an item), and a click that lands that soon is lost.
+ */
 async function cpuContextMenu(page: Page, cpu: number, item: string): Promise<void> {
   await threadRow(page, cpu).click({ button: 'right' });
   const entry = page.locator('.context-view .monaco-menu .action-item', { hasText: item }).first();
@@ -169,7 +173,9 @@ async function cpuContextMenu(page: Page, cpu: number, item: string): Promise<vo
     await page.keyboard.press('Escape');
     throw new Error(`the CPU${cpu} row's context menu has no "${item}" (it has ${JSON.stringify(items)})`);
   });
-  await entry.click();
+  await entry.hover();
+  await poll(`"${item}" to be the menu's chosen item`, async () => (/\bfocused\b/.test((await entry.getAttribute('class')) ?? '') ? true : undefined), 20_000);
+  await page.keyboard.press('Enter');
 }
 
 // ---------------------------------------------------------------------------
