@@ -1,6 +1,6 @@
 import { AnswerLane, AnswerStrings, ArrowColumns, MarkerView, SpanColumns, TimelineAnswer, TimelineView, expandTimeline, fieldNumbers, spanColumns } from './answer.js';
 import { Arrow, LAYERS, Layer, TimelineRecorder } from './recorder.js';
-import { foldSpans, nextPixelStart } from './series.js';
+import { firstAtOrAfter, foldSpans, nextPixelStart } from './series.js';
 
 /** The lanes a view asks for, first to last (both included; by default the first and the last CPU). */
 export interface CpuRange {
@@ -138,16 +138,4 @@ function markersIn(r: TimelineRecorder, from: number, to: number, res: number, r
     }
   }
   return out;
-}
-
-/** The first index whose step is at least `step`, in a list kept in step order. */
-function firstAtOrAfter(n: number, stepAt: (i: number) => number, step: number): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (stepAt(mid) < step) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -150,3 +150,15 @@ export function nextPixelStart(from: number, pos: number, resolution: number): n
 function firstNonZero(series: ChangeSeries, from: number, to: number): number {
   return series.valueOf(from) || (from < to ? series.valueOf(from + 1) : 0);
 }
+
+/** The first index whose step is at least `step`, in a list kept in step order. */
+export function firstAtOrAfter(n: number, stepAt: (i: number) => number, step: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (stepAt(mid) < step) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

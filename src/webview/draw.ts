@@ -6,7 +6,7 @@
  * the same at any zoom.
  */
 import type { ArrowView, Lane, MarkerView, TimelineView } from '../timeline/answer.js';
-import type { Span } from '../timeline/series.js';
+import { Span, firstAtOrAfter } from '../timeline/series.js';
 import { Theme, hotplugColour, runColour } from './theme.js';
 
 /**
@@ -32,11 +32,6 @@ export class Geometry {
 
   x(step: number): number {
     return Geometry.GUTTER + ((step - this.from) * this.plotWidth) / (this.to - this.from);
-  }
-
-  /** How many steps `pixels` pixels span. */
-  stepsPer(pixels: number): number {
-    return (pixels * (this.to - this.from)) / this.plotWidth;
   }
 
   stepAt(x: number): number {
@@ -124,8 +119,8 @@ export function draw(ctx: CanvasRenderingContext2D, g: Geometry, s: DrawState, t
     drawSpans(ctx, g, top, ROW.hotplug, lane.spans.hotplug, (label) => hotplugColour(t, label), t, 0);
   }
   drawCursor(ctx, g, s.currentStep, t);
-  drawArrows(ctx, g, (s.data?.arrows ?? []).filter((a) => arrowInView(g, a)), s.endStep, t);
-  for (const m of s.data?.markers ?? []) if (g.laneInView(m.cpu) && m.step >= g.from - g.stepsPer(HEAD) && m.step <= g.to + g.stepsPer(HEAD)) drawMarker(ctx, g, m, t);
+  drawArrows(ctx, g, (s.data?.arrows ?? []).filter((a) => arrowInView(g, a, s.endStep)), s.endStep, t);
+  for (const m of s.data?.markers ?? []) if (markerInView(g, m)) drawMarker(ctx, g, m, t);
   ctx.restore();
   // the names under the axis, which is drawn over a lane scrolled half under it
   ctx.save();
@@ -156,11 +151,22 @@ function heldLane(s: DrawState, c: number): Lane | undefined {
   return lanes[c - lanes[0].cpu];
 }
 
-/** An arrow with a part between the axis and the bottom: one end in view, or crossing it. */
-function arrowInView(g: Geometry, a: ArrowView): boolean {
+/**
+ * An arrow with a part in the plot: between the axis and the bottom, and between the plot's
+ * edges (with room for its dot and head). An answer held covers more steps than the view.
+ */
+function arrowInView(g: Geometry, a: ArrowView, endStep: number): boolean {
   const top = Math.min(arrowY(g, a.fromCpu), arrowY(g, a.toCpu));
   const bottom = Math.max(arrowY(g, a.fromCpu), arrowY(g, a.toCpu));
-  return bottom >= Geometry.AXIS && top <= g.height;
+  const x0 = g.x(a.fromStep);
+  const x1 = g.x(a.toStep ?? endStep);
+  return bottom >= Geometry.AXIS && top <= g.height && Math.max(x0, x1) >= Geometry.GUTTER - HEAD && Math.min(x0, x1) <= g.width + HEAD;
+}
+
+/** A marker on a lane in view, between the plot's edges (with room for its flag). */
+function markerInView(g: Geometry, m: MarkerView): boolean {
+  const x = g.x(m.step);
+  return g.laneInView(m.cpu) && x >= Geometry.GUTTER - HEAD && x <= g.width + HEAD;
 }
 
 function drawLaneBackground(ctx: CanvasRenderingContext2D, g: Geometry, c: number, s: DrawState, t: Theme): void {
@@ -269,15 +275,8 @@ interface Placed {
  * found by binary search and the walk stops past the right edge.
  */
 function* placed(g: Geometry, spans: Span[]): Generator<Placed> {
-  let lo = 0;
-  let hi = spans.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (spans[mid].to < g.from) lo = mid + 1;
-    else hi = mid;
-  }
   let drawnTo = -Infinity;
-  for (let i = lo; i < spans.length && spans[i].from <= g.to; i++) {
+  for (let i = firstAtOrAfter(spans.length, (k) => spans[k].to, g.from); i < spans.length && spans[i].from <= g.to; i++) {
     const right = Math.min(g.width, g.x(spans[i].to));
     if (right <= drawnTo) continue;
     const x = Math.max(Geometry.GUTTER, g.x(spans[i].from), drawnTo);
@@ -333,7 +332,7 @@ function arrowY(g: Geometry, c: number): number {
   return g.laneTop(c) + ROW.run.y + ROW.run.h / 2;
 }
 
-/** How far past its ends an arrow's dot, head or cross reaches. */
+/** How far past its step an arrow's dot, head or cross, or a marker's flag, reaches. */
 const HEAD = 12;
 
 /** How strongly a bundle of arrows (several folded into one by the query) is drawn. */
@@ -349,7 +348,6 @@ function drawArrows(ctx: CanvasRenderingContext2D, g: Geometry, arrows: ArrowVie
     const x0 = g.x(a.fromStep);
     const y0 = arrowY(g, a.fromCpu);
     const x1 = g.x(a.toStep ?? endStep);
-    if (Math.max(x0, x1) < Geometry.GUTTER - HEAD || Math.min(x0, x1) > g.width + HEAD) continue;
     const y1 = arrowY(g, a.toCpu);
     const colour = a.lost ? t.error : a.kind === 'ipi' ? t.ipi : t.csd;
     if (a.count && a.count > 1) {
