@@ -46,13 +46,18 @@ export function needOf(view: Reach, endStep: number, lastCpu: number): Reach {
 }
 
 /**
- * The question for a view: half its width more on either side, twice as fine, `laneMargin`
- * lanes more above and below, within the run.
+ * A view with `side` of its width more on either side, `laneMargin` lanes more above and
+ * below, `detail` times as finely, within the run.
  */
+function around(view: Reach, side: number, detail: number, laneMargin: number, endStep: number, lastCpu: number): Reach {
+  const more = (view.toStep - view.fromStep) * side;
+  const wider = { fromStep: view.fromStep - more, toStep: view.toStep + more, resolution: view.resolution, fromCpu: view.fromCpu - laneMargin, toCpu: view.toCpu + laneMargin };
+  return { ...needOf(wider, endStep, lastCpu), resolution: finest(view.resolution / detail) };
+}
+
+/** The question for a view: half its width more on either side, twice as fine, `laneMargin` lanes more above and below. */
 export function questionFor(view: Reach, endStep: number, lastCpu: number, laneMargin: number): Reach {
-  const half = (view.toStep - view.fromStep) / 2;
-  const wider = { fromStep: view.fromStep - half, toStep: view.toStep + half, resolution: view.resolution, fromCpu: view.fromCpu - laneMargin, toCpu: view.toCpu + laneMargin };
-  return { ...needOf(wider, endStep, lastCpu), resolution: finest(view.resolution / 2) };
+  return around(view, 1 / 2, 2, laneMargin, endStep, lastCpu);
 }
 
 /**
@@ -61,9 +66,7 @@ export function questionFor(view: Reach, endStep: number, lastCpu: number, laneM
  * cover this much leave the question unasked.
  */
 export function enoughFor(view: Reach, endStep: number, lastCpu: number): Reach {
-  const quarter = (view.toStep - view.fromStep) / 4;
-  const wider = { ...view, fromStep: view.fromStep - quarter, toStep: view.toStep + quarter };
-  return { ...needOf(wider, endStep, lastCpu), resolution: finest(view.resolution / 1.5) };
+  return around(view, 1 / 4, 1.5, 0, endStep, lastCpu);
 }
 
 /** An answer as drawn, with what it covers. */
