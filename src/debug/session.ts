@@ -274,12 +274,32 @@ export class SmpLabSession extends DebugSession {
 
   /** Where the counterexample being replayed breaks its expectation. */
   private replayFailure?: Debuggee['failure'];
+  /** a change to tell the timeline about once the request that made it is done */
+  private timelineChangePending = false;
+
+  /**
+   * The run changed without a stop (a freeze, a thaw, a write in the past): the timeline is
+   * told once the request is done, so one request that changes it twice (a freeze in the past
+   * drops the future and renames a lane) tells it once, and a stop that follows tells it for both.
+   */
+  private timelineChangedSoon(): void {
+    if (this.timelineChangePending) return;
+    this.timelineChangePending = true;
+    queueMicrotask(() => {
+      if (this.timelineChangePending) this.tellTimeline();
+    });
+  }
+
+  private tellTimeline(): void {
+    this.timelineChangePending = false;
+    if (this.d) this.sendEvent(timelineChanged(this.d));
+  }
 
   private begin(prepared: PreparedScenario): void {
     const d = new Debuggee(prepared, this.refs);
     d.failure = this.replayFailure;
     // a freeze or a variable set in the past changes the run without a stop: say so
-    d.onFutureDropped = () => this.sendEvent(timelineChanged(d));
+    d.onFutureDropped = () => this.timelineChangedSoon();
     this.d = d;
     this.sources.useModel(prepared.model);
     this.console.follow(d);
@@ -331,7 +351,7 @@ export class SmpLabSession extends DebugSession {
 
   private sendStopped(stop: Stop): void {
     this.refs.clear();
-    this.sendEvent(timelineChanged(this.d!));
+    this.tellTimeline();
     const e = new StoppedEvent(stop.reason, stop.threadId, stop.text) as DebugProtocol.StoppedEvent;
     e.body.allThreadsStopped = true;
     e.body.description = stop.description;
@@ -415,6 +435,6 @@ export class SmpLabSession extends DebugSession {
     this.sendResponse(response);
     // thread names changed, and the timeline names its lanes as the threads are named
     this.sendEvent(new ThreadEvent('started', threadId));
-    this.sendEvent(timelineChanged(d));
+    this.timelineChangedSoon();
   }
 }
