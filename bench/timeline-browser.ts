@@ -28,7 +28,7 @@ import { DebugClient } from '@vscode/debugadapter-testsupport';
 import { timelineHtml } from '../src/extension/timelineHtml';
 import type { ViewMessage } from '../src/webview/messages';
 import { Page, consoleLines, openBrowserPage, stopAll } from '../test/e2e/harness';
-import { Redraw, SERIES_LABELS, measure, median, redrawFigures, redrawSeries, waitIn } from './timelineRedraws';
+import { Redraw, allRedrawFigures, measure, median, redrawFigures, redrawSeries, waitIn } from './timelineRedraws';
 import { CPUS, STEPS, writeBenchScenario } from './timelineScenario';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -160,7 +160,7 @@ async function main(): Promise<void> {
       run: { cpus: CPUS, steps: STEPS, adapterRunMs: runMs },
       viewport: VIEWPORT,
       open,
-      redraw: (Object.keys(SERIES_LABELS) as (keyof typeof SERIES_LABELS)[]).map((kind) => summary(SERIES_LABELS[kind], series[kind], answers)),
+      redraw: allRedrawFigures(series, (label, runs) => summary(label, runs, answers)),
       medianParseMs: median(parseMs),
       maxParseMs: Math.max(...parseMs),
       date: new Date().toISOString(),

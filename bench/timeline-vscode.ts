@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { callStackRows, openWorkbench, pressF5UntilDebugging, repoRoot, runCommand, startCodeServer, stopAll, type Locator, type Page } from '../test/e2e/harness';
 import { poll, showFile } from '../test/e2e/smplab';
-import { Scope, allRedrawFigures, measure, redrawSeries } from './timelineRedraws';
+import { Scope, allRedrawFigures, measure, redrawFigures, redrawSeries } from './timelineRedraws';
 import { CPUS, STEPS, writeBenchScenario } from './timelineScenario';
 
 const RESULTS = path.join(__dirname, 'timeline-vscode-results.json');
@@ -96,9 +96,9 @@ async function main(): Promise<void> {
     // each pass on a panel opened afresh, so neither draws from answers the other left
     const settled = await openAfresh(page);
     await page.screenshot({ path: path.join(SHOTS, 'timeline-vscode-64-cpus.png') });
-    const paced = allRedrawFigures(await redrawSeries(page, settled.frame, settled.canvas, true));
+    const paced = allRedrawFigures(await redrawSeries(page, settled.frame, settled.canvas, true), redrawFigures);
     const backToBack = await openAfresh(page);
-    const rushed = allRedrawFigures(await redrawSeries(page, backToBack.frame, backToBack.canvas, false));
+    const rushed = allRedrawFigures(await redrawSeries(page, backToBack.frame, backToBack.canvas, false), redrawFigures);
     const results = {
       run: { cpus: CPUS, steps: STEPS, debuggerRunMs: runMs },
       viewport: VIEWPORT,

@@ -129,7 +129,7 @@ export function redrawFigures(label: string, runs: Redraw[]) {
   };
 }
 
-export const SERIES_LABELS = {
+const SERIES_LABELS = {
   zoomIn: 'wheel zoom in, whole run to ~1,000 steps',
   pans: 'pan (arrow keys)',
   zoomOut: 'wheel zoom out back to the whole run',
@@ -139,7 +139,7 @@ export const SERIES_LABELS = {
 
 type Series = keyof typeof SERIES_LABELS;
 
-/** Every kind of redraw's figures, in the order the series does them. */
-export function allRedrawFigures(series: Record<Series, Redraw[]>) {
-  return (Object.keys(SERIES_LABELS) as Series[]).map((kind) => redrawFigures(SERIES_LABELS[kind], series[kind]));
+/** Every kind of redraw's figures (by `figures`, redrawFigures unless a bench adds its own), in the order the series does them. */
+export function allRedrawFigures<F>(series: Record<Series, Redraw[]>, figures: (label: string, runs: Redraw[]) => F): F[] {
+  return (Object.keys(SERIES_LABELS) as Series[]).map((kind) => figures(SERIES_LABELS[kind], series[kind]));
 }
